@@ -1,0 +1,394 @@
+"""The fake LaunchDarkly API as an aiohttp application: routing, checks, log and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import attrs
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from ldstore.testing._config import MASKED_SECRET
+from ldstore.testing._faults import (
+    DropConnection,
+    Fault,
+    FaultSchedule,
+    Hang,
+    Latency,
+    MalformedJSON,
+    RateLimited,
+    ServerError,
+    When,
+)
+from ldstore.testing._ratelimit import RateLimit, RateLimiter
+from ldstore.testing._routes import CREATE, DELETE, GET, LIST, PATCH, Route, parse_route
+from ldstore.testing._state import DEFAULT_ENVIRONMENTS, Store
+from ldstore.testing._wire import JSON_TYPE, Problem, Reply, dump, error_body, json_reply
+
+# What a cut-short answer ends with when there is no real answer to cut.
+_TRUNCATED = b'{"items":[{"_links":{"self":{"href":"/api/v2/integration-capa'
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One exchange as the fake saw it; the access token is masked."""
+
+    method: str
+    raw_path: str
+    """The path exactly as received, still percent-encoded (no query string)."""
+    path_params: dict[str, str]
+    """Decoded path parameters by their OpenAPI names (`projectKey`, ...)."""
+    operation_id: str | None
+    headers: dict[str, str]
+    body: bytes
+    status: int | None
+    """The status answered; None when the connection was dropped or left hanging."""
+    response_body: bytes
+    response_headers: dict[str, str]
+    fault: str | None
+    """The class name of the injected fault, if one was."""
+    time: float
+    """When the request arrived (seconds since the epoch)."""
+
+
+def _masked_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    return {
+        name: MASKED_SECRET if name.lower() == "authorization" else value
+        for name, value in headers.items()
+    }
+
+
+class FakeLaunchDarkly:
+    """An embedded fake of LaunchDarkly's persistent store integrations (beta) API.
+
+    An async context manager serving on `host:port` (0 picks a free port)::
+
+        async with FakeLaunchDarkly() as fake:
+            # point a client at fake.url with Authorization: fake.token
+            ...
+
+    It stores plain wire JSON and checks requests as the reference page says the
+    real service does. `requests` logs every exchange; `schedule()` injects faults.
+    The state it keeps changes only through the API and the seeding methods.
+    """
+
+    def __init__(  # noqa: PLR0913 - every knob is keyword-only and has a default
+        self,
+        token: str = "api-fake-token",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sync_delay: float = 0.2,
+        rate_limit: RateLimit | None = None,
+        route_rate_limits: Mapping[str, RateLimit] | None = None,
+        latency: float = 0.0,
+        list_includes_config: bool = False,
+        environments: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.token = token
+        self.requests: list[RecordedRequest] = []
+        self._host = host
+        self._port = port
+        self._latency = latency
+        self._store = Store(
+            DEFAULT_ENVIRONMENTS if environments is None else environments,
+            sync_delay=sync_delay,
+            list_includes_config=list_includes_config,
+        )
+        self._limiter = RateLimiter(rate_limit, route_rate_limits or {})
+        self._faults = FaultSchedule()
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.app.on_shutdown.append(self._on_shutdown)
+
+    def __repr__(self) -> str:
+        return f"<FakeLaunchDarkly url={self._url!r}>"
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:8080` (no trailing slash), once started."""
+        if self._url is None:
+            message = "the fake is not serving; use `async with FakeLaunchDarkly() as fake`"
+            raise RuntimeError(message)
+        return self._url
+
+    async def __aenter__(self) -> FakeLaunchDarkly:
+        # Hung handlers wait for this; teardown must not wait out a shutdown timeout.
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        port: int = runner.addresses[0][1]
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._url = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _on_shutdown(self, _: web.Application) -> None:
+        self._closing.set()
+
+    # Data.
+
+    @property
+    def environments(self) -> dict[str, list[str]]:
+        """Known projects and their environments (a copy)."""
+        return self._store.environments
+
+    def add_environment(self, project_key: str, environment_key: str) -> None:
+        """Make `project_key` (if new) and `environment_key` in it known to the fake."""
+        self._store.add_environment(project_key, environment_key)
+
+    def seed_integration(  # noqa: PLR0913 - the fields of an integration
+        self,
+        project_key: str,
+        environment_key: str,
+        integration_key: str,
+        *,
+        name: str,
+        config: Mapping[str, Any],
+        on: bool = False,
+        tags: Iterable[str] = (),
+        version: int = 1,
+    ) -> dict[str, Any]:
+        """Store an integration directly and return it as wire JSON, unmasked.
+
+        Seeding skips the API's checks, so a test can plant what a future server might
+        send (an unknown store kind, say); an unknown project or environment is added.
+        """
+        return self._store.seed(
+            project_key,
+            environment_key,
+            integration_key,
+            name=name,
+            config=config,
+            on=on,
+            tags=tags,
+            version=version,
+        )
+
+    @property
+    def integrations(self) -> list[dict[str, Any]]:
+        """Every stored integration as wire JSON, unmasked, in creation order (copies)."""
+        return self._store.stored()
+
+    def get_integration(self, integration_id: str) -> dict[str, Any] | None:
+        """One stored integration as wire JSON, unmasked, or None."""
+        return self._store.stored_one(integration_id)
+
+    def set_status(  # noqa: PLR0913 - the fields of a status
+        self,
+        integration_id: str,
+        *,
+        available: bool | None = None,
+        potentially_stale: bool | None = None,
+        last_sync: int | None = None,
+        last_error: int | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Pin `_status` (timestamps in epoch ms, errors as wire JSON) for this integration.
+
+        Unset fields keep their current value; the automatic sync status stops applying.
+        Raises KeyError for an unknown ID.
+        """
+        changes: dict[str, Any] = {
+            "available": available,
+            "potentiallyStale": potentially_stale,
+            "lastSync": last_sync,
+            "lastError": last_error,
+            "errors": None if errors is None else [dict(error) for error in errors],
+        }
+        self._store.pin_status(
+            integration_id, {key: value for key, value in changes.items() if value is not None}
+        )
+
+    def reset(self) -> None:
+        """Forget integrations, pinned statuses, the log, faults and rate-limit counts."""
+        self._store.reset()
+        self.requests.clear()
+        self._faults.clear()
+        self._limiter.reset()
+
+    def schedule(
+        self,
+        fault: Fault,
+        *,
+        times: int | None = 1,
+        every: int | None = None,
+        operation: str | None = None,
+        when: When = "before",
+    ) -> None:
+        """Inject `fault` into upcoming requests.
+
+        `times` matching requests get it (None: no end); with `every=n` only every n-th
+        matching request does. `operation` limits it to one operationId. With
+        `when="after"` the request is handled first (a create does create) and the fault
+        replaces the answer: the request reached the server, the answer was lost.
+        """
+        self._faults.add(fault, times=times, every=every, operation=operation, when=when)
+
+    # Serving.
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        route = parse_route(request.method, request.rel_url.raw_path)
+        pending = RecordedRequest(
+            method=request.method,
+            raw_path=request.rel_url.raw_path,
+            path_params=route.params,
+            operation_id=route.operation_id,
+            headers=_masked_headers(request.headers),
+            body=body,
+            status=None,
+            response_body=b"",
+            response_headers={},
+            fault=None,
+            time=time.time(),
+        )
+        if self._latency:
+            await asyncio.sleep(self._latency)
+        fault = self._faults.take("before", route.operation_id)
+        if fault is not None:
+            return await self._serve_fault(fault, None, request, route, pending)
+        reply = self._answer(request, route, body)
+        fault = self._faults.take("after", route.operation_id)
+        if fault is not None:
+            return await self._serve_fault(fault, reply, request, route, pending)
+        self._record(pending, reply)
+        return reply.to_response()
+
+    def _record(self, pending: RecordedRequest, reply: Reply) -> None:
+        self.requests.append(
+            attrs.evolve(
+                pending,
+                status=reply.status,
+                response_body=reply.body,
+                response_headers=dict(reply.headers),
+            )
+        )
+
+    def _answer(self, request: web.Request, route: Route, body: bytes) -> Reply:
+        """Check in the API's order: token (401), beta header (403), rate limits, route."""
+        if request.headers.get("Authorization") != self.token:
+            return Problem(401, "unauthorized", "Invalid access token").reply()
+        if request.headers.get("LD-API-Version") != "beta":
+            message = "Forbidden. This beta resource requires the header LD-API-Version: beta"
+            return Problem(403, "forbidden", message).reply()
+        verdict = self._limiter.check(route.operation_id)
+        if verdict.retry_after is not None:
+            message = "You've exceeded the API rate limit. Try again later."
+            reply = Problem(429, "rate_limited", message).reply()
+        else:
+            try:
+                reply = self._dispatch(route, body, request.content_type)
+            except Problem as problem:
+                reply = problem.reply()
+        return reply.with_headers(verdict.headers)
+
+    def _dispatch(self, route: Route, body: bytes, content_type: str) -> Reply:
+        store = self._store
+        p = route.params
+        operation = route.operation_id
+        if operation == LIST:
+            return json_reply(200, store.list_integrations())
+        keys = (p.get("projectKey", ""), p.get("environmentKey", ""), p.get("integrationKey", ""))
+        integration_id = p.get("integrationId", "")
+        if operation == CREATE:
+            return json_reply(201, store.create(*keys, body, content_type))
+        if operation == GET:
+            return json_reply(200, store.get(*keys, integration_id))
+        if operation == PATCH:
+            return json_reply(200, store.patch(*keys, integration_id, body, content_type))
+        if operation == DELETE:
+            store.delete(*keys, integration_id)
+            return Reply(204)
+        if route.allowed:
+            allowed = ", ".join(route.allowed)
+            message = f"Method not allowed; use {allowed}"
+            raise Problem(405, "method_not_allowed", message, {"Allow": allowed})
+        raise Problem(404, "not_found", "Invalid resource identifier")
+
+    async def _serve_fault(
+        self,
+        fault: Fault,
+        reply: Reply | None,
+        request: web.Request,
+        route: Route,
+        pending: RecordedRequest,
+    ) -> web.StreamResponse:
+        pending = attrs.evolve(pending, fault=type(fault).__name__)
+        match fault:
+            case ServerError(status, text, content_type):
+                answer = Reply(status, text.encode(), {"Content-Type": content_type})
+            case MalformedJSON():
+                whole = reply.body if reply is not None and reply.body else _TRUNCATED * 2
+                answer = Reply(200, whole[: len(whole) // 2], {"Content-Type": JSON_TYPE})
+            case RateLimited(retry_after, reset_in):
+                headers = {"Content-Type": JSON_TYPE, "Retry-After": f"{retry_after:g}"}
+                if reset_in is not None:
+                    headers["X-Ratelimit-Reset"] = str(round((time.time() + reset_in) * 1000))
+                message = "You've exceeded the API rate limit. Try again later."
+                answer = Reply(429, dump(error_body("rate_limited", message)), headers)
+            case Latency(seconds):
+                await asyncio.sleep(seconds)
+                answer = reply or self._answer(request, route, pending.body)
+            case DropConnection():
+                return await self._drop(reply, request, pending)
+            case Hang():
+                self.requests.append(pending)
+                await self._closing.wait()
+                _close(request)
+                return web.Response()
+        self._record(pending, answer)
+        return answer.to_response()
+
+    async def _drop(
+        self, reply: Reply | None, request: web.Request, pending: RecordedRequest
+    ) -> web.StreamResponse:
+        """Promise the whole body in Content-Length, send half of it and hang up."""
+        whole = reply.body if reply is not None and reply.body else _TRUNCATED * 2
+        sent = whole[: len(whole) // 2]
+        response = web.StreamResponse(status=reply.status if reply is not None else 200)
+        response.content_type = JSON_TYPE
+        response.content_length = len(whole)
+        await response.prepare(request)
+        await response.write(sent)
+        _close(request)
+        self.requests.append(attrs.evolve(pending, response_body=sent))
+        # aiohttp's write_eof now meets a closed transport, which it expects.
+        return response
+
+
+def _close(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+def make_app(fake: FakeLaunchDarkly | None = None) -> web.Application:
+    """The aiohttp application of `fake` (a new default one if omitted).
+
+    For serving with another runner, e.g. pytest-aiohttp's `aiohttp_server`.
+    """
+    return (fake or FakeLaunchDarkly()).app
