@@ -119,7 +119,8 @@ def _unstructure(cls: type[Any]) -> Any:
 
 def encode(value: object) -> bytes:
     """The JSON body for a request value."""
-    return json.dumps(converter.unstructure(value), separators=(",", ":")).encode()
+    # NaN and Infinity are not JSON: refuse them rather than send what servers reject.
+    return json.dumps(converter.unstructure(value), separators=(",", ":"), allow_nan=False).encode()
 
 
 def decode(body: bytes, cls: type[T]) -> T:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import ClassVar, Generic, Literal, NoReturn, TypeAlias, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
@@ -28,13 +28,13 @@ class Ok(Generic[T_co]):
     def unwrap(self) -> T_co:
         return self.value
 
-    def unwrap_or(self, default: object) -> T_co:
+    def unwrap_or(self, default: object) -> T_co:  # the default is unused on Ok
         return self.value
 
     def map(self, fn: Callable[[T_co], U]) -> Ok[U]:
         return Ok(fn(self.value))
 
-    def map_err(self, fn: Callable[[object], object]) -> Ok[T_co]:
+    def map_err(self, fn: Callable[[Any], object]) -> Ok[T_co]:
         return self
 
     def and_then(self, fn: Callable[[T_co], Result[U, F]]) -> Result[U, F]:
@@ -60,16 +60,18 @@ class Err(Generic[E_co]):
     def unwrap_or(self, default: U) -> U:
         return default
 
-    def map(self, fn: Callable[[object], object]) -> Err[E_co]:
+    # Err ignores the function; Any lets one call type-check on a whole Result union,
+    # whose Ok side decides the function's type.
+    def map(self, fn: Callable[[Any], object]) -> Err[E_co]:
         return self
 
     def map_err(self, fn: Callable[[E_co], F]) -> Err[F]:
         return Err(fn(self.error))
 
-    def and_then(self, fn: Callable[[object], object]) -> Err[E_co]:
+    def and_then(self, fn: Callable[[Any], object]) -> Err[E_co]:
         return self
 
-    async def and_then_async(self, fn: Callable[[object], object]) -> Err[E_co]:
+    async def and_then_async(self, fn: Callable[[Any], object]) -> Err[E_co]:
         return self
 
 

@@ -1,0 +1,99 @@
+import importlib
+
+import pytest
+
+import ldstore
+
+MODULES = [
+    "ldstore",
+    "ldstore.result",
+    "ldstore.errors",
+    "ldstore.models",
+    "ldstore.operations",
+    "ldstore.patch",
+    "ldstore.core",
+    "ldstore.funcs",
+    "ldstore.client",
+]
+
+
+def test_the_package_exports_the_documented_names() -> None:
+    """`ldstore` re-exports exactly the names DESIGN.md promises, sorted."""
+    assert ldstore.__all__ == [
+        "Client",
+        "Core",
+        "Err",
+        "HookContext",
+        "Hooks",
+        "Ok",
+        "RequestOptions",
+        "Result",
+        "RetryConfig",
+        "collect",
+    ]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_public_module_lists_importable_names(name: str) -> None:
+    """Every name in each module's __all__ exists (ruff's RUF022 keeps the lists sorted)."""
+    module = importlib.import_module(name)
+
+    assert module.__all__
+    assert all(hasattr(module, item) for item in module.__all__)
+
+
+def test_design_names_live_where_design_says() -> None:
+    """Names that tests outside the project rely on are where DESIGN.md puts them."""
+    expected = {
+        "ldstore.funcs": [
+            "get_big_segment_store_integrations",
+            "create_big_segment_store_integration",
+            "get_big_segment_store_integration",
+            "patch_big_segment_store_integration",
+            "delete_big_segment_store_integration",
+        ],
+        "ldstore.operations": [
+            "CreateBigSegmentStoreIntegrationRequest",
+            "GetBigSegmentStoreIntegrationRequest",
+            "PatchBigSegmentStoreIntegrationRequest",
+            "DeleteBigSegmentStoreIntegrationRequest",
+        ],
+        "ldstore.models": ["PatchOperation", "RedisConfig", "DynamoDBConfig", "IntegrationKey"],
+        "ldstore.patch": ["PatchOperation", "PatchWithComment", "ABSENT"],
+        "ldstore.errors": [
+            "LDStoreError",
+            "APIError",
+            "InvalidRequestError",
+            "UnauthorizedError",
+            "ForbiddenError",
+            "NotFoundError",
+            "StatusConflictError",
+            "RateLimitedError",
+            "InputValidationError",
+            "ResponseValidationError",
+            "NetworkError",
+            "ConnectionFailedError",
+            "RequestTimeoutError",
+            "ConnectionLostError",
+            "InvalidRequestErrorRep",
+            "UnauthorizedErrorRep",
+            "ForbiddenErrorRep",
+            "NotFoundErrorRep",
+            "StatusConflictErrorRep",
+            "RateLimitedErrorRep",
+            "SDKValidationError",
+        ],
+    }
+
+    missing = [
+        f"{module}.{name}"
+        for module, names in expected.items()
+        for name in names
+        if not hasattr(importlib.import_module(module), name)
+    ]
+
+    assert missing == []
+    assert (
+        importlib.import_module("ldstore.models").PatchOperation
+        is importlib.import_module("ldstore.patch").PatchOperation
+    )

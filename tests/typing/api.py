@@ -1,0 +1,96 @@
+"""Never run: the type checkers check that users' typical code keeps type-checking."""
+
+import asyncio
+
+from ldstore import Client, Core, Err, Ok, RequestOptions, Result, RetryConfig, collect
+from ldstore.errors import LDStoreError, NotFoundError, RateLimitedError
+from ldstore.funcs import (
+    create_big_segment_store_integration,
+    delete_big_segment_store_integration,
+    get_big_segment_store_integration,
+    get_big_segment_store_integrations,
+    patch_big_segment_store_integration,
+)
+from ldstore.models import (
+    BigSegmentStoreIntegration,
+    IntegrationDeliveryConfigurationPost,
+    IntegrationKey,
+    RedisConfig,
+)
+from ldstore.operations import (
+    CreateBigSegmentStoreIntegrationRequest,
+    DeleteBigSegmentStoreIntegrationRequest,
+    GetBigSegmentStoreIntegrationRequest,
+    PatchBigSegmentStoreIntegrationRequest,
+)
+from ldstore.patch import PatchWithComment, if_version, replace_name
+
+
+async def describe(core: Core, request: GetBigSegmentStoreIntegrationRequest) -> str:
+    match await get_big_segment_store_integration(core, request):
+        case Ok(integration):
+            return f"{integration.name}: {'on' if integration.on else 'off'}"
+        case Err(RateLimitedError(retry_after=wait)):
+            return f"busy, try again in {wait}s"
+        case Err(error):
+            return f"failed: {error}"
+
+
+async def fetch_all(
+    core: Core, requests: list[GetBigSegmentStoreIntegrationRequest]
+) -> Result[list[BigSegmentStoreIntegration], LDStoreError]:
+    results = await asyncio.gather(*(get_big_segment_store_integration(core, r) for r in requests))
+    return collect(results)
+
+
+async def every_operation(core: Core) -> None:
+    options = RequestOptions(retry_config=RetryConfig.none(), timeout=5.0)
+    listed = await get_big_segment_store_integrations(core, options)
+    names: list[str] = [item.name for item in listed.unwrap().items]
+    created = await create_big_segment_store_integration(
+        core,
+        CreateBigSegmentStoreIntegrationRequest(
+            "default",
+            "production",
+            IntegrationKey.REDIS,
+            IntegrationDeliveryConfigurationPost(
+                RedisConfig("redis.internal"), on=True, name="Prod"
+            ),
+        ),
+        options=options,
+    )
+    if isinstance(created, Err):
+        return
+    integration = created.value
+    patched = await patch_big_segment_store_integration(
+        core,
+        PatchBigSegmentStoreIntegrationRequest(
+            "default",
+            "production",
+            "redis",
+            integration.id,
+            PatchWithComment([if_version(integration.version), replace_name("Prod 2")], "rename"),
+        ),
+    )
+    version: int | None = patched.map(lambda i: i.version).unwrap_or(None)
+    deleted: Result[None, LDStoreError] = await delete_big_segment_store_integration(
+        core,
+        DeleteBigSegmentStoreIntegrationRequest("default", "production", "redis", integration.id),
+    )
+    print(names, version, deleted.ok)  # noqa: T201
+
+
+async def facade() -> None:
+    async with Client(api_key="api-123", timeout=10.0) as client:
+        api = client.persistent_store_integrations_beta
+        try:
+            integration = await api.get_big_segment_store_integration(
+                project_key="default",
+                environment_key="production",
+                integration_key="redis",
+                integration_id="abc",
+            )
+        except NotFoundError as error:
+            print(error.status_code)  # noqa: T201
+        else:
+            print(integration.status.available)  # noqa: T201
