@@ -119,7 +119,9 @@ async def call(  # noqa: PLR0913 (one call's whole description)
         context = HookContext(operation_id=operation_id, attempt=attempts)
         attempt_headers = headers
         if core.hooks.before_request is not None:
-            request = HookRequest(method=method, url=str(url), headers=headers, body=body)
+            request = HookRequest(
+                method=method, url=str(url), headers=CIMultiDictProxy(headers), body=body
+            )
             extra = await _maybe_await(core.hooks.before_request(context, request))
             if extra:
                 refused = _refuse_authorization(extra, "a before_request hook")

@@ -17,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Core",
     "HookContext",
+    "HookRequest",
     "Hooks",
     "RequestOptions",
     "RetryConfig",

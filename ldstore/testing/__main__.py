@@ -17,35 +17,35 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve a fake LaunchDarkly persistent store integrations API until "
         "SIGINT or SIGTERM. The first line printed is 'listening on <url>'.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (%(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
-    parser.add_argument("--token", default="api-fake-token", help="access token to accept")
-    parser.add_argument(
+    _ = parser.add_argument("--host", default="127.0.0.1", help="address to bind (%(default)s)")
+    _ = parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    _ = parser.add_argument("--token", default="api-fake-token", help="access token to accept")
+    _ = parser.add_argument(
         "--seed", type=int, default=0, metavar="N", help="store N example integrations"
     )
-    parser.add_argument(
+    _ = parser.add_argument(
         "--sync-delay",
         type=float,
         default=0.2,
         metavar="S",
         help="seconds from switching a store on to it being available (%(default)s)",
     )
-    parser.add_argument(
+    _ = parser.add_argument(
         "--rate-limit", type=int, metavar="N", help="requests allowed per window, fake-wide"
     )
-    parser.add_argument(
+    _ = parser.add_argument(
         "--rate-limit-window",
         type=float,
         default=10.0,
         metavar="S",
         help="rate-limit window in seconds (%(default)s, as LaunchDarkly's)",
     )
-    parser.add_argument(
+    _ = parser.add_argument(
         "--list-includes-config",
         action="store_true",
         help="include config in list items (the real API leaves it out)",
     )
-    parser.add_argument(
+    _ = parser.add_argument(
         "--latency", type=float, default=0.0, metavar="S", help="delay every answer by S seconds"
     )
     return parser

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from ldstore.testing._wire import invalid
 
-MASKED_SECRET = "********"
+MASKED_SECRET = "********"  # noqa: S105 - a mask, not a password
 """What the API shows instead of a stored secret (the Redis `password`)."""
 
 DYNAMODB_REGIONS = (
@@ -35,6 +35,7 @@ DYNAMODB_REGIONS = (
 )
 
 _DIGITS = re.compile(r"[0-9]+")
+_MAX_PORT = 65535
 
 
 def _is_string(value: object) -> bool:
@@ -51,7 +52,9 @@ def _is_boolean(value: object) -> bool:
 
 def _is_port(value: object) -> bool:
     # The manifest types the port as a string; a JSON number is refused.
-    return isinstance(value, str) and bool(_DIGITS.fullmatch(value)) and 1 <= int(value) <= 65535
+    return (
+        isinstance(value, str) and bool(_DIGITS.fullmatch(value)) and 1 <= int(value) <= _MAX_PORT
+    )
 
 
 def _is_region(value: object) -> bool:
@@ -71,14 +74,20 @@ _TEXT = _Setting(required=True, check=_is_filled_string, expected="a non-empty s
 _STORES: Mapping[str, Mapping[str, _Setting]] = {
     "redis": {
         "host": _TEXT,
-        "port": _Setting(False, _is_port, 'a string of digits from 1 to 65535, e.g. "6379"'),
-        "username": _Setting(False, _is_string, "a string"),
-        "password": _Setting(False, _is_string, "a string", secret=True),
-        "tlsEnabled": _Setting(False, _is_boolean, "a boolean"),
+        "port": _Setting(
+            required=False,
+            check=_is_port,
+            expected='a string of digits from 1 to 65535, e.g. "6379"',
+        ),
+        "username": _Setting(required=False, check=_is_string, expected="a string"),
+        "password": _Setting(required=False, check=_is_string, expected="a string", secret=True),
+        "tlsEnabled": _Setting(required=False, check=_is_boolean, expected="a boolean"),
     },
     "dynamodb": {
         "tableName": _TEXT,
-        "region": _Setting(True, _is_region, "one of " + ", ".join(DYNAMODB_REGIONS)),
+        "region": _Setting(
+            required=True, check=_is_region, expected="one of " + ", ".join(DYNAMODB_REGIONS)
+        ),
         "roleArn": _TEXT,
         "externalId": _TEXT,
     },
@@ -92,6 +101,7 @@ def check_config(integration_key: str, config: object) -> None:
     if not isinstance(config, dict):
         message = "config must be an object"
         raise invalid(message)
+    config = cast("dict[str, Any]", config)
     settings = _STORES[integration_key]
     for key in config:
         if key not in settings:

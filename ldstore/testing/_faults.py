@@ -25,7 +25,11 @@ class ServerError:
 
 @attrs.frozen
 class DropConnection:
-    """Headers promise a longer body than is sent, then the connection closes."""
+    """Headers promise a longer body than is sent, then the connection closes.
+
+    An answer without a body (a 204) is lost before its status line instead. aiohttp's
+    client retries an idempotent request (GET, DELETE) once when that happens.
+    """
 
 
 @attrs.frozen
@@ -88,7 +92,7 @@ class FaultSchedule:
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
 
-    def add(  # noqa: PLR0913 - the knobs of a schedule
+    def add(
         self,
         fault: Fault,
         *,

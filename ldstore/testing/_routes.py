@@ -52,7 +52,9 @@ def parse_route(method: str, raw_path: str) -> Route:
     methods = _ROUTES.get(len(segments))
     if methods is None:
         return Route(None, {}, ())
-    return Route(methods.get(method), dict(zip(_PARAMETERS, segments)), tuple(methods))
+    return Route(
+        methods.get(method), dict(zip(_PARAMETERS, segments, strict=False)), tuple(methods)
+    )
 
 
 def _segment(key: str) -> str:

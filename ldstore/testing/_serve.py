@@ -27,7 +27,7 @@ def seed_demo(fake: FakeLaunchDarkly, count: int) -> None:
                 "roleArn": "arn:aws:iam::123456789012:role/launchdarkly-big-segments",
                 "externalId": f"external-{number}",
             }
-        fake.seed_integration(
+        _ = fake.seed_integration(
             project,
             environment,
             key,
@@ -58,14 +58,15 @@ async def serve_forever(
     # Install the handlers before announcing, so a signal sent on reading the line is caught.
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stop.set)  # not on Windows or off the main thread
+            # Not on Windows, nor outside the main thread.
+            loop.add_signal_handler(signum, stop.set)
             handled.append(signum)
     try:
         async with fake:
             seed_demo(fake, seed)
             print(f"listening on {fake.url}", file=out, flush=True)
             print(f"token: {fake.token}", file=out, flush=True)
-            await stop.wait()
+            _ = await stop.wait()
     finally:
         for signum in handled:
-            loop.remove_signal_handler(signum)
+            _ = loop.remove_signal_handler(signum)

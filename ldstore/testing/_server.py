@@ -27,7 +27,7 @@ from ldstore.testing._faults import (
 from ldstore.testing._ratelimit import RateLimit, RateLimiter
 from ldstore.testing._routes import CREATE, DELETE, GET, LIST, PATCH, Route, parse_route
 from ldstore.testing._state import DEFAULT_ENVIRONMENTS, Store
-from ldstore.testing._wire import JSON_TYPE, Problem, Reply, dump, error_body, json_reply
+from ldstore.testing._wire import JSON_TYPE, Problem, Reply, json_reply, rate_limited
 
 # What a cut-short answer ends with when there is no real answer to cut.
 _TRUNCATED = b'{"items":[{"_links":{"self":{"href":"/api/v2/integration-capa'
@@ -78,7 +78,7 @@ class FakeLaunchDarkly:
 
     def __init__(  # noqa: PLR0913 - every knob is keyword-only and has a default
         self,
-        token: str = "api-fake-token",
+        token: str = "api-fake-token",  # noqa: S107 - a fake token for a fake server
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -105,7 +105,8 @@ class FakeLaunchDarkly:
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self.app = web.Application()
-        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        # One catch-all route: paths are parsed from the raw, still encoded path.
+        _ = self.app.router.add_route("*", "/{tail:.*}", self._handle)
         self.app.on_shutdown.append(self._on_shutdown)
 
     def __repr__(self) -> str:
@@ -297,8 +298,7 @@ class FakeLaunchDarkly:
             return Problem(403, "forbidden", message).reply()
         verdict = self._limiter.check(route.operation_id)
         if verdict.retry_after is not None:
-            message = "You've exceeded the API rate limit. Try again later."
-            reply = Problem(429, "rate_limited", message).reply()
+            reply = rate_limited().reply()
         else:
             try:
                 reply = self._dispatch(route, body, request.content_type)
@@ -315,11 +315,13 @@ class FakeLaunchDarkly:
         keys = (p.get("projectKey", ""), p.get("environmentKey", ""), p.get("integrationKey", ""))
         integration_id = p.get("integrationId", "")
         if operation == CREATE:
-            return json_reply(201, store.create(*keys, body, content_type))
+            return json_reply(201, store.create(*keys, body=body, content_type=content_type))
         if operation == GET:
             return json_reply(200, store.get(*keys, integration_id))
         if operation == PATCH:
-            return json_reply(200, store.patch(*keys, integration_id, body, content_type))
+            return json_reply(
+                200, store.patch(*keys, integration_id, body=body, content_type=content_type)
+            )
         if operation == DELETE:
             store.delete(*keys, integration_id)
             return Reply(204)
@@ -345,19 +347,18 @@ class FakeLaunchDarkly:
                 whole = reply.body if reply is not None and reply.body else _TRUNCATED * 2
                 answer = Reply(200, whole[: len(whole) // 2], {"Content-Type": JSON_TYPE})
             case RateLimited(retry_after, reset_in):
-                headers = {"Content-Type": JSON_TYPE, "Retry-After": f"{retry_after:g}"}
+                headers = {"Retry-After": f"{retry_after:g}"}
                 if reset_in is not None:
                     headers["X-Ratelimit-Reset"] = str(round((time.time() + reset_in) * 1000))
-                message = "You've exceeded the API rate limit. Try again later."
-                answer = Reply(429, dump(error_body("rate_limited", message)), headers)
+                answer = rate_limited().reply().with_headers(headers)
             case Latency(seconds):
                 await asyncio.sleep(seconds)
-                answer = reply or self._answer(request, route, pending.body)
+                answer = reply if reply is not None else self._answer(request, route, pending.body)
             case DropConnection():
                 return await self._drop(reply, request, pending)
             case Hang():
                 self.requests.append(pending)
-                await self._closing.wait()
+                _ = await self._closing.wait()
                 _close(request)
                 return web.Response()
         self._record(pending, answer)
@@ -367,12 +368,17 @@ class FakeLaunchDarkly:
         self, reply: Reply | None, request: web.Request, pending: RecordedRequest
     ) -> web.StreamResponse:
         """Promise the whole body in Content-Length, send half of it and hang up."""
-        whole = reply.body if reply is not None and reply.body else _TRUNCATED * 2
+        if reply is not None and not reply.body:
+            # Nothing to cut short (a 204): the answer is lost before its status line.
+            _close(request)
+            self.requests.append(pending)
+            return web.Response()
+        whole = _TRUNCATED * 2 if reply is None else reply.body
         sent = whole[: len(whole) // 2]
-        response = web.StreamResponse(status=reply.status if reply is not None else 200)
+        response = web.StreamResponse(status=200 if reply is None else reply.status)
         response.content_type = JSON_TYPE
         response.content_length = len(whole)
-        await response.prepare(request)
+        _ = await response.prepare(request)
         await response.write(sent)
         _close(request)
         self.requests.append(attrs.evolve(pending, response_body=sent))

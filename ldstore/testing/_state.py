@@ -7,7 +7,7 @@ import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import jsonpatch
@@ -27,7 +27,6 @@ DEFAULT_ENVIRONMENTS: Mapping[str, Sequence[str]] = {"default": ("production", "
 # "the last sync was within a few minutes", so lastSync moves on every minute.
 RESYNC_INTERVAL = 60.0
 
-_CREATE_FIELDS = ("config", "on", "tags", "name")
 _EDITABLE = frozenset({"name", "on", "tags", "config"})
 
 
@@ -43,7 +42,7 @@ class _Integration:
     def scope(self) -> tuple[str, str, str]:
         return (self.doc["projectKey"], self.doc["environmentKey"], self.doc["integrationKey"])
 
-    def switch(self, on: bool, now: float) -> None:
+    def switch(self, *, on: bool, now: float) -> None:
         """Start the sync clock when switched on; switching off resets it."""
         if not on:
             self.on_since = None
@@ -112,16 +111,16 @@ class Store:
             {"config": dict(config), "on": on, "tags": list(tags), "name": name},
         )
         item.doc["version"] = version
-        return self._render(item, secrets_shown=True, with_config=True)
+        return self._render(item, secrets_shown=True)
 
     def stored(self) -> list[dict[str, Any]]:
         """Every integration, unmasked, in creation order."""
-        return [self._render(i, secrets_shown=True, with_config=True) for i in self._items.values()]
+        return [self._render(i, secrets_shown=True) for i in self._items.values()]
 
     def stored_one(self, integration_id: str) -> dict[str, Any] | None:
         """One integration, unmasked, or None."""
         item = self._items.get(integration_id)
-        return None if item is None else self._render(item, secrets_shown=True, with_config=True)
+        return None if item is None else self._render(item, secrets_shown=True)
 
     def pin_status(self, integration_id: str, changes: Mapping[str, Any]) -> None:
         """Freeze the status at its current value with `changes` applied (wire names)."""
@@ -143,6 +142,7 @@ class Store:
         project_key: str,
         environment_key: str,
         integration_key: str,
+        *,
         body: bytes,
         content_type: str,
     ) -> dict[str, Any]:
@@ -152,14 +152,15 @@ class Store:
         if not isinstance(post, dict):
             message = "request body must be a JSON object"
             raise invalid(message)
+        post = cast("dict[str, Any]", post)
         for key in post:
-            if key not in _CREATE_FIELDS:
+            if key not in _EDITABLE:
                 message = f"{key} is not a field of a persistent store integration"
                 raise invalid(message)
         if "config" not in post:
             message = "config is required"
             raise invalid(message)
-        fields = {"on": False, "tags": [], "name": "", **post}
+        fields: dict[str, Any] = {"on": False, "tags": [], "name": "", **post}
         _check_fields(integration_key, fields)
         self._check_unique_name(project_key, environment_key, integration_key, fields["name"])
         item = self._insert(project_key, environment_key, integration_key, fields)
@@ -178,13 +179,14 @@ class Store:
         environment_key: str,
         integration_key: str,
         integration_id: str,
+        *,
         body: bytes,
         content_type: str,
     ) -> dict[str, Any]:
         """Apply a JSON Patch (bare, or in the comment envelope) to the editable fields."""
         item = self._find(project_key, environment_key, integration_key, integration_id)
         patch = _json_patch(parse_json(body, content_type))
-        document = self._render(item, secrets_shown=True, with_config=True)
+        document = self._render(item, secrets_shown=True)
         try:
             patched = patch.apply(document)
         except jsonpatch.JsonPatchTestFailed as exc:
@@ -200,15 +202,15 @@ class Store:
         )
         item.doc.update(fields)
         item.doc["version"] += 1
-        item.switch(fields["on"], time.time())
+        item.switch(on=fields["on"], now=time.time())
         return self._render(item)
 
     def delete(
         self, project_key: str, environment_key: str, integration_key: str, integration_id: str
     ) -> None:
         """Remove an integration."""
-        self._find(project_key, environment_key, integration_key, integration_id)
-        del self._items[integration_id]
+        item = self._find(project_key, environment_key, integration_key, integration_id)
+        del self._items[item.doc["_id"]]
 
     # Helpers.
 
@@ -268,7 +270,7 @@ class Store:
             "version": 1,
         }
         item = _Integration(doc)
-        item.switch(bool(doc["on"]), time.time())
+        item.switch(on=bool(doc["on"]), now=time.time())
         self._items[integration_id] = item
         return item
 
@@ -328,8 +330,10 @@ def _check_fields(integration_key: str, fields: Mapping[str, Any]) -> None:
     if not isinstance(fields["on"], bool):
         message = "on must be a boolean"
         raise invalid(message)
-    tags = fields["tags"]
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):  # pyright: ignore[reportUnknownVariableType]
+    tags: object = fields["tags"]
+    if not isinstance(tags, list) or not all(
+        isinstance(tag, str) for tag in cast("list[object]", tags)
+    ):
         message = "tags must be an array of strings"
         raise invalid(message)
     check_config(integration_key, fields["config"])
@@ -337,8 +341,9 @@ def _check_fields(integration_key: str, fields: Mapping[str, Any]) -> None:
 
 def _json_patch(body: object) -> jsonpatch.JsonPatch:
     """A JSON Patch array, or the envelope {"comment": ..., "patch": [...]} (reference page)."""
-    operations = body
+    operations: object = body
     if isinstance(body, dict):
+        body = cast("dict[str, Any]", body)
         if "patch" not in body:
             message = 'expected a JSON Patch array or {"comment": "...", "patch": [...]}'
             raise invalid(message)
@@ -354,7 +359,7 @@ def _json_patch(body: object) -> jsonpatch.JsonPatch:
         message = "a JSON Patch must be an array of operations"
         raise invalid(message)
     try:
-        patch = jsonpatch.JsonPatch(operations)  # pyright: ignore[reportUnknownArgumentType]
+        patch = jsonpatch.JsonPatch(cast("list[dict[str, Any]]", operations))
         for operation in patch:
             _check_writable(operation)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
@@ -374,9 +379,7 @@ def _check_writable(operation: Mapping[str, Any]) -> None:
         if not isinstance(source, str):
             message = f"a {kind} operation needs a string 'from'"
             raise invalid(message)
-        if kind == "move":
-            _check_editable(source, "from")
-        elif source.startswith("/_"):
+        if kind == "move" or source.startswith("/_"):  # a copy may read other fields
             _check_editable(source, "from")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 from aiohttp import web
@@ -30,19 +29,10 @@ class Reply:
         return web.Response(status=self.status, body=self.body or None, headers=self.headers)
 
 
-def dump(payload: object) -> bytes:
-    """Compact UTF-8 JSON, as the API sends it."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def json_reply(status: int, payload: object) -> Reply:
     """A JSON answer (every answer of the API with a body is `application/json`)."""
-    return Reply(status, dump(payload), {"Content-Type": JSON_TYPE})
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    """The one error shape: the `id` is what a user would quote to LaunchDarkly support."""
-    return {"code": code, "message": message, "id": str(uuid.uuid4())}
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return Reply(status, body, {"Content-Type": JSON_TYPE})
 
 
 class Problem(Exception):  # noqa: N818 - it is an answer, not a failure of the fake
@@ -58,10 +48,9 @@ class Problem(Exception):  # noqa: N818 - it is an answer, not a failure of the 
         self.headers = dict(headers or {})
 
     def reply(self) -> Reply:
-        """The JSON error answer."""
-        return json_reply(self.status, error_body(self.code, self.message)).with_headers(
-            self.headers
-        )
+        """The JSON error answer; its `id` is what a user would quote to LaunchDarkly support."""
+        body = {"code": self.code, "message": self.message, "id": str(uuid.uuid4())}
+        return json_reply(self.status, body).with_headers(self.headers)
 
 
 def invalid(message: str) -> Problem:
@@ -72,6 +61,11 @@ def invalid(message: str) -> Problem:
 def not_found(message: str) -> Problem:
     """A 404 `not_found`."""
     return Problem(404, "not_found", message)
+
+
+def rate_limited() -> Problem:
+    """A 429 `rate_limited`, in the words of LaunchDarkly's documentation."""
+    return Problem(429, "rate_limited", "You've exceeded the API rate limit. Try again later.")
 
 
 def _reject_constant(name: str) -> object:
