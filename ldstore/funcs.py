@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import attrs
+
 from ldstore import _codec
 from ldstore._transport import RawResponse, call, resource_keys
 from ldstore.core import Core, RequestOptions
@@ -38,11 +40,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_ByIdRequest = (
-    GetBigSegmentStoreIntegrationRequest
-    | PatchBigSegmentStoreIntegrationRequest
-    | DeleteBigSegmentStoreIntegrationRequest
-)
 
 
 async def get_big_segment_store_integrations(
@@ -54,9 +51,7 @@ async def get_big_segment_store_integrations(
     ``RateLimitedError`` (after retries), another ``APIError``, a ``NetworkError`` or
     ``ResponseValidationError``.
     """
-    raw = await call(
-        core, operation_id="getBigSegmentStoreIntegrations", method="GET", options=options
-    )
+    raw = await _exchange(core, _LIST, None, options)
     return _decoded(raw, BigSegmentStoreIntegrationCollection)
 
 
@@ -73,26 +68,7 @@ async def create_big_segment_store_integration(
     ``RequestTimeoutError``, ``ConnectionLostError`` or 5xx means "maybe created",
     so list before creating again.
     """
-    if (wrong := _wrong_request(request, CreateBigSegmentStoreIntegrationRequest)) is not None:
-        return wrong
-    keys = resource_keys(
-        project_key=request.project_key,
-        environment_key=request.environment_key,
-        integration_key=request.integration_key,
-    )
-    if isinstance(keys, Err):
-        return keys
-    body = _encoded(request.integration_delivery_configuration_post)
-    if isinstance(body, Err):
-        return body
-    raw = await call(
-        core,
-        operation_id="createBigSegmentStoreIntegration",
-        method="POST",
-        keys=keys.value,
-        body=body.value,
-        options=options,
-    )
+    raw = await _exchange(core, _CREATE, request, options)
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -106,18 +82,7 @@ async def get_big_segment_store_integration(
     ``Err``: ``NotFoundError`` for an unknown project, environment, store kind or ID,
     and the errors of the list call.
     """
-    if (wrong := _wrong_request(request, GetBigSegmentStoreIntegrationRequest)) is not None:
-        return wrong
-    keys = _by_id_keys(request)
-    if isinstance(keys, Err):
-        return keys
-    raw = await call(
-        core,
-        operation_id="getBigSegmentStoreIntegration",
-        method="GET",
-        keys=keys.value,
-        options=options,
-    )
+    raw = await _exchange(core, _GET, request, options)
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -132,22 +97,7 @@ async def patch_big_segment_store_integration(
     ``StatusConflictError`` when a ``test`` op fails (someone updated first: re-read,
     then decide), and the errors of the get call.
     """
-    if (wrong := _wrong_request(request, PatchBigSegmentStoreIntegrationRequest)) is not None:
-        return wrong
-    keys = _by_id_keys(request)
-    if isinstance(keys, Err):
-        return keys
-    body = _encoded(request.request_body)
-    if isinstance(body, Err):
-        return body
-    raw = await call(
-        core,
-        operation_id="patchBigSegmentStoreIntegration",
-        method="PATCH",
-        keys=keys.value,
-        body=body.value,
-        options=options,
-    )
+    raw = await _exchange(core, _PATCH, request, options)
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -161,29 +111,66 @@ async def delete_big_segment_store_integration(
     ``Err``: ``NotFoundError`` (already gone, or never there), ``StatusConflictError``,
     and the errors of the list call.
     """
-    if (wrong := _wrong_request(request, DeleteBigSegmentStoreIntegrationRequest)) is not None:
-        return wrong
-    keys = _by_id_keys(request)
-    if isinstance(keys, Err):
-        return keys
-    raw = await call(
+    raw = await _exchange(core, _DELETE, request, options)
+    return raw.map(lambda _: None)
+
+
+@attrs.frozen
+class _Operation:
+    id: str  # the OpenAPI operationId
+    method: str
+    request_type: type[object] | None = None  # None: the operation takes no request
+    body_field: str | None = None  # the request attribute sent as the JSON body
+
+
+_LIST = _Operation("getBigSegmentStoreIntegrations", "GET")
+_CREATE = _Operation(
+    "createBigSegmentStoreIntegration",
+    "POST",
+    CreateBigSegmentStoreIntegrationRequest,
+    "integration_delivery_configuration_post",
+)
+_GET = _Operation("getBigSegmentStoreIntegration", "GET", GetBigSegmentStoreIntegrationRequest)
+_PATCH = _Operation(
+    "patchBigSegmentStoreIntegration",
+    "PATCH",
+    PatchBigSegmentStoreIntegrationRequest,
+    "request_body",
+)
+_DELETE = _Operation(
+    "deleteBigSegmentStoreIntegration", "DELETE", DeleteBigSegmentStoreIntegrationRequest
+)
+# The path parameters, in URL order; each request object has the ones its path needs.
+_PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
+
+
+async def _exchange(
+    core: Core, operation: _Operation, request: object, options: RequestOptions | None
+) -> Result[RawResponse, LDStoreError]:
+    """Check the request, encode its path and body, and send it: nothing invalid is sent."""
+    keys: tuple[str, ...] = ()
+    body: bytes | None = None
+    if operation.request_type is not None:
+        if (wrong := _wrong_request(request, operation.request_type)) is not None:
+            return wrong
+        checked = resource_keys(
+            **{name: getattr(request, name) for name in _PATH_FIELDS if hasattr(request, name)}
+        )
+        if isinstance(checked, Err):
+            return checked
+        keys = checked.value
+        if operation.body_field is not None:
+            encoded = _encoded(getattr(request, operation.body_field))
+            if isinstance(encoded, Err):
+                return encoded
+            body = encoded.value
+    return await call(
         core,
-        operation_id="deleteBigSegmentStoreIntegration",
-        method="DELETE",
-        keys=keys.value,
+        operation_id=operation.id,
+        method=operation.method,
+        keys=keys,
+        body=body,
         options=options,
-    )
-    if isinstance(raw, Err):
-        return raw
-    return Ok(None)
-
-
-def _by_id_keys(request: _ByIdRequest) -> Result[tuple[str, ...], LDStoreError]:
-    return resource_keys(
-        project_key=request.project_key,
-        environment_key=request.environment_key,
-        integration_key=request.integration_key,
-        integration_id=request.integration_id,
     )
 
 
