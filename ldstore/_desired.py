@@ -62,6 +62,14 @@ def _tags(value: object) -> tuple[str, ...]:
     return cast("tuple[str, ...]", tags)
 
 
+def _config_repr(config: StoreConfig) -> str:
+    # RedisConfig hides its password itself; a plain mapping shows secrets as the API does.
+    if isinstance(config, RedisConfig | DynamoDBConfig):
+        return repr(config)
+    secrets = frozenset[str]().union(*SECRET_KEYS.values())
+    return repr({key: MASKED if key in secrets else value for key, value in config.items()})
+
+
 @attrs.frozen(kw_only=True)
 class DesiredIntegration:
     """One integration as it should be; identified by project, environment, store and name.
@@ -75,7 +83,7 @@ class DesiredIntegration:
     environment_key: str = attrs.field(validator=_filled)
     integration_key: IntegrationKey | str = attrs.field(validator=_filled)
     name: str = attrs.field(validator=_filled)
-    config: StoreConfig = attrs.field(validator=_config_kind)
+    config: StoreConfig = attrs.field(validator=_config_kind, repr=_config_repr)
     on: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
     rotate_secrets: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))

@@ -178,10 +178,10 @@ async def plan(
     matched = [existing[item.identity] for item in desired if item.identity in existing]
     details = await gather(*(get_big_segment_store_integration(core, _get(i)) for i in matched))
     current: dict[_Identity, BigSegmentStoreIntegration] = {}
-    for result in details:
+    for summary, result in zip(matched, details, strict=True):
         if isinstance(result, Err):
             return result
-        current[_identity(result.value)] = result.value
+        current[_identity(summary)] = result.value
 
     items = [_step(item, current.get(item.identity)) for item in desired]
     if prune:

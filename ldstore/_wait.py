@@ -154,6 +154,8 @@ def _not_available(
     else:
         reason = "not_synced"
         detail = "the store has not synced yet"
+        if not integration.on:
+            detail += " (the integration is off: LaunchDarkly syncs only stores switched on)"
     if status.last_sync is not None:
         detail += f"; last sync {status.last_sync.isoformat(timespec='seconds')}"
     when = f"after {waited:.1f}s" if timed_out else "(failing fast)"

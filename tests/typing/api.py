@@ -94,3 +94,41 @@ async def facade() -> None:
             print(error.status_code)  # noqa: T201
         else:
             print(integration.status.available)  # noqa: T201
+
+
+async def workflows(core: Core, request: GetBigSegmentStoreIntegrationRequest) -> None:
+    from ldstore.workflows import (  # noqa: PLC0415
+        DesiredIntegration,
+        NotAvailableError,
+        apply,
+        gather,
+        plan,
+        wait_until_available,
+    )
+
+    desired = [
+        DesiredIntegration(
+            project_key="default",
+            environment_key="production",
+            integration_key=IntegrationKey.REDIS,
+            name="Cache",
+            config=RedisConfig("redis.internal"),
+            on=True,
+        )
+    ]
+    planned = await plan(core, desired, prune=False)
+    if isinstance(planned, Ok):
+        report = await apply(core, planned.value)
+        ok: bool = report.map(lambda r: r.ok).unwrap_or(default=False)
+        print(ok)  # noqa: T201
+    match await wait_until_available(core, request, timeout=60.0, poll_interval=1.0):
+        case Ok(integration):
+            print(integration.status.last_sync)  # noqa: T201
+        case Err(NotAvailableError(reason=reason)):
+            print(reason)  # noqa: T201
+        case Err(error):
+            print(error)  # noqa: T201
+    results: list[Result[BigSegmentStoreIntegration, LDStoreError]] = await gather(
+        *(get_big_segment_store_integration(core, request) for _ in range(3)), limit=2
+    )
+    print(len(results))  # noqa: T201

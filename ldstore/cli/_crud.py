@@ -1,0 +1,546 @@
+"""``list``, ``get``, ``create``, ``update`` and ``delete``: the five operations, one each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import attrs
+
+from ldstore.cli._common import (
+    EXIT_OK,
+    Subparsers,
+    UsageError,
+    add_command,
+    add_integration_options,
+    emit,
+    fail,
+    make_core,
+    write,
+)
+from ldstore.funcs import (
+    create_big_segment_store_integration,
+    delete_big_segment_store_integration,
+    get_big_segment_store_integration,
+    get_big_segment_store_integrations,
+    patch_big_segment_store_integration,
+)
+from ldstore.models import (
+    DYNAMODB_REGIONS,
+    BigSegmentStoreIntegration,
+    DynamoDBConfig,
+    IntegrationDeliveryConfigurationPost,
+    RedisConfig,
+    StoreConfig,
+)
+from ldstore.operations import (
+    CreateBigSegmentStoreIntegrationRequest,
+    DeleteBigSegmentStoreIntegrationRequest,
+    GetBigSegmentStoreIntegrationRequest,
+    PatchBigSegmentStoreIntegrationRequest,
+)
+from ldstore.patch import (
+    ABSENT,
+    PatchBody,
+    PatchOp,
+    PatchOperation,
+    PatchWithComment,
+    if_version,
+    remove_config,
+    replace_name,
+    replace_tags,
+    set_config,
+    set_on,
+)
+from ldstore.result import Err, Ok
+
+__all__ = ["register"]
+
+_SCOPE = "--project default --environment production --integration redis"
+_BY_ID = f"{_SCOPE} \\\n      --integration-id ID"
+
+# The flags of each store kind, by argparse dest; the wire keys of each config.
+_STORE_FLAGS: Mapping[str, Mapping[str, str]] = {
+    "redis": {
+        "host": "--host",
+        "port": "--port",
+        "username": "--username",
+        "password": "--password",
+        "password_stdin": "--password-stdin",
+        "tls": "--tls",
+    },
+    "dynamodb": {
+        "table_name": "--table-name",
+        "region": "--region",
+        "role_arn": "--role-arn",
+        "external_id": "--external-id",
+    },
+}
+_CONFIG_KEYS: Mapping[str, Sequence[str]] = {
+    "redis": ("host", "port", "username", "password", "tlsEnabled"),
+    "dynamodb": ("tableName", "region", "roleArn", "externalId"),
+}
+_OPS: Mapping[str, PatchOp] = {
+    "add": "add",
+    "remove": "remove",
+    "replace": "replace",
+    "move": "move",
+    "copy": "copy",
+    "test": "test",
+}
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+_MAX_PORT = 65535
+
+
+def register(subparsers: Subparsers) -> None:
+    _list(subparsers)
+    _get(subparsers)
+    _create(subparsers)
+    _update(subparsers)
+    _delete(subparsers)
+
+
+# list
+
+
+def _list(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "list",
+        summary="list the account's persistent store integrations",
+        description="List every persistent store integration of the account. The API sends "
+        "summaries: use `get` to see one integration's config. The filters apply here, "
+        "after the API answered.",
+        examples="""\
+  ldstore list
+  ldstore list --project default --integration redis --output json
+  ldstore list --environment production --quiet     # IDs only""",
+    )
+    add_integration_options(parser, with_id=False, required=False)
+    parser.set_defaults(run=_run_list)
+
+
+async def _run_list(args: argparse.Namespace) -> int:
+    async with make_core(args) as core:
+        result = await get_big_segment_store_integrations(core)
+    match result:
+        case Ok(collection):
+            items = tuple(item for item in collection.items if _selected(item, args))
+            emit(args, attrs.evolve(collection, items=items))
+            return EXIT_OK
+        case Err(error):
+            return fail(error)
+
+
+def _selected(item: BigSegmentStoreIntegration, args: argparse.Namespace) -> bool:
+    wanted = (args.project, args.environment, args.integration)
+    found = (item.project_key, item.environment_key, str(item.integration_key))
+    return all(want is None or want == have for want, have in zip(wanted, found, strict=True))
+
+
+# get
+
+
+def _get(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "get",
+        summary="show one integration, its config and sync status",
+        description="Show one persistent store integration with its config (secrets come "
+        "back masked) and its sync status.",
+        examples=f"""\
+  ldstore get {_BY_ID}
+  ldstore get {_BY_ID} --output json""",
+    )
+    add_integration_options(parser, with_id=True)
+    parser.set_defaults(run=_run_get)
+
+
+def _get_request(args: argparse.Namespace) -> GetBigSegmentStoreIntegrationRequest:
+    return GetBigSegmentStoreIntegrationRequest(
+        args.project, args.environment, args.integration, args.integration_id
+    )
+
+
+async def _run_get(args: argparse.Namespace) -> int:
+    async with make_core(args) as core:
+        result = await get_big_segment_store_integration(core, _get_request(args))
+    match result:
+        case Ok(integration):
+            emit(args, integration)
+            return EXIT_OK
+        case Err(error):
+            return fail(error)
+
+
+# create
+
+
+def _create(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "create",
+        summary="create a Redis or DynamoDB store integration",
+        description="Create a persistent store integration. Give the Redis flags with "
+        "--integration redis and the DynamoDB flags with --integration dynamodb. "
+        "It starts off unless --on is given.",
+        examples=f"""\
+  ldstore create {_SCOPE} --name "Prod Redis" \\
+      --host redis.internal --port 6380 --tls --password-stdin < password.txt
+  ldstore create --project default --environment production --integration dynamodb \\
+      --name "Prod DynamoDB" --table-name ld-segments --region us-east-1 \\
+      --role-arn arn:aws:iam::123456789012:role/ld --external-id ext-123 --on""",
+    )
+    add_integration_options(parser, with_id=False)
+    common = parser.add_argument_group("integration settings")
+    _ = common.add_argument("--name", help="a name, unique in the environment")
+    _ = common.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)"
+    )
+    _on_off(
+        common, default=False, on_help="switch it on at once", off_help="leave it off (default)"
+    )
+    redis = parser.add_argument_group("Redis store (--integration redis)")
+    _ = redis.add_argument("--host", help="Redis host name (required)")
+    _ = redis.add_argument("--port", type=int, help="Redis port (default: 6379)")
+    _ = redis.add_argument("--username", help="Redis user name")
+    password = redis.add_mutually_exclusive_group()
+    _ = password.add_argument(
+        "--password", help="Redis password (visible to other users: prefer --password-stdin)"
+    )
+    _ = password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        default=None,
+        help="read the Redis password from standard input",
+    )
+    _ = redis.add_argument(
+        "--tls", action="store_true", default=None, help="connect to Redis over TLS"
+    )
+    dynamodb = parser.add_argument_group("DynamoDB store (--integration dynamodb; all required)")
+    _ = dynamodb.add_argument(
+        "--table-name", help="table with partition key `namespace`, sort key `key`"
+    )
+    _ = dynamodb.add_argument(
+        "--region", choices=sorted(DYNAMODB_REGIONS), metavar="REGION", help="AWS region"
+    )
+    _ = dynamodb.add_argument("--role-arn", help="IAM role LaunchDarkly assumes (arn:...)")
+    _ = dynamodb.add_argument("--external-id", help="external ID of that role")
+    parser.set_defaults(run=_run_create)
+
+
+def _on_off(
+    group: argparse._ArgumentGroup,  # pyright: ignore[reportPrivateUsage]
+    *,
+    default: bool | None,
+    on_help: str,
+    off_help: str,
+) -> None:
+    choice = group.add_mutually_exclusive_group()
+    _ = choice.add_argument("--on", dest="on", action="store_const", const=True, help=on_help)
+    _ = choice.add_argument("--off", dest="on", action="store_const", const=False, help=off_help)
+    group.set_defaults(on=default)
+
+
+def _store_config(args: argparse.Namespace) -> StoreConfig:
+    kind: str = args.integration
+    wrong = [
+        flag
+        for other, flags in _STORE_FLAGS.items()
+        if other != kind
+        for dest, flag in flags.items()
+        if getattr(args, dest) is not None
+    ]
+    if wrong:
+        accepted = ", ".join(_STORE_FLAGS[kind].values())
+        verb = "does" if len(wrong) == 1 else "do"
+        msg = f"{' '.join(wrong)} {verb} not apply to --integration {kind}, which takes {accepted}"
+        raise UsageError(msg)
+    if kind == "redis":
+        return _redis_config(args)
+    return _dynamodb_config(args)
+
+
+def _redis_config(args: argparse.Namespace) -> RedisConfig:
+    if args.host is None:
+        msg = "--integration redis needs --host"
+        raise UsageError(msg)
+    password: str | None = args.password
+    if args.password_stdin:
+        password = sys.stdin.read().rstrip("\r\n")
+        if not password:
+            msg = "--password-stdin: standard input held no password"
+            raise UsageError(msg)
+    try:
+        return RedisConfig(
+            host=args.host,
+            port=6379 if args.port is None else args.port,
+            username=args.username,
+            password=password,
+            tls_enabled=bool(args.tls),
+        )
+    except (TypeError, ValueError) as error:
+        msg = f"invalid Redis config: {error}"
+        raise UsageError(msg) from None
+
+
+def _dynamodb_config(args: argparse.Namespace) -> DynamoDBConfig:
+    flags = _STORE_FLAGS["dynamodb"]
+    missing = [flag for dest, flag in flags.items() if getattr(args, dest) is None]
+    if missing:
+        msg = f"--integration dynamodb needs {', '.join(missing)}"
+        raise UsageError(msg)
+    try:
+        return DynamoDBConfig(
+            table_name=args.table_name,
+            region=args.region,
+            role_arn=args.role_arn,
+            external_id=args.external_id,
+        )
+    except (TypeError, ValueError) as error:
+        msg = f"invalid DynamoDB config: {error}"
+        raise UsageError(msg) from None
+
+
+async def _run_create(args: argparse.Namespace) -> int:
+    body = IntegrationDeliveryConfigurationPost(
+        config=_store_config(args), on=args.on, tags=args.tag or None, name=args.name
+    )
+    request = CreateBigSegmentStoreIntegrationRequest(
+        args.project, args.environment, args.integration, body
+    )
+    async with make_core(args) as core:
+        result = await create_big_segment_store_integration(core, request)
+    match result:
+        case Ok(integration):
+            emit(args, integration)
+            return EXIT_OK
+        case Err(error):
+            return fail(error)
+
+
+# update
+
+
+def _update(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "update",
+        summary="change an integration (JSON Patch, with friendly flags)",
+        description="Change one integration with a JSON Patch built from the flags, in this "
+        "order: --if-version's test, --name, --on/--off, the tags, the config, then the "
+        "operations of --patch. --add-tag and --remove-tag read the integration first and "
+        "guard the update with the version they read (409 if it changed meanwhile).",
+        examples=f"""\
+  ldstore update {_BY_ID} --name "Prod Redis" --on
+  ldstore update {_BY_ID} --if-version 3 \\
+      --set-config port=6380 --set-config tlsEnabled=true --comment "move to the TLS port"
+  ldstore update {_BY_ID} --add-tag team-a --remove-tag legacy
+  ldstore update {_BY_ID} --patch changes.json
+  echo '[{{"op": "replace", "path": "/on", "value": false}}]' | \\
+      ldstore update {_BY_ID} --patch -""",
+    )
+    add_integration_options(parser, with_id=True)
+    changes = parser.add_argument_group("changes")
+    _ = changes.add_argument("--name", help="rename it")
+    _on_off(changes, default=None, on_help="switch it on", off_help="switch it off")
+    _ = changes.add_argument(
+        "--add-tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)"
+    )
+    _ = changes.add_argument(
+        "--remove-tag", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)"
+    )
+    _ = changes.add_argument(
+        "--set-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a config key, e.g. host=..., port=6380, tlsEnabled=true, region=us-east-2 "
+        "(repeatable; table-name and table_name mean tableName)",
+    )
+    _ = changes.add_argument(
+        "--unset-config", action="append", default=[], metavar="KEY", help="remove a config key"
+    )
+    _ = changes.add_argument(
+        "--patch",
+        metavar="FILE",
+        help="a JSON Patch array (or {comment, patch} object) from FILE, or stdin with -",
+    )
+    guard = parser.add_argument_group("audit and concurrency")
+    _ = guard.add_argument("--comment", help="a comment for the audit log")
+    _ = guard.add_argument(
+        "--if-version",
+        type=int,
+        metavar="N",
+        help="apply only if the integration is still at version N (else HTTP 409, exit 1)",
+    )
+    parser.set_defaults(run=_run_update)
+
+
+async def _run_update(args: argparse.Namespace) -> int:
+    changes: list[PatchOperation] = []
+    if args.name is not None:
+        changes.append(replace_name(args.name))
+    if args.on is not None:
+        changes.append(set_on(args.on))
+    config = [_config_operation(args.integration, item) for item in args.set_config]
+    config += [remove_config(_camel(key)) for key in args.unset_config]
+    raw, raw_comment = _read_patch(args.patch) if args.patch is not None else ([], None)
+    retag = bool(args.add_tag or args.remove_tag)
+    if not (changes or config or raw or retag):
+        msg = "nothing to update: give --name, --on/--off, tags, config or --patch"
+        raise UsageError(msg)
+    comment: str | None = args.comment if args.comment is not None else raw_comment
+    version: int | None = args.if_version
+    async with make_core(args) as core:
+        if retag:
+            match await get_big_segment_store_integration(core, _get_request(args)):
+                case Ok(current):
+                    changes.append(replace_tags(_retagged(current.tags, args)))
+                    # Guard the read-modify-write: a concurrent change gives 409, not a lost tag.
+                    version = current.version if version is None else version
+                case Err(error):
+                    return fail(error)
+        operations = [*([] if version is None else [if_version(version)]), *changes, *config, *raw]
+        body: PatchBody = operations if comment is None else PatchWithComment(operations, comment)
+        request = PatchBigSegmentStoreIntegrationRequest(
+            args.project, args.environment, args.integration, args.integration_id, body
+        )
+        result = await patch_big_segment_store_integration(core, request)
+    match result:
+        case Ok(integration):
+            emit(args, integration)
+            return EXIT_OK
+        case Err(error):
+            return fail(error)
+
+
+def _retagged(tags: Sequence[str], args: argparse.Namespace) -> list[str]:
+    removed = set(args.remove_tag)
+    kept = [tag for tag in tags if tag not in removed]
+    for tag in args.add_tag:
+        if tag not in kept:
+            kept.append(tag)
+    return kept
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.replace("-", "_").split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _config_operation(kind: str, item: str) -> PatchOperation:
+    """``KEY=VALUE`` as a patch operation, with the value typed as the wire wants it."""
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        msg = f"--set-config takes KEY=VALUE, not {item!r}"
+        raise UsageError(msg)
+    key = _camel(key)
+    known = _CONFIG_KEYS[kind]
+    if key not in known:
+        msg = f"--set-config: {key} is not a {kind} setting (known: {', '.join(known)})"
+        raise UsageError(msg)
+    return set_config(key, _config_value(key, text))
+
+
+def _config_value(key: str, text: str) -> object:
+    # Types from the reference page: Redis port travels as a string, tlsEnabled as a bool.
+    if key == "tlsEnabled":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        msg = f"--set-config tlsEnabled takes true or false, not {text!r}"
+        raise UsageError(msg)
+    if key == "port" and not (text.isdigit() and 1 <= int(text) <= _MAX_PORT):
+        msg = f"--set-config port takes a number from 1 to {_MAX_PORT}, not {text!r}"
+        raise UsageError(msg)
+    if key == "region" and text not in DYNAMODB_REGIONS:
+        msg = f"--set-config region: {text!r} is not one of {', '.join(sorted(DYNAMODB_REGIONS))}"
+        raise UsageError(msg)
+    return text
+
+
+def _read_patch(source: str) -> tuple[list[PatchOperation], str | None]:
+    """The operations (and comment, from an envelope) of a JSON Patch file or stdin."""
+    name = "standard input" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        msg = f"--patch: cannot read {name}: {error.strerror}"
+        raise UsageError(msg) from None
+    try:
+        document: object = json.loads(text)
+    except ValueError as error:
+        msg = f"--patch: {name} is not JSON: {error}"
+        raise UsageError(msg) from None
+    comment: object = None
+    if isinstance(document, dict):
+        envelope = cast("dict[str, object]", document)
+        comment = envelope.get("comment")
+        document = envelope.get("patch")
+    if not isinstance(document, list) or (comment is not None and not isinstance(comment, str)):
+        msg = f"--patch: {name} must hold a JSON Patch array or a {{comment, patch}} object"
+        raise UsageError(msg)
+    operations = [
+        _patch_operation(number, entry)
+        for number, entry in enumerate(cast("list[object]", document), start=1)
+    ]
+    return operations, comment
+
+
+def _patch_operation(number: int, entry: object) -> PatchOperation:
+    if not isinstance(entry, dict):
+        msg = f"--patch: operation {number} is not an object"
+        raise UsageError(msg)
+    fields = cast("dict[str, Any]", entry)
+    name = fields.get("op")
+    op = _OPS.get(name) if isinstance(name, str) else None
+    path = fields.get("path")
+    source = fields.get("from")
+    if op is None or not isinstance(path, str) or not isinstance(source, str | None):
+        msg = f"--patch: operation {number} needs an op ({', '.join(_OPS)}) and a string path"
+        raise UsageError(msg)
+    try:
+        return PatchOperation(op, path, fields.get("value", ABSENT), from_=source)
+    except ValueError as error:
+        msg = f"--patch: operation {number}: {error}"
+        raise UsageError(msg) from None
+
+
+# delete
+
+
+def _delete(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "delete",
+        summary="delete an integration",
+        description="Delete one integration. LaunchDarkly stops syncing the store; the "
+        "store's data is left as it is. Prints `deleted ID` (nothing with --quiet or "
+        "--output json: the API answers 204 without a body).",
+        examples=f"""\
+  ldstore delete {_BY_ID}""",
+    )
+    add_integration_options(parser, with_id=True)
+    parser.set_defaults(run=_run_delete)
+
+
+async def _run_delete(args: argparse.Namespace) -> int:
+    request = DeleteBigSegmentStoreIntegrationRequest(
+        args.project, args.environment, args.integration, args.integration_id
+    )
+    async with make_core(args) as core:
+        result = await delete_big_segment_store_integration(core, request)
+    match result:
+        case Ok():
+            if not args.quiet and args.output == "table":
+                write(f"deleted {args.integration_id}")
+            return EXIT_OK
+        case Err(error):
+            return fail(error)

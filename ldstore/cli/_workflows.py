@@ -1,0 +1,393 @@
+"""``wait`` and ``apply``: wait until a store is synced; make integrations match a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any, TextIO
+
+from ldstore import _codec
+from ldstore.cli._common import (
+    EXIT_API_ERROR,
+    EXIT_NOT_READY,
+    EXIT_OK,
+    Subparsers,
+    add_connection_options,
+    add_integration_options,
+    emit,
+    error_line,
+    fail,
+    make_core,
+    write,
+)
+from ldstore.errors import APIError, LDStoreError
+from ldstore.models import BigSegmentStoreIntegration
+from ldstore.operations import GetBigSegmentStoreIntegrationRequest
+from ldstore.patch import PatchOperation
+from ldstore.result import Err, Ok
+from ldstore.workflows import (
+    MASKED,
+    SECRET_KEYS,
+    ApplyReport,
+    ItemOutcome,
+    NotAvailableError,
+    Plan,
+    PlanItem,
+    apply,
+    load_desired,
+    plan,
+    wait_until_available,
+)
+
+__all__ = ["register"]
+
+_WAIT_EXAMPLES = """\
+  ldstore wait --project default --environment production --integration redis \\
+      --integration-id 6500d7a1e1c2b3a4f5e6d7c8 --timeout 600
+  ldstore --timeout 10 wait ...     # 10 s per request (before `wait`), 300 s in all"""
+
+_APPLY_EXAMPLES = """\
+  ldstore apply -f stores.toml --dry-run     # show the plan, change nothing
+  ldstore apply -f stores.toml               # make it so
+  ldstore apply -f stores.toml --prune       # also delete what the file leaves out
+  ldstore apply -f stores.json --output json
+
+stores.toml:
+  [[integration]]
+  project = "default"
+  environment = "production"
+  store = "redis"                    # or "dynamodb"
+  name = "Production Redis"
+  on = true
+  tags = ["team:platform"]
+  rotate_secrets = false             # true: send the password on update too
+
+  [integration.config]               # the API's own keys
+  host = "redis.internal"
+  port = 6380
+  tlsEnabled = true
+  password = { env = "REDIS_PASSWORD" }"""
+
+_PAST = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}
+_ANY_SECRET = frozenset[str]().union(*SECRET_KEYS.values())
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``wait`` and ``apply`` subcommands."""
+    wait = _command(
+        subparsers,
+        "wait",
+        summary="wait until LaunchDarkly has synced a store (exit 4 if it does not)",
+        examples=_WAIT_EXAMPLES,
+    )
+    add_integration_options(wait, with_id=True)
+    waiting = wait.add_argument_group("waiting")
+    # Replaces the per-request --timeout here; that one still works before `wait`.
+    _ = waiting.add_argument(
+        "--timeout",
+        dest="wait_timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up after this long in all (default: 300)",
+    )
+    _ = waiting.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="poll after this long at first, backing off to 30 s (default: 2)",
+    )
+    _ = waiting.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop at once when the store reports errors, rather than waiting for them to clear",
+    )
+    wait.set_defaults(run=run_wait)
+
+    apply_ = _command(
+        subparsers,
+        "apply",
+        summary="create, update (and with --prune delete) integrations to match a file",
+        examples=_APPLY_EXAMPLES,
+    )
+    _ = apply_.add_argument(
+        "-f",
+        "--file",
+        required=True,
+        metavar="FILE",
+        help="the desired integrations, a .toml or .json file (format below)",
+    )
+    _ = apply_.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete integrations the file does not list, within the projects, "
+        "environments and store kinds it mentions",
+    )
+    _ = apply_.add_argument(
+        "--dry-run", action="store_true", help="print the plan and change nothing"
+    )
+    _ = apply_.add_argument(
+        "--concurrency",
+        type=_count,
+        default=8,
+        metavar="N",
+        help="change up to N integrations at once (default: 8)",
+    )
+    apply_.set_defaults(run=run_apply)
+
+
+def _command(
+    subparsers: Subparsers, name: str, *, summary: str, examples: str
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"examples:\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        conflict_handler="resolve",  # `wait --timeout` is the whole wait, not one request
+    )
+    add_connection_options(parser)
+    return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        msg = f"expected seconds (0 or more), not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        msg = f"expected a positive number of seconds, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number of 1 or more, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+# wait
+
+
+class Progress:
+    """Shows each poll: one line rewritten in place on a terminal, else a line per poll."""
+
+    def __init__(self, stream: TextIO, *, live: bool, quiet: bool) -> None:
+        self._stream = stream
+        self._live = live
+        self._quiet = quiet
+        self._width = 0
+
+    def __call__(self, integration: BigSegmentStoreIntegration, elapsed: float) -> None:
+        if self._quiet:
+            return
+        status = integration.status
+        last_sync = status.last_sync.isoformat(timespec="seconds") if status.last_sync else "never"
+        line = (
+            f"waiting {elapsed:5.1f}s: available {_yes_no(status.available)}, "
+            f"stale {_yes_no(status.potentially_stale)}, last sync {last_sync}"
+        )
+        if status.errors:
+            line += f", {len(status.errors)} error(s)"
+        if self._live:
+            padding = " " * max(0, self._width - len(line))
+            self._width = len(line)
+            _ = self._stream.write(f"\r{line}{padding}")
+        else:
+            _ = self._stream.write(f"ldstore: {line}\n")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        """End the in-place line so what follows starts on its own."""
+        if self._live and self._width:
+            _ = self._stream.write("\n")
+            self._stream.flush()
+
+
+def _yes_no(value: bool | None) -> str:  # noqa: FBT001 (a formatter)
+    return "-" if value is None else "yes" if value else "no"
+
+
+async def run_wait(args: argparse.Namespace) -> int:
+    """``ldstore wait``: 0 once available, 4 when it is not in time, else the error's code."""
+    request = GetBigSegmentStoreIntegrationRequest(
+        project_key=args.project,
+        environment_key=args.environment,
+        integration_key=args.integration,
+        integration_id=args.integration_id,
+    )
+    progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=bool(args.quiet))
+    started = time.monotonic()
+    async with make_core(args) as core:
+        try:
+            result = await wait_until_available(
+                core,
+                request,
+                timeout=args.wait_timeout,
+                poll_interval=args.interval,
+                max_poll_interval=max(args.interval, 30.0),
+                fail_fast=bool(args.fail_fast),
+                on_poll=progress,
+            )
+        finally:
+            progress.finish()
+    match result:
+        case Ok(integration):
+            if args.quiet or args.output == "json":
+                emit(args, integration)
+            else:
+                waited = time.monotonic() - started
+                write(f"available after {waited:.1f}s: {_label(integration)}")
+            return EXIT_OK
+        case Err(NotAvailableError() as error):
+            error_line(str(error))
+            return EXIT_NOT_READY
+        case Err(error):
+            return fail(error)
+
+
+def _label(integration: BigSegmentStoreIntegration) -> str:
+    where = f"{integration.integration_key} {integration.project_key}/{integration.environment_key}"
+    return f"{where} {integration.name!r} ({integration.id})"
+
+
+# apply
+
+
+async def run_apply(args: argparse.Namespace) -> int:
+    """``ldstore apply``: print the plan, carry it out unless ``--dry-run``, print outcomes."""
+    desired = load_desired(args.file)
+    if isinstance(desired, Err):
+        return fail(desired.error)
+    as_json = args.output == "json"
+    async with make_core(args) as core:
+        planned = await plan(core, desired.value, prune=bool(args.prune))
+        if isinstance(planned, Err):
+            return fail(planned.error)
+        steps = planned.value
+        if not as_json:
+            _print_plan(steps, prune=bool(args.prune))
+        if args.dry_run or not steps.changes:
+            if as_json:
+                write(
+                    json.dumps({"dryRun": bool(args.dry_run), "plan": _plan_json(steps)}, indent=2)
+                )
+            return EXIT_OK
+        applied = await apply(core, steps, concurrency=args.concurrency)
+    if isinstance(applied, Err):  # only for a bad concurrency, which argparse refuses
+        return fail(applied.error)
+    report = applied.value
+    if as_json:
+        document = {"dryRun": False, "plan": _plan_json(steps), "outcomes": _report_json(report)}
+        write(json.dumps(document, indent=2))
+    else:
+        _print_report(report)
+    if report.ok:
+        return EXIT_OK
+    error_line(f"{len(report.failed)} of {len(steps.changes)} changes failed")
+    return EXIT_API_ERROR
+
+
+def _print_plan(steps: Plan, *, prune: bool) -> None:
+    for item in steps.items:
+        write(str(item))
+    counts = Counter(item.action for item in steps.items)
+    write(
+        f"\nPlan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['delete']} to delete, {counts['unchanged']} unchanged."
+    )
+    if steps.unmatched and not prune:
+        write(
+            f"{len(steps.unmatched)} integration(s) in these scopes are not in the file; "
+            "--prune would delete them."
+        )
+
+
+def _print_report(report: ApplyReport) -> None:
+    write()
+    for outcome in report.items:
+        if outcome.item.action == "unchanged":
+            continue
+        write(_outcome_line(outcome))
+    done = sum(1 for outcome in report.items if outcome.ok and outcome.item.action != "unchanged")
+    write(f"\nApplied: {done} changed, {len(report.failed)} failed.")
+
+
+def _outcome_line(outcome: ItemOutcome) -> str:
+    item = outcome.item
+    where = f"{item.integration_key} {item.project_key}/{item.environment_key} {item.name!r}"
+    match outcome.result:
+        case Ok(value):
+            integration_id = value.id if value is not None else item.integration_id
+            return f"{_PAST[item.action]} {where} ({integration_id})"
+        case Err(error):
+            return f"failed to {item.action} {where}: {' '.join(str(error).split())}"
+
+
+def _plan_json(steps: Plan) -> list[dict[str, Any]]:
+    return [_item_json(item) for item in steps.items]
+
+
+def _item_json(item: PlanItem) -> dict[str, Any]:
+    return {
+        "action": item.action,
+        "projectKey": item.project_key,
+        "environmentKey": item.environment_key,
+        "integrationKey": str(item.integration_key),
+        "name": item.name,
+        "_id": item.integration_id,
+        "changes": list(item.changes),
+        "patch": [_operation_json(operation) for operation in item.patch],
+    }
+
+
+def _operation_json(operation: PatchOperation) -> object:
+    wire: dict[str, Any] = _codec.converter.unstructure(operation)
+    head, _, key = operation.path.rpartition("/")
+    if head == "/config" and key in _ANY_SECRET and "value" in wire:
+        wire["value"] = MASKED  # a rotated secret is sent, never printed
+    return wire
+
+
+def _report_json(report: ApplyReport) -> list[dict[str, Any]]:
+    outcomes: list[dict[str, Any]] = []
+    for outcome in report.items:
+        entry = _item_json(outcome.item)
+        del entry["patch"], entry["changes"]
+        entry["ok"] = outcome.ok
+        match outcome.result:
+            case Ok(value):
+                entry["integration"] = _codec.converter.unstructure(value)
+                entry["error"] = None
+            case Err(error):
+                entry["integration"] = None
+                entry["error"] = _error_json(error)
+        outcomes.append(entry)
+    return outcomes
+
+
+def _error_json(error: LDStoreError) -> dict[str, Any]:
+    document: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, APIError):
+        document["statusCode"] = error.status_code
+        document["code"] = error.code
+    return document

@@ -1,0 +1,140 @@
+"""``ldstore demo`` and ``ldstore fake-server`` through the installed script."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import aiohttp
+from cli_support import clean_environment, ldstore_executable, run, run_against
+
+from ldstore.testing import MASKED_SECRET, FakeLaunchDarkly, Hang
+
+_STEPS = (
+    "1. Create a Redis store integration",
+    "2. List",
+    "3. Get it by ID",
+    "4. Rename it and switch it on",
+    "5. Wait until",
+    "6. Delete it",
+    "7. Get it again",
+)
+
+
+async def test_demo_walks_every_step_against_its_own_fake() -> None:
+    """`ldstore demo` needs no account: it prints each numbered step and its Result, exit 0."""
+    result = await run("demo", "--sync-delay", "0.2")
+
+    assert result.code == 0, result.stderr
+    assert result.stderr == ""
+    positions = [result.stdout.index(step) for step in _STEPS]
+    assert positions == sorted(positions)
+    assert "ldstore.testing.FakeLaunchDarkly" in result.stdout
+    assert ">>> await create_big_segment_store_integration(core, request)" in result.stdout
+    assert f"password:   {MASKED_SECRET}" in result.stdout
+    assert "demo-s3cret" in result.stdout  # in the code shown, never in a result
+    assert "is available, after" in result.stdout
+    assert "Err(NotFoundError): HTTP 404 not_found" in result.stdout
+    assert result.lines[-1].startswith("Done.")
+
+
+async def test_demo_runs_against_a_named_server_and_cleans_up(fake: FakeLaunchDarkly) -> None:
+    """With LD_BASE_URI and a token the demo uses that account, and leaves nothing behind."""
+    result = await run_against(fake, "demo", "--environment", "production")
+
+    assert result.code == 0, result.stderr
+    assert f"against {fake.url}" in result.stdout
+    assert fake.token not in result.stdout
+    operations = [request.operation_id for request in fake.requests]
+    assert operations[0] == "createBigSegmentStoreIntegration"
+    assert "patchBigSegmentStoreIntegration" in operations
+    assert operations[-2:] == ["deleteBigSegmentStoreIntegration", "getBigSegmentStoreIntegration"]
+    assert fake.requests[0].path_params["environmentKey"] == "production"
+    assert fake.integrations == []
+
+
+async def test_fake_server_serves_until_sigint() -> None:
+    """`ldstore fake-server --port 0` prints its URL first, answers the API, exits 0 on SIGINT."""
+    process = await asyncio.create_subprocess_exec(
+        ldstore_executable(),
+        "fake-server",
+        "--port",
+        "0",
+        "--seed",
+        "2",
+        "--token",
+        "api-served-token",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=clean_environment(),
+    )
+    try:
+        assert process.stdout is not None
+        first = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
+        assert first.startswith("listening on http://127.0.0.1:")
+        url = first.removeprefix("listening on ").strip()
+        headers = {"Authorization": "api-served-token", "LD-API-Version": "beta"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{url}/api/v2/integration-capabilities/big-segment-store", headers=headers
+            ) as response,
+        ):
+            status = response.status
+            document = await response.json()
+
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), 10)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        _ = await process.wait()
+
+    assert status == 200
+    assert len(document["items"]) == 2
+    assert code == 0
+
+
+async def test_ctrl_c_exits_130_quietly(fake: FakeLaunchDarkly) -> None:
+    """SIGINT while a call is in flight: exit 130, no traceback, nothing on stderr."""
+    fake.schedule(Hang())
+    process = await asyncio.create_subprocess_exec(
+        ldstore_executable(),
+        "list",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=clean_environment(LD_BASE_URI=fake.url, LD_ACCESS_TOKEN=fake.token),
+    )
+    try:
+        await asyncio.wait_for(_first_request(fake), 10)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        _ = await process.wait()
+
+    assert (process.returncode, stdout, stderr) == (130, b"", b"")
+
+
+async def test_python_dash_m_ldstore_is_the_cli() -> None:
+    """`python -m ldstore --version` runs the same command line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ldstore",
+        "--version",
+        stdout=asyncio.subprocess.PIPE,
+        env=clean_environment(),
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate(), 10)
+
+    assert process.returncode == 0
+    assert stdout.decode().startswith("ldstore ")
+
+
+async def _first_request(fake: FakeLaunchDarkly) -> None:
+    while not fake.requests:  # noqa: ASYNC110 - the fake's log has no event to wait on
+        await asyncio.sleep(0.02)

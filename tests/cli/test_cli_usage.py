@@ -1,0 +1,177 @@
+"""``ldstore.cli.main`` in-process for what needs no server: help, and input refused before sending."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from ldstore.cli import main
+
+_BY_ID = (
+    "--project",
+    "default",
+    "--environment",
+    "production",
+    "--integration",
+    "redis",
+    "--integration-id",
+    "abc",
+)
+_CREATE = ("create", "--project", "default", "--environment", "test")
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A token, a closed server, and no config file: nothing here may reach the network."""
+    monkeypatch.delenv("LDSTORE_CONFIG", raising=False)
+    monkeypatch.setenv("LD_ACCESS_TOKEN", "api-usage-test-token")
+    monkeypatch.setenv("LD_BASE_URI", "http://127.0.0.1:9")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def test_help_documents_exit_codes_and_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ldstore --help` lists the commands, the exit codes and the environment variables."""
+    code = main(["--help"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    for command in ("list", "get", "create", "update", "delete", "demo", "fake-server"):
+        assert command in out
+    assert "exit codes:" in out
+    assert "3    network" in out
+    assert "LD_ACCESS_TOKEN" in out
+    assert "LD_BASE_URI" in out
+
+
+@pytest.mark.parametrize(
+    "command", ["list", "get", "create", "update", "delete", "demo", "fake-server"]
+)
+def test_every_command_help_shows_an_example(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each subcommand's --help ends with examples that call it."""
+    code = main([command, "--help"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    examples = out.split("examples:\n", 1)[1]
+    assert f"ldstore {command}" in examples
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["get", "--project", "default"], "the following arguments are required"),
+        (["list", "--integration", "mysql"], "invalid choice: 'mysql'"),
+        (["list", "--timeout", "-1"], "expected a positive number of seconds"),
+        (
+            ["create", *_BY_ID[:6], "--host", "h", "--table-name", "t"],
+            "--table-name does not apply to --integration redis",
+        ),
+        (["create", *_BY_ID[:6]], "--integration redis needs --host"),
+        (
+            [*_CREATE, "--integration", "dynamodb", "--table-name", "t"],
+            "needs --region, --role-arn, --external-id",
+        ),
+        (
+            [
+                *_CREATE,
+                "--integration",
+                "dynamodb",
+                "--table-name",
+                "t",
+                "--region",
+                "us-east-1",
+                "--role-arn",
+                "not-an-arn",
+                "--external-id",
+                "x",
+            ],
+            "invalid DynamoDB config: role_arn must be an IAM role ARN",
+        ),
+        (["update", *_BY_ID], "nothing to update"),
+        (["update", *_BY_ID, "--set-config", "port=http"], "port takes a number from 1 to 65535"),
+        (["update", *_BY_ID, "--set-config", "tls=on"], "tls is not a redis setting"),
+        (["update", *_BY_ID, "--set-config", "tlsEnabled=maybe"], "takes true or false"),
+        (["update", *_BY_ID, "--set-config", "host"], "--set-config takes KEY=VALUE"),
+        (["update", *_BY_ID, "--patch", "/no/such/file.json"], "cannot read /no/such/file.json"),
+        (["list", "--base-uri", "app.launchdarkly.com"], "must be an http(s) URL"),
+    ],
+)
+def test_bad_input_is_a_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad flags and invalid input: exit 2 with the reason on stderr's last line; no traceback."""
+    code = main(argv)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert ": error: " in last
+    assert message in last
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ("[{", "is not JSON"),
+        ('{"patch": 3}', "must hold a JSON Patch array"),
+        ('[{"op": "frobnicate", "path": "/name"}]', "operation 1 needs an op"),
+        (
+            '[{"op": "replace", "path": "/name"}]',
+            "operation 1: a 'replace' operation needs a value",
+        ),
+        ('["replace"]', "operation 1 is not an object"),
+    ],
+)
+def test_bad_patch_file_is_a_usage_error(
+    patch: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --patch file that is not a JSON Patch: exit 2, naming what is wrong."""
+    path = tmp_path / "patch.json"
+    _ = path.write_text(patch)
+
+    code = main(["update", *_BY_ID, "--patch", str(path)])
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_config_file_supplies_the_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without flag or variable, the token comes from LDSTORE_CONFIG; unknown keys are refused."""
+    config = tmp_path / "ldstore.toml"
+    _ = config.write_text('access-token = "api-from-file-0000"\nbase-uri = "not a url"\n')
+    monkeypatch.setenv("LDSTORE_CONFIG", str(config))
+    monkeypatch.delenv("LD_ACCESS_TOKEN")
+    monkeypatch.delenv("LD_BASE_URI")
+
+    from_file = main(["list"])
+    from_file_err = capsys.readouterr().err
+    _ = config.write_text('token = "x"\n')
+    unknown_key = main(["list"])
+    unknown_key_err = capsys.readouterr().err
+
+    assert from_file == 2  # the token was found: the file's bad base-uri is the complaint
+    assert "must be an http(s) URL such as https://app.launchdarkly.com, not 'not a url'" in (
+        from_file_err
+    )
+    assert unknown_key == 2
+    assert "unknown keys ['token']" in unknown_key_err
+
+
+def test_main_leaves_the_ldstore_logger_as_it_found_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """main() restores the `ldstore` logger, so it can run inside another program."""
+    logger = logging.getLogger("ldstore")
+    before = (logger.level, logger.propagate, list(logger.handlers))
+
+    _ = main(["--debug", "update", *_BY_ID])
+
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before
+    assert "nothing to update" in capsys.readouterr().err

@@ -1,0 +1,421 @@
+"""`ldstore wait` and `ldstore apply` as processes against the fake."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from ldstore import _codec
+from ldstore.cli import main
+from ldstore.cli._workflows import Progress
+from ldstore.models import BigSegmentStoreIntegration
+from ldstore.testing import FakeLaunchDarkly
+
+from .helpers import ENVIRONMENT, PROJECT, sent
+
+RUN = "import sys; from ldstore.cli import main; sys.exit(main())"
+PROCESS_TIMEOUT = 20
+
+STORES = f"""
+[[integration]]
+project = "{PROJECT}"
+environment = "{ENVIRONMENT}"
+store = "redis"
+name = "Cache"
+on = true
+tags = ["team:platform"]
+
+[integration.config]
+host = "redis.internal"
+port = 6380
+password = {{ env = "LDSTORE_TEST_PASSWORD" }}
+
+[[integration]]
+project = "{PROJECT}"
+environment = "{ENVIRONMENT}"
+store = "redis"
+name = "Kept"
+
+[integration.config]
+host = "kept.internal"
+"""
+
+
+@attrs.frozen
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def ldstore(fake: FakeLaunchDarkly, tmp_path: Path, *args: str) -> Ran:
+    """Run the CLI in a child process; the fake keeps serving from this event loop."""
+    environment = {
+        **os.environ,
+        "LD_ACCESS_TOKEN": fake.token,
+        "LD_BASE_URI": fake.url,
+        "XDG_CONFIG_HOME": str(tmp_path),  # no user config file
+        "LDSTORE_TEST_PASSWORD": "hunter2",
+    }
+    _ = environment.pop("LDSTORE_CONFIG", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        RUN,
+        *args,
+        "--retry-budget",
+        "0",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
+    assert process.returncode is not None
+    return Ran(process.returncode, stdout.decode(), stderr.decode())
+
+
+def scope(integration_id: str) -> list[str]:
+    return [
+        "--project",
+        PROJECT,
+        "--environment",
+        ENVIRONMENT,
+        "--integration",
+        "redis",
+        "--integration-id",
+        integration_id,
+    ]
+
+
+def stores_file(tmp_path: Path) -> str:
+    path = tmp_path / "stores.toml"
+    _ = path.write_text(STORES, encoding="utf-8")
+    return str(path)
+
+
+async def test_wait_exits_0_once_the_store_is_available(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """`ldstore wait` polls, prints progress lines on a non-terminal, and exits 0."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=True
+    )
+
+    ran = await ldstore(fake, tmp_path, "wait", *scope(stored["_id"]), "--interval", "0.02")
+
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout.startswith("available after ")
+    assert "'Cache'" in ran.stdout
+    assert "ldstore: waiting" in ran.stderr
+    assert "\r" not in ran.stderr
+
+
+async def test_wait_exits_4_with_one_line_saying_why(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """A store that does not sync in time exits 4 (EXIT_NOT_READY) with one error line."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=False
+    )
+
+    ran = await ldstore(
+        fake, tmp_path, "wait", *scope(stored["_id"]), "--timeout", "0.2", "--interval", "0.05"
+    )
+
+    assert ran.code == 4
+    errors = [line for line in ran.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert "not available after" in errors[0]
+    assert "has not synced yet" in errors[0]
+
+
+async def test_apply_dry_run_prints_the_plan_and_changes_nothing(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """`apply --dry-run` shows + create and ~ update with the fields, and sends no writes."""
+    _ = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Kept", config={"host": "old.internal"}
+    )
+
+    ran = await ldstore(fake, tmp_path, "apply", "-f", stores_file(tmp_path), "--dry-run")
+
+    assert ran.code == 0, ran.stderr
+    assert "+ create redis default/production 'Cache'" in ran.stdout
+    assert "~ update redis default/production 'Kept'" in ran.stdout
+    assert 'config.host: "old.internal" -> "kept.internal"' in ran.stdout
+    assert "Plan: 1 to create, 1 to update, 0 to delete, 0 unchanged." in ran.stdout
+    assert all(request.method == "GET" for request in fake.requests)
+
+
+async def test_apply_then_apply_again_prints_only_unchanged(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """A real run creates and prunes; a second run prints every item as = and exits 0."""
+    gone = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Gone", config={"host": "gone.internal"}
+    )
+    path = stores_file(tmp_path)
+
+    first = await ldstore(fake, tmp_path, "apply", "-f", path, "--prune")
+    second = await ldstore(fake, tmp_path, "apply", "-f", path, "--prune")
+
+    assert first.code == 0, first.stderr
+    assert "- delete redis default/production 'Gone'" in first.stdout
+    assert "created redis default/production 'Cache'" in first.stdout
+    assert f"deleted redis default/production 'Gone' ({gone['_id']})" in first.stdout
+    assert "Applied: 3 changed, 0 failed." in first.stdout
+    assert second.code == 0, second.stderr
+    plan_lines = [
+        line for line in second.stdout.splitlines() if line[:2] in {"+ ", "~ ", "- ", "= "}
+    ]
+    assert [line[:2] for line in plan_lines] == ["= ", "= "]
+    assert "Plan: 0 to create, 0 to update, 0 to delete, 2 unchanged." in second.stdout
+    assert {item["name"] for item in fake.integrations} == {"Cache", "Kept"}
+    assert len(sent(fake, "POST")) == 2
+
+
+async def test_apply_output_json_prints_the_plan_and_outcomes(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """--output json prints one document: the plan (secrets masked) and each outcome."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h", "password": "old"}
+    )
+    path = tmp_path / "rotate.json"
+    item = {
+        "project": PROJECT,
+        "environment": ENVIRONMENT,
+        "store": "redis",
+        "name": "Cache",
+        "rotate_secrets": True,
+        "config": {"host": "h", "password": "brand-new"},
+    }
+    _ = path.write_text(json.dumps({"integration": [item]}), encoding="utf-8")
+
+    ran = await ldstore(fake, tmp_path, "apply", "-f", str(path), "--output", "json")
+
+    assert ran.code == 0, ran.stderr
+    assert "brand-new" not in ran.stdout
+    document = json.loads(ran.stdout)
+    assert document["dryRun"] is False
+    (step,) = document["plan"]
+    assert (step["action"], step["_id"]) == ("update", stored["_id"])
+    assert {"op": "add", "path": "/config/password", "value": "********"} in step["patch"]
+    (outcome,) = document["outcomes"]
+    assert outcome["ok"] is True
+    assert outcome["error"] is None
+    assert outcome["integration"]["_id"] == stored["_id"]
+    assert outcome["integration"]["config"]["password"] == "********"
+    stored_now = fake.get_integration(stored["_id"])
+    assert stored_now is not None
+    assert stored_now["config"]["password"] == "brand-new"
+
+
+async def test_apply_exits_1_when_an_item_fails(fake: FakeLaunchDarkly, tmp_path: Path) -> None:
+    """One failed item: the others apply, the failure is printed, and the exit code is 1."""
+    path = tmp_path / "stores.json"
+    items = [
+        {"project": PROJECT, "environment": ENVIRONMENT, "store": "redis", "name": "Fine",
+         "config": {"host": "h"}},
+        {"project": "nope", "environment": ENVIRONMENT, "store": "redis", "name": "Lost",
+         "config": {"host": "h"}},
+    ]  # fmt: skip
+    _ = path.write_text(json.dumps(items), encoding="utf-8")
+
+    ran = await ldstore(fake, tmp_path, "apply", "-f", str(path))
+
+    assert ran.code == 1
+    assert "created redis default/production 'Fine'" in ran.stdout
+    assert "failed to create redis nope/production 'Lost': HTTP 404" in ran.stdout
+    assert ran.stderr.strip().splitlines()[-1] == "ldstore: error: 1 of 2 changes failed"
+
+
+async def test_apply_with_a_bad_file_exits_2_naming_the_field(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """An invalid file is a usage error (exit 2) whose one line names the item and field."""
+    path = tmp_path / "bad.toml"
+    _ = path.write_text(STORES.replace("port = 6380", 'port = "http"'), encoding="utf-8")
+
+    ran = await ldstore(fake, tmp_path, "apply", "-f", str(path))
+
+    assert ran.code == 2
+    assert "integration[0] (Cache): config.port must be an int" in ran.stderr
+    assert fake.requests == []
+
+
+async def in_process(
+    fake: FakeLaunchDarkly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+) -> Ran:
+    """Run main() in a thread (it runs its own event loop) while the fake serves here."""
+    monkeypatch.setenv("LD_ACCESS_TOKEN", fake.token)
+    monkeypatch.setenv("LD_BASE_URI", fake.url)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("LDSTORE_CONFIG", raising=False)
+    code = await asyncio.to_thread(main, [*args, "--retry-budget", "0"])
+    captured = capsys.readouterr()
+    return Ran(code, captured.out, captured.err)
+
+
+async def test_wait_output_json_prints_the_available_integration(
+    fake: FakeLaunchDarkly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`wait --output json` prints the integration in the API's wire shape once available."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=True
+    )
+
+    ran = await in_process(
+        fake, tmp_path, monkeypatch, capsys, "wait", *scope(stored["_id"]), "--interval", "0.02",
+        "--output", "json",
+    )  # fmt: skip
+
+    assert ran.code == 0, ran.stderr
+    document = json.loads(ran.stdout)
+    assert document["_id"] == stored["_id"]
+    assert document["_status"]["available"] is True
+
+
+async def test_wait_for_an_unknown_integration_exits_1(
+    fake: FakeLaunchDarkly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An API error while waiting (404) is one error line and its own exit code, not 4."""
+    ran = await in_process(fake, tmp_path, monkeypatch, capsys, "wait", *scope("nope"))
+
+    assert ran.code == 1
+    assert ran.stderr.startswith("ldstore: error: HTTP 404")
+    assert len(fake.requests) == 1
+
+
+async def test_fail_fast_stops_at_the_first_store_error(
+    fake: FakeLaunchDarkly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`wait --fail-fast` exits 4 at the first status with errors, naming them."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=True
+    )
+    error = {"statusCode": 500, "message": "NOAUTH Authentication required", "timestamp": 1}
+    fake.set_status(stored["_id"], available=False, errors=[error])
+
+    ran = await in_process(
+        fake, tmp_path, monkeypatch, capsys, "wait", *scope(stored["_id"]), "--fail-fast"
+    )
+
+    assert ran.code == 4
+    assert "NOAUTH Authentication required (HTTP 500)" in ran.stderr
+    assert "1 error(s)" in ran.stderr
+    assert len(fake.requests) == 1
+
+
+async def test_apply_json_with_nothing_to_change_prints_only_the_plan(
+    fake: FakeLaunchDarkly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With everything unchanged, --output json prints the plan and no outcomes."""
+    path = tmp_path / "one.json"
+    item = {"project": PROJECT, "environment": ENVIRONMENT, "store": "redis", "name": "Same",
+            "config": {"host": "h"}}  # fmt: skip
+    _ = path.write_text(json.dumps([item]), encoding="utf-8")
+    _ = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Same", config={"host": "h", "port": "6379",
+        "tlsEnabled": False},
+    )  # fmt: skip
+
+    ran = await in_process(
+        fake, tmp_path, monkeypatch, capsys, "apply", "-f", str(path), "-o", "json"
+    )
+
+    assert ran.code == 0, ran.stderr
+    document = json.loads(ran.stdout)
+    assert [step["action"] for step in document["plan"]] == ["unchanged"]
+    assert "outcomes" not in document
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("wait", *scope("x"), "--interval", "0"),
+        ("wait", *scope("x"), "--timeout", "-1"),
+        ("wait", *scope("x"), "--timeout", "soon"),
+        ("apply", "-f", "stores.toml", "--concurrency", "0"),
+    ],
+)
+async def test_out_of_range_numbers_are_usage_errors(
+    fake: FakeLaunchDarkly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+) -> None:
+    """A zero interval, a negative timeout or concurrency 0 exits 2 before any request."""
+    ran = await in_process(fake, tmp_path, monkeypatch, capsys, *args)
+
+    assert ran.code == 2
+    assert "expected" in ran.stderr
+    assert fake.requests == []
+
+
+def integration(*, available: bool, stale: bool = False) -> BigSegmentStoreIntegration:
+    wire: dict[str, Any] = {
+        "_links": {"self": {}, "parent": {}, "project": {}, "environment": {}},
+        "_id": "abc",
+        "integrationKey": "redis",
+        "projectKey": PROJECT,
+        "environmentKey": ENVIRONMENT,
+        "on": True,
+        "tags": [],
+        "name": "Cache",
+        "version": 1,
+        "_status": {"available": available, "potentiallyStale": stale, "lastSync": 0},
+    }
+    return _codec.decode(json.dumps(wire).encode(), BigSegmentStoreIntegration)
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_progress_rewrites_one_line_on_a_terminal(live: bool) -> None:  # noqa: FBT001
+    """On a terminal each poll rewrites one line with \\r; elsewhere each poll is a line."""
+    stream = io.StringIO()
+    progress = Progress(stream, live=live, quiet=False)
+    silent = Progress(stream, live=live, quiet=True)
+    silent(integration(available=False), 0.5)
+
+    progress(integration(available=False), 1.0)
+    progress(integration(available=True, stale=True), 3.5)
+    progress.finish()
+
+    text = stream.getvalue()
+    epoch = datetime.fromtimestamp(0, timezone.utc).isoformat(timespec="seconds")
+    if live:
+        assert text.count("\r") == 2
+        assert text.count("\n") == 1
+        assert text.endswith("\n")
+    else:
+        assert "\r" not in text
+        assert text.count("\n") == 2
+    assert "waiting   1.0s: available no, stale no" in text
+    assert f"waiting   3.5s: available yes, stale yes, last sync {epoch}" in text
