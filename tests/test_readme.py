@@ -1,5 +1,6 @@
 """The README's runnable Python examples run as written."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -16,6 +17,14 @@ RUNNABLE = [block for block in BLOCKS if "FakeLaunchDarkly(" in block and "async
 def test_the_readme_has_runnable_examples() -> None:
     """At least the workflows example is self-contained, so this file checks something."""
     assert RUNNABLE
+
+
+@pytest.mark.parametrize("source", BLOCKS)
+def test_every_readme_example_compiles(source: str) -> None:
+    """Each Python block is valid Python (top-level await allowed, as in a notebook)."""
+    code = compile(source, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+    assert code.co_filename == "README.md"
 
 
 @pytest.mark.parametrize("source", RUNNABLE)
