@@ -51,12 +51,35 @@ class Limiter:
         self._in_flight = 0
         self._windows: dict[str, _Window] = {}
         self._paused_until = 0.0  # monotonic; set by a 429's Retry-After
+        self._free: dict[str, Permit] = {}  # per route: a permit that probes and counts nothing
         self._changed: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         return (
             f"Limiter(max_in_flight={self.max_in_flight}, rate_limit_aware={self.rate_limit_aware})"
         )
+
+    def try_acquire(self, route: str) -> Permit | None:
+        """A permit at once, or None when the call has to ``await acquire()``.
+
+        Most calls are admitted at once: this spares them a coroutine, and when nothing
+        limits them (no cap, no pause, both scopes known to be unlimited) the bookkeeping.
+        """
+        if self.max_in_flight is None:
+            global_window = self._windows.get(_GLOBAL)
+            route_window = self._windows.get(route)
+            if not self.rate_limit_aware or (
+                global_window is not None
+                and global_window.unlimited
+                and route_window is not None
+                and route_window.unlimited
+                and self._paused_until <= time.monotonic()
+            ):
+                permit = self._free.get(route)
+                if permit is None:
+                    permit = self._free[route] = Permit(route=route, probes=(), counted=False)
+                return permit  # what _take would build: nothing to probe or count
+        return self._take(route) if self._delay(route) == 0.0 else None
 
     async def acquire(self, route: str) -> Permit:
         while True:
@@ -75,9 +98,19 @@ class Limiter:
             self._in_flight -= 1
         for scope in permit.probes:
             self._window(scope).probing = False
-        if self.rate_limit_aware and headers is not None:
+        if (
+            self.rate_limit_aware
+            and headers is not None
+            and (
+                permit.probes
+                or status == 429  # noqa: PLR2004 (HTTP 429 Too Many Requests)
+                or _HEADERS[True] in headers
+                or _HEADERS[False] in headers
+            )
+        ):  # otherwise the usual answer once the scopes are known: nothing to learn
             self._observe(permit, status, headers)
-        self._notify()
+        if self._changed is not None:  # someone waits
+            self._notify()
 
     def _delay(self, route: str) -> float | None:
         """0 to go now, seconds to wait for, or None to wait for another call's answer."""

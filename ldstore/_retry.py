@@ -8,8 +8,6 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
-import backoff
-
 from ldstore.core import RetryConfig
 from ldstore.errors import (
     APIError,
@@ -18,7 +16,7 @@ from ldstore.errors import (
     NetworkError,
     RateLimitedError,
 )
-from ldstore.result import Err, Result
+from ldstore.result import Err, Ok, Result
 
 __all__ = ["retrying"]
 
@@ -87,8 +85,14 @@ async def retrying(
     """
     started = time.monotonic()
     first = await attempt()
-    if config.max_attempts == 1 or not _worth_it(first, config, method, started):
+    if isinstance(first, Ok) or config.max_attempts == 1:
         return first
+    if not _worth_it(first, config, method, started):
+        return first
+
+    # Imported here, not at the top: most calls never retry, and backoff costs
+    # `import ldstore` a few milliseconds.
+    import backoff  # noqa: PLC0415
 
     pending = [first]
 

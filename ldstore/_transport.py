@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +36,9 @@ RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
 
 
 def _user_agent() -> str:
+    # Imported here, not at the top: importlib.metadata costs `import ldstore` ~10 ms.
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
     try:
         release = version("ldstore")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
@@ -41,13 +46,24 @@ def _user_agent() -> str:
     return f"ldstore/{release} aiohttp/{aiohttp.__version__}"
 
 
-USER_AGENT = _user_agent()
-_BASE_HEADERS: Mapping[str, str] = {
-    "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
-    "Accept": "application/json",
-    "User-Agent": USER_AGENT,
-}
-_JSON_BODY = {"Content-Type": "application/json"}
+@functools.cache
+def _headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (one cached flag)
+    """ldstore's own headers, built on the first call and never mutated (a call that changes
+    them works on a copy)."""
+    headers = CIMultiDict(
+        {
+            "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
+            "Accept": "application/json",
+            "User-Agent": _user_agent(),
+        }
+    )
+    if with_body:
+        headers["Content-Type"] = "application/json"
+    return CIMultiDictProxy(headers)
+
+
+# quote(key, safe="") leaves exactly these characters alone; most keys are made of them.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 @attrs.frozen
@@ -92,9 +108,7 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     base_url = core.base_url
     timeout = core.timeout
     retry_config = core.retry_config
-    headers = CIMultiDict(_BASE_HEADERS)
-    if body is not None:
-        headers.update(_JSON_BODY)
+    headers: CIMultiDictProxy[str] | CIMultiDict[str] = _headers(body is not None)
     if options is not None:
         if options.server_url is not None:
             base_url = normalize_base_url(options.server_url)
@@ -104,23 +118,62 @@ async def call(  # noqa: PLR0913 (one call's whole description)
             refused = _refuse_authorization(options.headers, "RequestOptions.headers")
             if refused is not None:
                 return refused
+            headers = CIMultiDict(headers)
             headers.update(options.headers)  # replaces ours case-insensitively
 
-    path = RESOURCE + "".join("/" + quote(key, safe="") for key in keys)
-    url = URL(base_url)
+    if _UNRESERVED.fullmatch("".join(keys)):  # usual keys: one check instead of quote() each
+        path = "/".join((RESOURCE, *keys))
+    else:
+        path = RESOURCE + "".join("/" + quote(key, safe="") for key in keys)
+    url = _parsed(base_url)
     # yarl's "/" would re-quote our "%", and URL.join resolves "..": set the path whole.
     url = url.with_path(url.raw_path.rstrip("/") + path, encoded=True)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    attempts = 0
+    exchange = _Exchange(
+        core=core,
+        operation_id=operation_id,
+        method=method,
+        url=url,
+        headers=headers,
+        body=body,
+        timeout=_client_timeout(timeout),
+    )
+    return await retrying(
+        exchange.attempt,
+        retry_config,
+        method=method,
+        logger=core.logger,
+        operation_id=operation_id,
+    )
 
-    async def attempt() -> Result[RawResponse, LDStoreError]:
-        nonlocal attempts
-        attempts += 1
-        context = HookContext(operation_id=operation_id, attempt=attempts)
+
+@attrs.define(kw_only=True)
+class _Exchange:
+    """One call's request, shared by its attempts, and how many attempts it has made.
+
+    A class rather than a closure, which would allocate a cell per captured name on every
+    call.
+    """
+
+    core: Core
+    operation_id: str
+    method: str
+    url: URL
+    headers: CIMultiDictProxy[str] | CIMultiDict[str]
+    body: bytes | None
+    timeout: aiohttp.ClientTimeout
+    attempts: int = 0
+
+    async def attempt(self) -> Result[RawResponse, LDStoreError]:
+        self.attempts += 1
+        core, headers = self.core, self.headers
+        context = HookContext(operation_id=self.operation_id, attempt=self.attempts)
         attempt_headers = headers
         if core.hooks.before_request is not None:
             request = HookRequest(
-                method=method, url=str(url), headers=CIMultiDictProxy(headers), body=body
+                method=self.method,
+                url=str(self.url),
+                headers=CIMultiDictProxy(headers),
+                body=self.body,
             )
             extra = await _maybe_await(core.hooks.before_request(context, request))
             if extra:
@@ -132,22 +185,27 @@ async def call(  # noqa: PLR0913 (one call's whole description)
         result = await _send_once(
             core,
             context,
-            method=method,
-            url=url,
+            method=self.method,
+            url=self.url,
             headers=attempt_headers,
-            body=body,
-            timeout=client_timeout,
+            body=self.body,
+            timeout=self.timeout,
         )
-        await _after(core, context, result)
+        if isinstance(result, Err) and core.hooks.after_error is not None:
+            await _maybe_await(core.hooks.after_error(context, result.error))
         return result
 
-    return await retrying(
-        attempt,
-        retry_config,
-        method=method,
-        logger=core.logger,
-        operation_id=operation_id,
-    )
+
+# Both are immutable values; parsing and building them once per distinct input saves
+# each call a few microseconds.
+@functools.lru_cache(maxsize=32)
+def _parsed(base_url: str) -> URL:
+    return URL(base_url)
+
+
+@functools.lru_cache(maxsize=32)
+def _client_timeout(total: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=total)
 
 
 async def _send_once(  # noqa: PLR0913
@@ -156,18 +214,22 @@ async def _send_once(  # noqa: PLR0913
     *,
     method: str,
     url: URL,
-    headers: CIMultiDict[str],
+    headers: CIMultiDictProxy[str] | CIMultiDict[str],
     body: bytes | None,
     timeout: aiohttp.ClientTimeout,
 ) -> Result[RawResponse, LDStoreError]:
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
-    token = await core.token()
+    # A plain string needs no coroutine: the common case skips creating one.
+    token = core.api_key if isinstance(core.api_key, str) else await core.token()
     send_headers = CIMultiDict(headers)
     send_headers["Authorization"] = token
-    permit = await core.limiter.acquire(context.operation_id)
+    permit = core.limiter.try_acquire(context.operation_id) or await core.limiter.acquire(
+        context.operation_id
+    )
     status: int | None = None
     response_headers: CIMultiDictProxy[str] | None = None
-    started = time.perf_counter()
+    debug = core.logger.isEnabledFor(logging.DEBUG)
+    started = time.perf_counter() if debug else 0.0
     try:
         async with core.session().request(
             method, url, headers=send_headers, data=body, timeout=timeout
@@ -193,6 +255,8 @@ async def _send_once(  # noqa: PLR0913
         result = Err(_network(ConnectionLostError, "connection lost with", method, url, error))
     finally:
         core.limiter.release(permit, status, response_headers)
+    if not debug:
+        return result
     core.logger.debug(
         "%s %s -> %s in %.1f ms",
         method,
@@ -246,13 +310,6 @@ def _refuse_authorization(
             )
         )
     return None
-
-
-async def _after(
-    core: Core, context: HookContext, result: Result[RawResponse, LDStoreError]
-) -> None:
-    if isinstance(result, Err) and core.hooks.after_error is not None:
-        await _maybe_await(core.hooks.after_error(context, result.error))
 
 
 async def _maybe_await(value: Any) -> Any:
