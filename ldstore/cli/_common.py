@@ -107,7 +107,7 @@ class UsageError(Exception):
 # Options.
 
 
-def _positive(text: str) -> float:
+def positive_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -118,7 +118,7 @@ def _positive(text: str) -> float:
     return value
 
 
-def _not_negative(text: str) -> float:
+def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -162,14 +162,14 @@ def connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
     )
     _ = group.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive_seconds,
         metavar="SECONDS",
         default=default(None),
         help="give up on one attempt after this long (default: 30)",
     )
     _ = group.add_argument(
         "--retry-budget",
-        type=_not_negative,
+        type=seconds,
         metavar="SECONDS",
         default=default(None),
         help="retry 429s, 5xx and failed connections for this long in all "

@@ -21,6 +21,8 @@ from ldstore.cli._common import (
     error_line,
     fail,
     make_core,
+    positive_seconds,
+    seconds,
     write,
 )
 from ldstore.errors import APIError, LDStoreError
@@ -89,14 +91,14 @@ def register(subparsers: Subparsers) -> None:
     _ = waiting.add_argument(
         "--timeout",
         dest="wait_timeout",
-        type=_seconds,
+        type=seconds,
         default=300.0,
         metavar="SECONDS",
         help="give up after this long in all (default: 300)",
     )
     _ = waiting.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=2.0,
         metavar="SECONDS",
         help="poll after this long at first, backing off to 30 s (default: 2)",
@@ -153,25 +155,6 @@ def _command(
     )
     add_connection_options(parser)
     return parser
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= 0:
-        msg = f"expected seconds (0 or more), not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
-    if value == 0:
-        msg = f"expected a positive number of seconds, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def _count(text: str) -> int:
