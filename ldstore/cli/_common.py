@@ -33,6 +33,7 @@ from ldstore.models import (
     BigSegmentStoreIntegrationCollection,
     IntegrationKey,
 )
+from ldstore.result import Err, Ok, Result
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -425,6 +426,16 @@ def fail(error: LDStoreError) -> int:
     """Report ``error`` on one stderr line and return its exit code."""
     error_line(f"{error}{_hint(error)}")
     return exit_code(error)
+
+
+def finish(args: argparse.Namespace, result: Result[object, LDStoreError]) -> int:
+    """Print an ``Ok``'s value as asked and return 0, or report an ``Err``'s error."""
+    match result:
+        case Ok(value):
+            emit(args, value)
+            return EXIT_OK
+        case Err(error):
+            return fail(error)
 
 
 def _hint(error: LDStoreError) -> str:

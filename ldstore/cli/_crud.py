@@ -17,8 +17,8 @@ from ldstore.cli._common import (
     UsageError,
     add_command,
     add_integration_options,
-    emit,
     fail,
+    finish,
     make_core,
     write,
 )
@@ -128,13 +128,14 @@ def _list(subparsers: Subparsers) -> None:
 async def _run_list(args: argparse.Namespace) -> int:
     async with make_core(args) as core:
         result = await get_big_segment_store_integrations(core)
-    match result:
-        case Ok(collection):
-            items = tuple(item for item in collection.items if _selected(item, args))
-            emit(args, attrs.evolve(collection, items=items))
-            return EXIT_OK
-        case Err(error):
-            return fail(error)
+    return finish(
+        args,
+        result.map(
+            lambda collection: attrs.evolve(
+                collection, items=tuple(item for item in collection.items if _selected(item, args))
+            )
+        ),
+    )
 
 
 def _selected(item: BigSegmentStoreIntegration, args: argparse.Namespace) -> bool:
@@ -170,12 +171,7 @@ def _get_request(args: argparse.Namespace) -> GetBigSegmentStoreIntegrationReque
 async def _run_get(args: argparse.Namespace) -> int:
     async with make_core(args) as core:
         result = await get_big_segment_store_integration(core, _get_request(args))
-    match result:
-        case Ok(integration):
-            emit(args, integration)
-            return EXIT_OK
-        case Err(error):
-            return fail(error)
+    return finish(args, result)
 
 
 # create
@@ -316,12 +312,7 @@ async def _run_create(args: argparse.Namespace) -> int:
     )
     async with make_core(args) as core:
         result = await create_big_segment_store_integration(core, request)
-    match result:
-        case Ok(integration):
-            emit(args, integration)
-            return EXIT_OK
-        case Err(error):
-            return fail(error)
+    return finish(args, result)
 
 
 # update
@@ -412,12 +403,7 @@ async def _run_update(args: argparse.Namespace) -> int:
             args.project, args.environment, args.integration, args.integration_id, body
         )
         result = await patch_big_segment_store_integration(core, request)
-    match result:
-        case Ok(integration):
-            emit(args, integration)
-            return EXIT_OK
-        case Err(error):
-            return fail(error)
+    return finish(args, result)
 
 
 def _retagged(tags: Sequence[str], args: argparse.Namespace) -> list[str]:
