@@ -120,12 +120,12 @@ def test_a_known_timestamp_decodes_to_its_date() -> None:
     assert status.last_sync == datetime(2024, 6, 1, 17, 30, tzinfo=timezone.utc)
 
 
-def test_list_items_without_config_decode_with_config_none() -> None:
-    """The list call's summaries lack `config`; they decode with config=None."""
-    item: dict[str, Any] = {
+def _summary(integration_key: str) -> dict[str, Any]:
+    """A list item as the API sends it: every required field, no config."""
+    return {
         "_links": {"self": {}, "parent": {}, "project": {}, "environment": {}},
         "_id": "1",
-        "integrationKey": "redis",
+        "integrationKey": integration_key,
         "projectKey": "p",
         "environmentKey": "e",
         "on": False,
@@ -134,6 +134,11 @@ def test_list_items_without_config_decode_with_config_none() -> None:
         "version": 1,
         "_status": {},
     }
+
+
+def test_list_items_without_config_decode_with_config_none() -> None:
+    """The list call's summaries lack `config`; they decode with config=None."""
+    item = _summary("redis")
     body = json.dumps({"_links": {"self": {"href": "/x"}}, "items": [item]}).encode()
 
     collection = decode(body, BigSegmentStoreIntegrationCollection)
@@ -144,18 +149,7 @@ def test_list_items_without_config_decode_with_config_none() -> None:
 
 def test_a_store_kind_added_later_decodes_as_a_string() -> None:
     """An unknown integrationKey is kept as a plain string instead of failing the list."""
-    wire: dict[str, Any] = {
-        "_links": {"self": {}, "parent": {}, "project": {}, "environment": {}},
-        "_id": "1",
-        "integrationKey": "cassandra",
-        "projectKey": "p",
-        "environmentKey": "e",
-        "on": False,
-        "tags": [],
-        "name": "n",
-        "version": 1,
-        "_status": {},
-    }
+    wire = _summary("cassandra")
 
     decoded = converter.structure(wire, BigSegmentStoreIntegration)
 
