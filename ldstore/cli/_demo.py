@@ -21,9 +21,11 @@ from ldstore.cli._common import (
     error_line,
     fail,
     make_core,
+    positive_seconds,
     render_integration,
     render_table,
     resolve_connection,
+    seconds,
     write,
 )
 from ldstore.core import Core, RetryConfig
@@ -74,14 +76,14 @@ def register(subparsers: Subparsers) -> None:
     )
     _ = parser.add_argument(
         "--sync-delay",
-        type=float,
+        type=seconds,
         default=1.0,
         metavar="SECONDS",
         help="how long the fake takes to sync a store switched on (default: %(default)s)",
     )
     _ = parser.add_argument(
         "--wait-timeout",
-        type=float,
+        type=positive_seconds,
         default=30.0,
         metavar="SECONDS",
         help="how long to wait for the store to be available (default: %(default)s)",

@@ -66,6 +66,8 @@ def test_every_command_help_shows_an_example(
         (["get", "--project", "default"], "the following arguments are required"),
         (["list", "--integration", "mysql"], "invalid choice: 'mysql'"),
         (["list", "--timeout", "-1"], "expected a positive number of seconds"),
+        (["demo", "--wait-timeout", "0"], "expected a positive number of seconds"),
+        (["demo", "--sync-delay", "-1"], "expected seconds (0 or more)"),
         (
             ["create", *_BY_ID[:6], "--host", "h", "--table-name", "t"],
             "--table-name does not apply to --integration redis",
