@@ -159,8 +159,9 @@ def _refuse_live_only_flags(args: argparse.Namespace) -> None:
         if value
     ]
     if given:
+        verb = "applies" if len(given) == 1 else "apply"
         msg = (
-            f"{', '.join(given)} only apply with --live: without it `ldstore demo` runs "
+            f"{', '.join(given)} only {verb} with --live: without it `ldstore demo` runs "
             "against its own fake API and touches no account"
         )
         raise UsageError(msg)
