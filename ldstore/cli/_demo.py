@@ -59,6 +59,7 @@ WIDTH = 80  # no line of the tour is wider, ANSI emphasis aside
 _INDENT = "   "
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 _OTHER_TAG = "edited-elsewhere"
+_SYNC_DELAY = 0.5  # seconds: long enough to see the wait poll, short enough for a 2 s tour
 
 _DESCRIPTION = """\
 Walk through plan and apply, list, get, an update guarded by the version (meeting a real \
@@ -103,9 +104,9 @@ def register(subparsers: Subparsers) -> None:
     _ = parser.add_argument(
         "--sync-delay",
         type=seconds,
-        default=0.5,
         metavar="SECONDS",
-        help="how long the fake takes to sync a store switched on (default: %(default)s)",
+        help="without --live: how long the fake takes to sync a store switched on "
+        f"(default: {_SYNC_DELAY})",
     )
     _ = parser.add_argument(
         "--wait-timeout",
@@ -118,7 +119,13 @@ def register(subparsers: Subparsers) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "output", None) == "json" or getattr(args, "quiet", False):
+        msg = "`ldstore demo` prints a tour for people: --output json and --quiet do not apply"
+        raise UsageError(msg)
     if args.live:
+        if args.sync_delay is not None:
+            msg = "--sync-delay sets the fake's sync time; with --live the account syncs"
+            raise UsageError(msg)
         return await _run_live(args)
     _refuse_live_only_flags(args)
     try:
@@ -129,7 +136,8 @@ async def _run(args: argparse.Namespace) -> int:
         error_line(TESTING_EXTRA_MISSING)
         return EXIT_USAGE
     out = _Out(emphasis=_emphasis())
-    async with FakeLaunchDarkly(sync_delay=args.sync_delay) as fake:
+    sync_delay = _SYNC_DELAY if args.sync_delay is None else args.sync_delay
+    async with FakeLaunchDarkly(sync_delay=sync_delay) as fake:
         out.prose(
             "ldstore demo: a tour of ldstore against a fake LaunchDarkly API started in "
             f"this process (ldstore.testing.FakeLaunchDarkly, at {fake.url})."

@@ -8,7 +8,7 @@ import re
 import select
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import attrs
 import pytest
@@ -31,6 +31,7 @@ _STEPS = (
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROMPT = b"[y/N]"
+ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]  # conftest's serve_fake
 
 
 @attrs.frozen
@@ -274,6 +275,20 @@ async def test_flags_naming_an_account_need_live(fake: FakeLaunchDarkly) -> None
     assert fake.requests == []
 
 
+async def test_options_the_demo_cannot_honour_are_refused() -> None:
+    """-o json, -q, and --sync-delay with --live: exit 2 with the reason, not ignored."""
+    results = [
+        await run("demo", "--output", "json"),
+        await run("-q", "demo"),
+        await run("demo", "--live", "--sync-delay", "0", "--base-uri", "http://127.0.0.1:9"),
+    ]
+
+    assert [result.code for result in results] == [2, 2, 2]
+    results[0].assert_one_error_line("--output json and --quiet do not apply")
+    results[1].assert_one_error_line("--output json and --quiet do not apply")
+    results[2].assert_one_error_line("--sync-delay")
+
+
 async def test_live_without_a_token_is_a_usage_error() -> None:
     """--live with no LD_ACCESS_TOKEN: exit 2 before anything is sent."""
     result = await run("demo", "--live", "--yes", "--base-uri", "http://127.0.0.1:9")
@@ -282,13 +297,39 @@ async def test_live_without_a_token_is_a_usage_error() -> None:
     result.assert_one_error_line("no access token")
 
 
-async def test_a_failed_step_cleans_up_what_the_demo_created(fake: FakeLaunchDarkly) -> None:
-    """A step failing after the create: one error line, exit 1, and the demo's store deleted."""
-    fake.schedule(ServerError(502), operation="patchBigSegmentStoreIntegration")
+@pytest.mark.parametrize(
+    ("operation", "every"),
+    [
+        ("getBigSegmentStoreIntegrations", 1),  # the plan's list: nothing created yet
+        ("createBigSegmentStoreIntegration", 1),  # the apply
+        ("getBigSegmentStoreIntegration", 1),  # step 4
+        ("getBigSegmentStoreIntegration", 2),  # the re-read of step 7
+        ("patchBigSegmentStoreIntegration", 1),  # the change behind its back
+        ("deleteBigSegmentStoreIntegration", 1),  # step 9; the clean-up deletes again
+    ],
+)
+async def test_a_failed_step_is_one_error_line_and_leaves_nothing_behind(
+    fake: FakeLaunchDarkly, operation: str, every: int
+) -> None:
+    """A 502 at any step: one error line naming it, exit 1, and no integration left over."""
+    fake.schedule(ServerError(502), operation=operation, every=every, times=1)
 
     result = await run_against(fake, "demo", "--live", "--yes", "--retry-budget", "0")
 
     assert result.code == 1
     result.assert_one_error_line("HTTP 502")
-    assert "(deleted the demo's integration" in result.stdout
+    assert fake.integrations == []
+
+
+async def test_a_store_that_never_syncs_is_reported_and_the_tour_goes_on(
+    serve_fake: ServeFake,
+) -> None:
+    """--live where the store stays unsynced past --wait-timeout: NotAvailableError, exit 0."""
+    fake = await serve_fake(FakeLaunchDarkly(sync_delay=3600))
+
+    result = await run_against(fake, "demo", "--live", "--yes", "--wait-timeout", "0.3")
+
+    assert result.code == 0, result.stderr
+    assert "Err(NotAvailableError)" in result.stdout
+    assert "Expected against a real account" in result.stdout
     assert fake.integrations == []
