@@ -351,8 +351,8 @@ async def _tour(tour: _Tour) -> int:
     out.blank()
     out.prose(
         "Each step shows the `ldstore` command ($) and the Python call (>>>) that do it, "
-        "then the Result: Ok(value) or Err(error). Nothing raises: the demo `match`es "
-        "each Result."
+        "then the Result it got: Ok(value) or Err(error). The calls never raise; "
+        "`.unwrap()` turns an Err into its exception."
     )
     out.blank()
     out.python(f"core = Core(api_key=..., server_url={_q(tour.core.base_url)})")
@@ -444,7 +444,7 @@ async def _apply(tour: _Tour) -> Result[None, LDStoreError]:
                 tour.project, tour.environment, IntegrationKey.REDIS, created.id
             )
             tour.out.result(f"Ok(ApplyReport): ok={report.ok}, created {created.id}")
-            tour.out.note("A second apply would plan `= unchanged` and send nothing.")
+            tour.out.note("Applied again, it would plan `= unchanged` and change nothing.")
             return Ok(None)
         case Ok():  # pragma: no cover - a create returns the integration
             return Err(LDStoreError(message="the apply created nothing"))
