@@ -37,6 +37,7 @@ import shlex
 import signal
 import socket
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,7 +64,7 @@ SKIPS: tuple[tuple[re.Pattern[str], str], ...] = (
         "creates a virtualenv: the suite runs in one already",
     ),
     (
-        re.compile(r"^(\S*/)?pip3? install\b"),
+        re.compile(r"^(\S*/)?(python3? -m )?pip3? install\b"),
         "installs from the package index (a minute, a network): done before the suite runs",
     ),
     (
@@ -218,6 +219,44 @@ def test_only_the_documented_commands_are_skipped() -> None:
     assert "./check" in skipped
     assert all(reason.strip() for _, reason in OPTED_OUT)
     assert all(any(p.match(part) for p, _ in SKIPS) for part in skipped)
+
+
+def test_the_rules_on_a_sample_readme() -> None:
+    """Prompts, continuations, comments, the not-run marker and skipped `&&` parts."""
+    sample = textwrap.dedent(
+        """\
+        ```console
+        $ ldstore list \\
+            --quiet
+        6500d7a1e1c2b3a4f5e6d7c8
+        $ ./check
+        ```
+
+        <!-- not-run: it opens a browser -->
+        ```sh
+        open https://example.com
+        ```
+
+        ```bash
+        # set up, then tour
+        python3 -m venv .venv && .venv/bin/pip install x && .venv/bin/ldstore demo
+        ```
+        """
+    )
+
+    blocks, opted_out, _ = _blocks(sample)
+
+    assert [block.commands for block in blocks] == [
+        ("ldstore list \\\n    --quiet",),
+        (".venv/bin/ldstore demo",),
+    ]
+    assert [str(block) for block in blocks] == ["README.md:1", "README.md:13"]
+    assert opted_out == [("README.md:9", "it opens a browser")]
+    assert [part for block in blocks for part, _ in block.skipped] == [
+        "./check",
+        "python3 -m venv .venv",
+        ".venv/bin/pip install x",
+    ]
 
 
 def test_the_wait_example_picks_an_id_in_its_own_environment() -> None:
