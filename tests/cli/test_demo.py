@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import re
 import select
 import subprocess
@@ -46,7 +47,7 @@ def _run_on_terminal(
     args: Sequence[str], env: Mapping[str, str], answer: str | None = None
 ) -> _Terminal:
     """Run ``ldstore *args`` with a pty as stdin, stdout and stderr; type ``answer`` when asked."""
-    master, slave = os.openpty()
+    master, slave = pty.openpty()
     process = subprocess.Popen(  # noqa: S603 - our own console script
         [ldstore_executable(), *args],
         stdin=slave,
