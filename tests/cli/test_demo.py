@@ -233,6 +233,7 @@ async def test_live_without_a_terminal_or_yes_sends_nothing(fake: FakeLaunchDark
 
     assert result.code == 2
     result.assert_one_error_line("--yes", fake.url, "nothing was sent")
+    assert fake.token not in result.stdout + result.stderr
     assert fake.requests == []
 
 
@@ -245,6 +246,7 @@ async def test_live_on_a_terminal_answered_no_sends_nothing(fake: FakeLaunchDark
     assert shown.code == 2, shown.output
     assert f"Run the demo on {fake.url} (default/test)? [y/N]" in shown.output
     assert "nothing was sent" in shown.output
+    assert fake.token not in shown.output
     assert fake.requests == []
 
 
