@@ -1,13 +1,15 @@
-"""``ldstore demo``: a guided tour of the five operations, against a fake or a real account."""
+"""``ldstore demo``: a guided tour against an embedded fake, or a real account with --live."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
+import sys
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeAlias
 
 import attrs
@@ -17,69 +19,94 @@ from ldstore.cli._common import (
     EXIT_USAGE,
     TESTING_EXTRA_MISSING,
     Subparsers,
+    UsageError,
     add_command,
     error_line,
     fail,
     make_core,
     positive_seconds,
-    render_integration,
-    render_table,
-    resolve_connection,
     seconds,
-    write,
 )
+from ldstore.cli._confirm import Answer, confirm
 from ldstore.core import Core, RetryConfig
-from ldstore.errors import LDStoreError, NotFoundError
+from ldstore.errors import LDStoreError, NotFoundError, StatusConflictError
 from ldstore.funcs import (
-    create_big_segment_store_integration,
     delete_big_segment_store_integration,
     get_big_segment_store_integration,
     get_big_segment_store_integrations,
     patch_big_segment_store_integration,
 )
-from ldstore.models import IntegrationDeliveryConfigurationPost, IntegrationKey, RedisConfig
+from ldstore.models import BigSegmentStoreIntegration, IntegrationKey, RedisConfig
 from ldstore.operations import (
-    CreateBigSegmentStoreIntegrationRequest,
     DeleteBigSegmentStoreIntegrationRequest,
     GetBigSegmentStoreIntegrationRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
-from ldstore.patch import PatchWithComment, if_version, replace_name, set_on
+from ldstore.patch import PatchOperation, add_tag, if_version, set_on
 from ldstore.result import Err, Ok, Result
-from ldstore.workflows import NotAvailableError, wait_until_available
+from ldstore.workflows import (
+    DesiredIntegration,
+    NotAvailableError,
+    Plan,
+    apply,
+    plan,
+    wait_until_available,
+)
 
-__all__ = ["register"]
+__all__ = ["WIDTH", "register"]
 
+WIDTH = 80  # no line of the tour is wider, ANSI emphasis aside
 _INDENT = "   "
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+_OTHER_TAG = "edited-elsewhere"
+_SYNC_DELAY = 0.5  # seconds: long enough to see the wait poll, short enough for a 2 s tour
+
+_DESCRIPTION = """\
+Walk through plan and apply, list, get, an update guarded by the version (meeting a real \
+409), wait and delete, printing for each step the `ldstore` command and the Python call \
+that do it, and what came back.
+
+It runs against a fake LaunchDarkly API started in this process, whatever LD_BASE_URI, \
+LD_ACCESS_TOKEN or the config file say: no account is touched.
+
+With --live it runs against a real account instead (the token from LD_ACCESS_TOKEN, the \
+server from --base-uri, LD_BASE_URI, --federal or the config file): it names that server, \
+asks on a terminal (--yes skips the question), and deletes what it created. Without a \
+terminal and without --yes, or when the answer is no, it exits 2 having sent nothing."""
 
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "demo",
-        summary="a guided tour of the five operations (against a built-in fake API)",
-        description="Walk through create, list, get, update, wait and delete, printing the "
-        "Python call each step makes and what came back. It runs against a fake "
-        "LaunchDarkly API started in this process, unless a server is named with "
-        "--base-uri, LD_BASE_URI, --federal or the config file: then it runs against that "
-        "account (it needs "
-        "an access token) and deletes what it created.",
+        summary="a guided tour of ldstore, against a built-in fake API (no account needed)",
+        description=_DESCRIPTION,
         examples="""\
   ldstore demo
-  ldstore demo --base-uri https://app.launchdarkly.com --project default --environment test""",
+  NO_COLOR=1 ldstore demo                          # no bold or dim on a terminal
+  ldstore demo --live --environment test           # your account: asks first
+  ldstore demo --live --yes --base-uri https://app.launchdarkly.com""",
     )
     _ = parser.add_argument(
-        "--project", metavar="KEY", help="project for a real account (default: default)"
+        "--live",
+        action="store_true",
+        help="run against a real account (LD_ACCESS_TOKEN, LD_BASE_URI...), not the fake",
     )
     _ = parser.add_argument(
-        "--environment", metavar="KEY", help="environment for a real account (default: test)"
+        "-y", "--yes", action="store_true", help="with --live: do not ask before starting"
+    )
+    _ = parser.add_argument(
+        "--project", metavar="KEY", help="with --live: the project (default: default)"
+    )
+    _ = parser.add_argument(
+        "--environment", metavar="KEY", help="with --live: the environment (default: test)"
     )
     _ = parser.add_argument(
         "--sync-delay",
         type=seconds,
-        default=1.0,
         metavar="SECONDS",
-        help="how long the fake takes to sync a store switched on (default: %(default)s)",
+        help="without --live: how long the fake takes to sync a store switched on "
+        f"(default: {_SYNC_DELAY})",
     )
     _ = parser.add_argument(
         "--wait-timeout",
@@ -92,13 +119,15 @@ def register(subparsers: Subparsers) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    if resolve_connection(args).explicit:
-        async with make_core(args) as core:
-            write(f"ldstore demo: the five operations against {core.base_url}.")
-            write("It creates one Redis store integration, then deletes it.")
-            return await _tour(
-                core, args.project or "default", args.environment or "test", args.wait_timeout
-            )
+    if getattr(args, "output", None) == "json" or getattr(args, "quiet", False):
+        msg = "`ldstore demo` prints a tour for people: --output json and --quiet do not apply"
+        raise UsageError(msg)
+    if args.live:
+        if args.sync_delay is not None:
+            msg = "--sync-delay sets the fake's sync time; with --live the account syncs"
+            raise UsageError(msg)
+        return await _run_live(args)
+    _refuse_live_only_flags(args)
     try:
         from ldstore.testing import FakeLaunchDarkly  # noqa: PLC0415 - an optional extra
     except ModuleNotFoundError as error:  # pragma: no cover - the test env has the extra
@@ -106,10 +135,12 @@ async def _run(args: argparse.Namespace) -> int:
             raise
         error_line(TESTING_EXTRA_MISSING)
         return EXIT_USAGE
-    async with FakeLaunchDarkly(sync_delay=args.sync_delay) as fake:
-        write(
-            "ldstore demo: the five operations against a fake LaunchDarkly API "
-            f"(ldstore.testing.FakeLaunchDarkly) at {fake.url}."
+    out = _Out(emphasis=_emphasis())
+    sync_delay = _SYNC_DELAY if args.sync_delay is None else args.sync_delay
+    async with FakeLaunchDarkly(sync_delay=sync_delay) as fake:
+        out.prose(
+            "ldstore demo: a tour of ldstore against a fake LaunchDarkly API started in "
+            f"this process (ldstore.testing.FakeLaunchDarkly, at {fake.url})."
         )
         async with Core(
             fake.token,
@@ -117,7 +148,138 @@ async def _run(args: argparse.Namespace) -> int:
             timeout=args.timeout or 30.0,
             retry_config=RetryConfig(max_elapsed_time=5.0),
         ) as core:
-            return await _tour(core, "default", "test", args.wait_timeout)
+            return await _tour(_Tour(core, "default", "test", args.wait_timeout, out))
+
+
+def _refuse_live_only_flags(args: argparse.Namespace) -> None:
+    """Flags that name an account mean nothing to the fake: say so rather than ignore them."""
+    given = [
+        flag
+        for flag, value in (
+            ("--base-uri", getattr(args, "base_uri", None)),
+            ("--federal", getattr(args, "federal", False)),
+            ("--eu", getattr(args, "eu", False)),
+            ("--access-token", getattr(args, "access_token", None)),
+            ("--project", args.project),
+            ("--environment", args.environment),
+            ("--yes", args.yes),
+        )
+        if value
+    ]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        msg = (
+            f"{', '.join(given)} only {verb} with --live: without it `ldstore demo` runs "
+            "against its own fake API and touches no account"
+        )
+        raise UsageError(msg)
+
+
+async def _run_live(args: argparse.Namespace) -> int:
+    project, environment = args.project or "default", args.environment or "test"
+    async with make_core(args) as core:
+        out = _Out(emphasis=_emphasis())
+        out.prose(
+            f"ldstore demo --live: a tour of ldstore against {core.base_url}, in project "
+            f"{project!r}, environment {environment!r}. It creates a Redis store "
+            "integration there, changes it and deletes it."
+        )
+        answer = confirm(
+            f"Run the demo on {core.base_url} ({project}/{environment})?", assume_yes=args.yes
+        )
+        match answer:
+            case Answer.YES:
+                return await _tour(_Tour(core, project, environment, args.wait_timeout, out))
+            case Answer.DECLINED:
+                error_line("demo cancelled; nothing was sent")
+                return EXIT_USAGE
+            case Answer.NOT_A_TERMINAL:
+                error_line(
+                    f"--live changes the account at {core.base_url}: add --yes to run it "
+                    "without a terminal to ask on; nothing was sent"
+                )
+                return EXIT_USAGE
+
+
+def _emphasis() -> bool:
+    """Bold and dim only for a person at a terminal that wants them (https://no-color.org)."""
+    return (
+        sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM", "") != "dumb"
+    )
+
+
+@attrs.frozen
+class _Out:
+    """Writes the tour: every line fits ``WIDTH`` columns; emphasis only when asked for."""
+
+    emphasis: bool
+
+    def _emit(self, lines: Sequence[str], style: str = "") -> None:
+        for line in lines:
+            for piece in _fit(line):
+                shown = f"{style}{piece}{_RESET}" if style and self.emphasis and piece else piece
+                _ = sys.stdout.write(f"{shown}\n")
+        _ = sys.stdout.flush()
+
+    def blank(self) -> None:
+        self._emit([""])
+
+    def prose(self, text: str, indent: str = "") -> None:
+        """A paragraph, wrapped."""
+        self._emit(
+            textwrap.wrap(
+                text,
+                WIDTH,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+        )
+
+    def heading(self, text: str) -> None:
+        self.blank()
+        self._emit([text], _BOLD)
+
+    def note(self, text: str) -> None:
+        """A remark beside the output: dim, so the calls and results stand out."""
+        self._emit(
+            textwrap.wrap(text, WIDTH, initial_indent=_INDENT, subsequent_indent=_INDENT),
+            _DIM,
+        )
+
+    def shell(self, command: str) -> None:
+        """The ``ldstore`` command that does the step, as ``$ ...`` lines."""
+        first, *rest = command.strip().splitlines()
+        self._emit([f"{_INDENT}$ {first}", *(f"{_INDENT}  {line}" for line in rest)])
+
+    def python(self, code: str) -> None:
+        """The Python call, as ``>>>``/``...`` lines."""
+        self._emit(
+            [
+                f"{_INDENT}{'...' if line[:1].isspace() else '>>>'} {line}"
+                for line in code.strip().splitlines()
+            ]
+        )
+
+    def result(self, text: str) -> None:
+        """What came back, under the call."""
+        self._emit([f"{_INDENT}{line}" for line in text.splitlines()])
+
+
+def _fit(line: str) -> list[str]:
+    """``line`` cut to ``WIDTH`` columns: a long name or URL given with --live wraps."""
+    if len(line) <= WIDTH:
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())] + "    "
+    return textwrap.wrap(
+        line,
+        WIDTH,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    )
 
 
 @attrs.define
@@ -128,19 +290,16 @@ class _Tour:
     project: str
     environment: str
     wait_timeout: float
+    out: _Out
     step: int = 0
+    name: str = attrs.field(factory=lambda: f"ldstore demo {secrets.token_hex(2)}")
+    plan: Plan | None = None
     request: GetBigSegmentStoreIntegrationRequest | None = None
     version: int = 1
 
-    def heading(self, title: str, code: str) -> None:
-        """Print the next step's number and title, and the Python it runs."""
+    def heading(self, title: str) -> None:
         self.step += 1
-        write()
-        write(f"{self.step}. {title}")
-        lines = code.strip().splitlines()
-        write(
-            "\n".join(f"{_INDENT}{'...' if line[:1].isspace() else '>>>'} {line}" for line in lines)
-        )
+        self.out.heading(f"{self.step}. {title}")
 
     @property
     def created(self) -> GetBigSegmentStoreIntegrationRequest:
@@ -148,6 +307,29 @@ class _Tour:
             msg = "the demo has not created its integration yet"
             raise RuntimeError(msg)
         return self.request
+
+    @property
+    def where(self) -> str:
+        """The shell flags naming the integration, for the commands shown."""
+        return f"--project {self.project} --environment {self.environment} --integration redis"
+
+    def by_id(self, verb: str, more: str = "") -> str:
+        """An ``ldstore`` command on the demo's integration, on two lines."""
+        tail = f" {more}" if more else ""
+        return (
+            f"ldstore {verb} {self.where} \\\n"
+            f"    --integration-id {self.created.integration_id}{tail}"
+        )
+
+    def patch(self, operations: list[PatchOperation]) -> PatchBigSegmentStoreIntegrationRequest:
+        get = self.created
+        return PatchBigSegmentStoreIntegrationRequest(
+            get.project_key,
+            get.environment_key,
+            get.integration_key,
+            get.integration_id,
+            operations,
+        )
 
 
 Step: TypeAlias = Callable[[_Tour], Awaitable[Result[None, LDStoreError]]]
@@ -158,17 +340,34 @@ def _q(text: str) -> str:
     return json.dumps(text)
 
 
-def _say(text: str) -> None:
-    write(textwrap.indent(text, _INDENT))
-
-
-async def _tour(core: Core, project: str, environment: str, wait_timeout: float) -> int:
-    write("Each step shows the Python call it makes, then the Result it got: Ok(value) or")
-    write("Err(error). Nothing raises: the demo `match`es each Result.")
-    write()
-    write(f">>> core = Core(api_key=..., server_url={_q(core.base_url)})")
-    tour = _Tour(core, project, environment, wait_timeout)
-    steps: tuple[Step, ...] = (_create, _list, _get, _update, _wait, _delete, _get_deleted)
+async def _tour(tour: _Tour) -> int:
+    out = tour.out
+    out.blank()
+    out.prose(
+        "A big segment store is your own Redis or DynamoDB that LaunchDarkly keeps "
+        "filled with big segments, for server-side SDKs to read there, not over the network."
+    )
+    out.prose("ldstore manages the integrations that connect the two.")
+    out.blank()
+    out.prose(
+        "Each step shows the `ldstore` command ($) and the Python call (>>>) that do it, "
+        "then the Result it got: Ok(value) or Err(error). The calls never raise; "
+        "`.unwrap()` turns an Err into its exception."
+    )
+    out.blank()
+    out.python(f"core = Core(api_key=..., server_url={_q(tour.core.base_url)})")
+    steps: tuple[Step, ...] = (
+        _plan,
+        _apply,
+        _list,
+        _get,
+        _change_behind_its_back,
+        _guarded_update,
+        _retry_update,
+        _wait,
+        _delete,
+        _get_deleted,
+    )
     for step in steps:
         match await step(tour):
             case Ok():
@@ -178,53 +377,112 @@ async def _tour(core: Core, project: str, environment: str, wait_timeout: float)
                 if tour.request is not None:
                     await _clean_up(tour)
                 return code
-    write()
-    write("Done. Next: `ldstore --help`, `ldstore fake-server` for your own tests, and the README.")
+    out.heading("Next")
+    out.prose(
+        "Check the store itself, the keys LaunchDarkly writes into your Redis or "
+        "DynamoDB: `ldstore doctor redis --url redis://HOST:6379` (pip install "
+        "'ldstore[redis]'). Then `ldstore --help`, `ldstore fake-server` for your own "
+        "tests, and the README."
+    )
     return EXIT_OK
 
 
-async def _create(tour: _Tour) -> Result[None, LDStoreError]:
-    name = f"ldstore demo {secrets.token_hex(2)}"
+def _desired(tour: _Tour) -> list[DesiredIntegration]:
     config = RedisConfig(
-        host="redis.demo.internal",
+        "redis.internal",
         port=6380,
         password="demo-s3cret",  # noqa: S106 - a made-up password, to show it comes back masked
-        tls_enabled=True,
     )
-    body = IntegrationDeliveryConfigurationPost(config, name=name, tags=["demo"])
-    request = CreateBigSegmentStoreIntegrationRequest(
-        tour.project, tour.environment, IntegrationKey.REDIS, body
-    )
-    tour.heading(
-        "Create a Redis store integration from a typed RedisConfig",
+    return [
+        DesiredIntegration(
+            project_key=tour.project,
+            environment_key=tour.environment,
+            integration_key=IntegrationKey.REDIS,
+            name=tour.name,
+            tags=("demo",),
+            config=config,
+        )
+    ]
+
+
+async def _plan(tour: _Tour) -> Result[None, LDStoreError]:
+    tour.heading("Say what should exist, and plan: see what would change")
+    tour.out.shell("ldstore apply -f stores.toml --dry-run")
+    tour.out.note("(stores.toml: the same integration in TOML; `ldstore apply --help`)")
+    tour.out.python(
         f"""
-config = RedisConfig(host="redis.demo.internal", port=6380, password="demo-s3cret", tls_enabled=True)
-body = IntegrationDeliveryConfigurationPost(config, name={_q(name)}, tags=["demo"])
-request = CreateBigSegmentStoreIntegrationRequest({_q(tour.project)}, {_q(tour.environment)}, IntegrationKey.REDIS, body)
-await create_big_segment_store_integration(core, request)""",
+config = RedisConfig("redis.internal", port=6380, password="demo-s3cret")
+desired = [DesiredIntegration(
+    project_key={_q(tour.project)}, environment_key={_q(tour.environment)},
+    integration_key="redis", name={_q(tour.name)}, tags=("demo",),
+    config=config)]
+planned = (await plan(core, desired)).unwrap()"""
     )
-    match await create_big_segment_store_integration(tour.core, request):
-        case Ok(created):
-            _say("Ok(BigSegmentStoreIntegration):")
-            _say(textwrap.indent(render_integration(created), "  "))
-            _say("The password went out once; the API only ever shows it masked.")
-            tour.request = GetBigSegmentStoreIntegrationRequest(
-                tour.project, tour.environment, IntegrationKey.REDIS, created.id
-            )
+    match await plan(tour.core, _desired(tour)):
+        case Ok(planned):
+            tour.out.result(f"Ok(Plan):\n{textwrap.indent(str(planned), '  ')}")
+            tour.plan = planned
             return Ok(None)
         case Err(error):
             return Err(error)
 
 
+async def _apply(tour: _Tour) -> Result[None, LDStoreError]:
+    tour.heading("Apply the plan: create what is missing")
+    tour.out.shell("ldstore apply -f stores.toml")
+    tour.out.python("report = (await apply(core, planned)).unwrap()")
+    planned = tour.plan
+    if planned is None:  # pragma: no cover - the plan step runs first
+        return Err(LDStoreError(message="the demo has no plan to apply"))
+    applied = await apply(tour.core, planned)
+    if isinstance(applied, Err):
+        return applied
+    report = applied.value
+    match report.items[0].result:
+        case Ok(BigSegmentStoreIntegration() as created):
+            tour.request = GetBigSegmentStoreIntegrationRequest(
+                tour.project, tour.environment, IntegrationKey.REDIS, created.id
+            )
+            tour.out.result(f"Ok(ApplyReport): ok={report.ok}, created {created.id}")
+            tour.out.note("Applied again, it would plan `= unchanged` and change nothing.")
+            return Ok(None)
+        case Ok():  # pragma: no cover - a create returns the integration
+            return Err(LDStoreError(message="the apply created nothing"))
+        case Err(error):
+            return Err(error)
+
+
 async def _list(tour: _Tour) -> Result[None, LDStoreError]:
-    tour.heading(
-        "List the account's integrations", "await get_big_segment_store_integrations(core)"
-    )
+    tour.heading("List the account's integrations")
+    tour.out.shell("ldstore list")
+    tour.out.python("await get_big_segment_store_integrations(core)")
     match await get_big_segment_store_integrations(tour.core):
         case Ok(collection):
-            count = len(collection.items)
-            _say(f"Ok(BigSegmentStoreIntegrationCollection) with {count} item(s), as summaries:")
-            _say(textwrap.indent(render_table(collection.items), "  "))
+            items = collection.items
+            shown = list(items[:5])
+            tour.out.result(
+                f"Ok(BigSegmentStoreIntegrationCollection): {len(items)} item(s), summaries"
+            )
+            rows = [("ID", "STORE", "WHERE", "NAME", "ON")]
+            rows.extend(
+                (
+                    item.id,
+                    str(item.integration_key),
+                    f"{item.project_key}/{item.environment_key}",
+                    item.name,
+                    "yes" if item.on else "no",
+                )
+                for item in shown
+            )
+            widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+            table = [
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                for row in rows
+            ]
+            if len(items) > len(shown):
+                table.append(f"... and {len(items) - len(shown)} more")
+            tour.out.result(textwrap.indent("\n".join(line.rstrip() for line in table), "  "))
+            tour.out.note("A list leaves each config out: get one to see it.")
             return Ok(None)
         case Err(error):
             return Err(error)
@@ -232,53 +490,118 @@ async def _list(tour: _Tour) -> Result[None, LDStoreError]:
 
 async def _get(tour: _Tour) -> Result[None, LDStoreError]:
     get = tour.created
-    tour.heading(
-        "Get it by ID: the detailed representation, config included",
+    tour.heading("Get it by ID: the whole record, config and sync status")
+    tour.out.shell(tour.by_id("get"))
+    tour.out.python(
         f"""
-request = GetBigSegmentStoreIntegrationRequest({_q(get.project_key)}, {_q(get.environment_key)}, IntegrationKey.REDIS, {_q(get.integration_id)})
-await get_big_segment_store_integration(core, request)""",
+request = GetBigSegmentStoreIntegrationRequest(
+    {_q(get.project_key)}, {_q(get.environment_key)}, "redis", {_q(get.integration_id)})
+await get_big_segment_store_integration(core, request)"""
     )
     match await get_big_segment_store_integration(tour.core, get):
         case Ok(integration):
-            config = dict(integration.config or {})
-            _say(f"Ok: {integration.name!r} at version {integration.version}, config {config}")
             tour.version = integration.version
+            tour.out.result(f"Ok(BigSegmentStoreIntegration):\n{_summary(integration)}")
+            tour.out.note("The password went out once; the API only ever shows it masked.")
             return Ok(None)
         case Err(error):
             return Err(error)
 
 
-async def _update(tour: _Tour) -> Result[None, LDStoreError]:
-    get = tour.created
-    version = tour.version
-    new_name = "ldstore demo, switched on"
-    comment = "ldstore demo: rename and switch on"
-    body = PatchWithComment(
-        [if_version(version), replace_name(new_name), set_on(True)], comment=comment
+def _summary(integration: BigSegmentStoreIntegration) -> str:
+    config = " ".join(
+        f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in (integration.config or {}).items()
     )
-    request = PatchBigSegmentStoreIntegrationRequest(
-        get.project_key, get.environment_key, get.integration_key, get.integration_id, body
+    status = integration.status
+    synced = "available" if status.available else "not synced yet"
+    fields = (
+        ("name", integration.name),
+        ("on", f"{'yes' if integration.on else 'no'} (version {integration.version})"),
+        ("tags", ", ".join(integration.tags) or "-"),
+        ("config", config or "-"),
+        ("status", synced),
     )
-    tour.heading(
-        f"Rename it and switch it on, only if it is still at version {version}",
+    return "\n".join(f"  {label + ':':<8}{value}" for label, value in fields)
+
+
+async def _change_behind_its_back(tour: _Tour) -> Result[None, LDStoreError]:
+    tour.heading("Meanwhile, someone else changes it")
+    tour.out.note("The demo plays that colleague: an unguarded patch, behind its own back.")
+    tour.out.shell(tour.by_id("update", f"--add-tag {_OTHER_TAG}"))
+    tour.out.python(
         f"""
-ops = [if_version({version}), replace_name({_q(new_name)}), set_on(True)]
-body = PatchWithComment(ops, comment={_q(comment)})
-await patch_big_segment_store_integration(core, PatchBigSegmentStoreIntegrationRequest(..., body))""",
+ops = [add_tag({_q(_OTHER_TAG)})]
+await patch_big_segment_store_integration(
+    core, PatchBigSegmentStoreIntegrationRequest(..., ops))"""
     )
-    match await patch_big_segment_store_integration(tour.core, request):
+    match await patch_big_segment_store_integration(tour.core, tour.patch([add_tag(_OTHER_TAG)])):
         case Ok(updated):
-            _say(f"Ok: {updated.name!r}, on={updated.on}, now at version {updated.version}.")
-            _say("Had someone changed it first: Err(StatusConflictError), HTTP 409.")
+            tags = ", ".join(updated.tags)
+            tour.out.result(f"Ok: now at version {updated.version}, tags {tags}")
+            return Ok(None)
+        case Err(error):
+            return Err(error)
+
+
+async def _guarded_update(tour: _Tour) -> Result[None, LDStoreError]:
+    version = tour.version
+    tour.heading(f"Switch it on, only if it is still at version {version}, as we read it")
+    tour.out.shell(tour.by_id("update", f"--if-version {version} --on"))
+    tour.out.python(
+        f"""
+ops = [if_version({version}), set_on(True)]
+await patch_big_segment_store_integration(
+    core, PatchBigSegmentStoreIntegrationRequest(..., ops))"""
+    )
+    ops = [if_version(version), set_on(True)]
+    match await patch_big_segment_store_integration(tour.core, tour.patch(ops)):
+        case Err(StatusConflictError() as conflict):
+            tour.out.result(f"Err(StatusConflictError): {conflict}")
+            tour.out.note(
+                "The 409 is real: the version test failed, so the whole patch was "
+                "refused and the other change is not lost. Re-read, then decide."
+            )
+            return Ok(None)
+        case Ok(updated):  # pragma: no cover - only if the server ignored the test
+            message = f"the guarded update went through at version {updated.version}"
+            return Err(LDStoreError(message=message))
+        case Err(error):
+            return Err(error)
+
+
+async def _retry_update(tour: _Tour) -> Result[None, LDStoreError]:
+    tour.heading("Read it again, and retry at the version it has now")
+    match await get_big_segment_store_integration(tour.core, tour.created):
+        case Ok(current):
+            tour.version = current.version
+        case Err(error):
+            return Err(error)
+    version = tour.version
+    tour.out.shell(tour.by_id("update", f"--if-version {version} --on"))
+    tour.out.python(
+        """
+current = await get_big_segment_store_integration(core, request)
+ops = [if_version(current.unwrap().version), set_on(True)]
+await patch_big_segment_store_integration(
+    core, PatchBigSegmentStoreIntegrationRequest(..., ops))"""
+    )
+    ops = [if_version(version), set_on(True)]
+    match await patch_big_segment_store_integration(tour.core, tour.patch(ops)):
+        case Ok(updated):
+            tags = ", ".join(updated.tags)
+            tour.out.result(f"Ok: on={updated.on}, now at version {updated.version}, tags {tags}")
             return Ok(None)
         case Err(error):
             return Err(error)
 
 
 async def _wait(tour: _Tour) -> Result[None, LDStoreError]:
-    tour.heading(
-        "Wait until LaunchDarkly reports the store synced and available",
-        f"await wait_until_available(core, request, timeout={tour.wait_timeout:g}, poll_interval=0.25)",
+    timeout = f"{tour.wait_timeout:g}"
+    tour.heading("Wait until LaunchDarkly reports the store synced and available")
+    tour.out.shell(tour.by_id("wait", f"--timeout {timeout}"))
+    tour.out.python(
+        f"await wait_until_available(core, request, timeout={timeout}, poll_interval=0.25)"
     )
     started = time.monotonic()
     match await wait_until_available(
@@ -286,44 +609,49 @@ async def _wait(tour: _Tour) -> Result[None, LDStoreError]:
     ):
         case Ok(ready):
             waited = time.monotonic() - started
-            _say(f"Ok: {ready.name!r} is available, after {waited:.1f} s of polling.")
+            tour.out.result(f"Ok: {ready.name!r} is available, after {waited:.1f} s of polling")
             return Ok(None)
         case Err(NotAvailableError() as error):
-            _say(f"Err(NotAvailableError): {error}")
-            _say("(expected against a real account: the demo's Redis host does not exist)")
+            tour.out.result(f"Err(NotAvailableError): {error}")
+            tour.out.note("Expected against a real account: the demo's Redis host does not exist.")
             return Ok(None)
         case Err(error):
             return Err(error)
 
 
 async def _delete(tour: _Tour) -> Result[None, LDStoreError]:
-    tour.heading(
-        "Delete it",
-        "await delete_big_segment_store_integration(core, DeleteBigSegmentStoreIntegrationRequest(...))",
+    tour.heading("Delete it")
+    tour.out.shell(tour.by_id("delete"))
+    tour.out.python(
+        """
+await delete_big_segment_store_integration(
+    core, DeleteBigSegmentStoreIntegrationRequest(...))"""
     )
     match await delete_big_segment_store_integration(tour.core, _delete_request(tour.created)):
         case Ok():
-            _say("Ok(None): deleted (HTTP 204).")
+            tour.out.result("Ok(None): deleted (HTTP 204)")
             return Ok(None)
         case Err(error):
             return Err(error)
 
 
 async def _get_deleted(tour: _Tour) -> Result[None, LDStoreError]:
-    tour.heading(
-        "Get it again: a 404 arrives as a value to match, not an exception",
+    tour.heading("Get it again: a 404 arrives as a value to match, not an exception")
+    tour.out.shell(tour.by_id("get"))
+    tour.out.python(
         """
 match await get_big_segment_store_integration(core, request):
     case Ok(integration): ...
     case Err(NotFoundError() as error): print(error)
-    case Err(error): ...""",
+    case Err(error): ..."""
     )
     match await get_big_segment_store_integration(tour.core, tour.created):
-        case Ok(integration):
+        case Ok(integration):  # pragma: no cover - only if the server kept it
             message = f"the deleted integration {integration.id} is still there"
             return Err(LDStoreError(message=message))
         case Err(NotFoundError() as error):
-            _say(f"Err(NotFoundError): {error}")
+            tour.out.result(f"Err(NotFoundError): {error}")
+            tour.out.note("The `ldstore` command says the same on stderr, and exits 1.")
             tour.request = None  # nothing left to clean up
             return Ok(None)
         case Err(error):
@@ -342,7 +670,7 @@ async def _clean_up(tour: _Tour) -> None:
     """After a failed step, delete the demo's integration if it is still there."""
     match await delete_big_segment_store_integration(tour.core, _delete_request(tour.created)):
         case Ok():
-            write(f"(deleted the demo's integration {tour.created.integration_id})")
+            tour.out.prose(f"(deleted the demo's integration {tour.created.integration_id})")
         case Err(NotFoundError()):
             pass
         case Err(error):

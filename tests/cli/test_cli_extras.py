@@ -1,4 +1,4 @@
-"""``ldstore demo`` and ``ldstore fake-server`` through the installed script."""
+"""``ldstore fake-server``, Ctrl-C and ``python -m ldstore`` through the installed script."""
 
 from __future__ import annotations
 
@@ -8,51 +8,9 @@ import signal
 import sys
 
 import aiohttp
-from cli_support import clean_environment, ldstore_executable, run, run_against
+from cli_support import clean_environment, ldstore_executable
 
-from ldstore.testing import MASKED_SECRET, FakeLaunchDarkly, Hang
-
-_STEPS = (
-    "1. Create a Redis store integration",
-    "2. List",
-    "3. Get it by ID",
-    "4. Rename it and switch it on",
-    "5. Wait until",
-    "6. Delete it",
-    "7. Get it again",
-)
-
-
-async def test_demo_walks_every_step_against_its_own_fake() -> None:
-    """`ldstore demo` needs no account: it prints each numbered step and its Result, exit 0."""
-    result = await run("demo", "--sync-delay", "0.2")
-
-    assert result.code == 0, result.stderr
-    assert result.stderr == ""
-    positions = [result.stdout.index(step) for step in _STEPS]
-    assert positions == sorted(positions)
-    assert "ldstore.testing.FakeLaunchDarkly" in result.stdout
-    assert ">>> await create_big_segment_store_integration(core, request)" in result.stdout
-    assert f"password:   {MASKED_SECRET}" in result.stdout
-    assert "demo-s3cret" in result.stdout  # in the code shown, never in a result
-    assert "is available, after" in result.stdout
-    assert "Err(NotFoundError): HTTP 404 not_found" in result.stdout
-    assert result.lines[-1].startswith("Done.")
-
-
-async def test_demo_runs_against_a_named_server_and_cleans_up(fake: FakeLaunchDarkly) -> None:
-    """With LD_BASE_URI and a token the demo uses that account, and leaves nothing behind."""
-    result = await run_against(fake, "demo", "--environment", "production")
-
-    assert result.code == 0, result.stderr
-    assert f"against {fake.url}" in result.stdout
-    assert fake.token not in result.stdout
-    operations = [request.operation_id for request in fake.requests]
-    assert operations[0] == "createBigSegmentStoreIntegration"
-    assert "patchBigSegmentStoreIntegration" in operations
-    assert operations[-2:] == ["deleteBigSegmentStoreIntegration", "getBigSegmentStoreIntegration"]
-    assert fake.requests[0].path_params["environmentKey"] == "production"
-    assert fake.integrations == []
+from ldstore.testing import FakeLaunchDarkly, Hang
 
 
 async def test_fake_server_serves_until_sigint() -> None:
