@@ -75,6 +75,7 @@ def select_tools(
 
 async def run_mcp(args: argparse.Namespace) -> int:
     """``ldstore mcp``: serve until the client closes stdin; 2 without the extra."""
+    core = make_core(args)  # UsageError (exit 2) with no token, before anything is loaded
     try:
         from ldstore import mcp  # noqa: PLC0415 - the extra loads only for this command
     except ImportError as error:
@@ -87,7 +88,6 @@ async def run_mcp(args: argparse.Namespace) -> int:
         named=args.tools,
         only_reads=bool(args.read_only),
     )
-    core = make_core(args)  # UsageError (exit 2) with no token, before serving anything
     server = mcp.build_server(core, tools=tools)
     await server.run_stdio_async()
     return 0

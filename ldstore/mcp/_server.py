@@ -380,13 +380,11 @@ async def apply_integrations(
     summary = (
         f"Applied: {changed} changed, {len(report.failed)} failed. {_plan_summary(report.plan)}"
     )
-    if report.ok:
+    failed = [(o.item, o.result.error) for o in report.items if isinstance(o.result, Err)]
+    if not failed:
         return success(document, summary, secrets)
-    first = report.failed[0]
-    error = first.result.error
-    assert error is not None  # noqa: S101 - failed outcomes hold an Err
-    item = first.item
-    lead = f"{len(report.failed)} of {len(report.plan.changes)} changes failed"
+    item, error = failed[0]
+    lead = f"{len(failed)} of {len(report.plan.changes)} changes failed"
     text = f"{lead}; first: {item.action} {item.name!r}: {' '.join(str(error).split())}"
     return failure(error, secrets, extra=document, summary=text)
 

@@ -72,7 +72,9 @@ async def in_own_task(context: AbstractAsyncContextManager[T]) -> AsyncGenerator
 
     holder = asyncio.create_task(hold())
     waiting: set[asyncio.Future[Any]] = {holder, opened}
-    done, _ = await asyncio.wait(waiting, timeout=START_TIMEOUT)
+    done, _ = await asyncio.wait(
+        waiting, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
     if opened not in done:
         _ = holder.cancel()
         error = holder.exception() if holder in done else None

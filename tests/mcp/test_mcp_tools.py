@@ -618,3 +618,21 @@ async def test_the_token_never_comes_back(fake: FakeLaunchDarkly) -> None:
     assert structured(created)["config"]["host"] == "[redacted]"
     for result in (created, listed):
         assert TOKEN not in dumped(result)
+
+
+@pytest.mark.parametrize(
+    "tool", ["plan_big_segment_store_integrations", "apply_big_segment_store_integrations"]
+)
+async def test_plan_and_apply_pass_on_the_api_refusing_the_list(
+    fake: FakeLaunchDarkly, tool: str
+) -> None:
+    """When the plan cannot list what exists (a wrong token: 401), that error comes back."""
+    core = Core("api-wrong-token-000000", server_url=fake.url, retry_config=_FAST)
+
+    async with mcp.Client(build_server(core)) as client:
+        result = await client.call_tool(tool, {"desired": [desired_item()]})
+
+    error = error_of(result)
+    assert (error["kind"], error["status"]) == ("UnauthorizedError", 401)
+    assert operations(fake) == ["getBigSegmentStoreIntegrations"]
+    assert "api-wrong-token-000000" not in dumped(result)
