@@ -83,8 +83,11 @@ def typed_config(
             return _invalid(f"{where}.{key} is required for {store}", f"{where}.{key}")
     arguments: dict[str, Any] = {names[key]: value for key, value in config.items()}
     port = arguments.get("port")
-    if isinstance(port, str) and port.isdigit():
-        arguments["port"] = int(port)  # the wire's port is a string; RedisConfig's an int
+    if isinstance(port, str):  # the wire's port is a string of digits; RedisConfig's an int
+        if not port.isdigit():
+            message = f'{where}.port must be a port number such as 6380 or "6380", not {port!r}'
+            return _invalid(message, f"{where}.port")
+        arguments["port"] = int(port)
     try:
         return Ok(_CLASSES[store](**arguments))
     except (TypeError, ValueError) as error:

@@ -217,6 +217,7 @@ async def test_create_sends_the_port_as_a_string(fake: FakeLaunchDarkly) -> None
     [
         ("redis", {"host": "h", "port": 70000}, "config.port"),
         ("redis", {"host": "h", "port": "63a"}, "config.port"),
+        ("redis", {"host": "h", "port": True}, "config.port"),
         ("redis", {"hostname": "h"}, "config.hostname"),
         ("redis", {"port": "6379"}, "config.host"),
         ("redis", {"host": "h", "tlsEnabled": "yes"}, "config.tlsEnabled"),
