@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any, Final
 
@@ -549,11 +549,43 @@ READ_ONLY_TOOLS: Final = tuple(
 
 
 class _Server(MCPServer[Core]):
-    """MCPServer whose argument errors also carry the ``{"error": ...}`` body."""
+    """MCPServer whose every refusal carries the ``{"error": ...}`` body.
+
+    Unknown tools and unknown arguments are refused here (pydantic would ignore an
+    unknown argument: a misspelt filter would silently list everything); arguments off
+    the schema become an ``InputValidationError`` naming the field.
+    """
+
+    def __init__(
+        self,
+        served: tuple[str, ...],
+        lifespan: Callable[[MCPServer[Core]], AbstractAsyncContextManager[Core]],
+    ) -> None:
+        tools = _tools()
+        super().__init__(
+            "ldstore",
+            title="LaunchDarkly big segment stores (ldstore)",
+            instructions=INSTRUCTIONS,
+            version=_version(),
+            lifespan=lifespan,
+            tools=[tools[name] for name in served],
+        )
+        self.served = served
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Core, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        if name not in self.served:
+            message = f"unknown tool {name!r}; this server serves {', '.join(self.served)}"
+            return failure(InputValidationError(message=message, field="name"), ())
+        known = _tools()[name].parameters["properties"]
+        unknown = sorted(set(arguments) - set(known))
+        if unknown:
+            message = (
+                f"invalid arguments: unknown argument(s) {', '.join(unknown)}; "
+                f"{name} takes {', '.join(known) or 'none'}"
+            )
+            return failure(InputValidationError(message=message, field=unknown[0]), ())
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -601,21 +633,13 @@ def build_server(core: Core, *, tools: Collection[str] | None = None) -> MCPServ
         async with core:
             yield core
 
-    tools_by_name = _tools()
-    return _Server(
-        "ldstore",
-        title="LaunchDarkly big segment stores (ldstore)",
-        instructions=INSTRUCTIONS,
-        version=_version(),
-        lifespan=lifespan,
-        tools=[tools_by_name[name] for name in TOOL_NAMES if name in selected],
-    )
+    return _Server(tuple(name for name in TOOL_NAMES if name in selected), lifespan)
 
 
 @functools.cache
 def _tools() -> Mapping[str, Tool]:
     """The tools, built once: their schemas take a while and depend on no server."""
-    return {
+    tools = {
         spec.name: Tool.from_function(
             spec.fn,
             name=spec.name,
@@ -626,3 +650,6 @@ def _tools() -> Mapping[str, Tool]:
         )
         for spec in _SPECS
     }
+    for tool in tools.values():
+        tool.parameters["additionalProperties"] = False  # refused in _Server.call_tool
+    return tools

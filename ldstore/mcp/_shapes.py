@@ -59,6 +59,11 @@ ConfigValue: TypeAlias = StrictStr | StrictInt | StrictBool
 ConfigArg: TypeAlias = Annotated[dict[str, ConfigValue], Field(description=CONFIG_HELP)]
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    # Absent is not null in JSON Patch: the schema must not suggest sending null.
+    _ = schema.pop("default", None)
+
+
 class PatchOperationArg(BaseModel):
     """One JSON Patch (RFC 6902) operation on the integration's JSON."""
 
@@ -72,11 +77,15 @@ class PatchOperationArg(BaseModel):
     )
     value: Any = Field(
         default=None,
+        json_schema_extra=_no_default,
         description="The value for add, replace and test (leave it out for remove, move, copy). "
         'Redis /config/port is a string: "6380", not 6380.',
     )
     from_: StrictStr | None = Field(
-        default=None, alias="from", description="The source pointer, for move and copy only."
+        default=None,
+        alias="from",
+        json_schema_extra=_no_default,
+        description="The source pointer, for move and copy only.",
     )
 
 

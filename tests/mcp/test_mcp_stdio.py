@@ -7,7 +7,9 @@ from an empty fake and checks its exchanges against the API contract.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncGenerator, Generator
+from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
@@ -276,12 +278,21 @@ async def test_logs_go_to_stderr_without_the_token(
     assert TOKEN not in logged
 
 
-async def test_read_only_serves_only_reads(fake: FakeLaunchDarkly, errlog: TextIO) -> None:
-    """--read-only lists list, get, wait and plan; a write tool cannot be called."""
-    opening = stdio_session("--read-only", env=server_environment(fake), errlog=errlog)
+async def test_read_only_serves_only_reads(
+    fake: FakeLaunchDarkly, errlog: TextIO, tmp_path: Path
+) -> None:
+    """--read-only lists list, get, wait and plan; the token and URL may come from the config file."""
+    if sys.version_info >= (3, 11):  # the config file is TOML, which 3.10 cannot read
+        config = tmp_path / "config.toml"
+        _ = config.write_text(f'access-token = "{fake.token}"\nbase-uri = "{fake.url}"\n')
+        environment = server_environment(None, LDSTORE_CONFIG=str(config))
+    else:  # pragma: no cover - Python 3.10
+        environment = server_environment(fake)
+    opening = stdio_session("--read-only", env=environment, errlog=errlog)
 
     async with in_own_task(opening) as read_only:
         listed = await read_only.list_tools()
+        got = await call(read_only, "list_big_segment_store_integrations", {})
         create = await call(
             read_only,
             "create_big_segment_store_integration",
@@ -291,8 +302,9 @@ async def test_read_only_serves_only_reads(fake: FakeLaunchDarkly, errlog: TextI
     names = [tool.name for tool in listed.tools]
     assert names == list(READ_ONLY_TOOLS)
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in listed.tools)
-    assert create.is_error is True
-    assert fake.requests == []
+    assert got.is_error is False
+    assert (error_of(create)["kind"], error_of(create)["field"]) == ("InputValidationError", "name")
+    assert [request.operation_id for request in fake.requests] == ["getBigSegmentStoreIntegrations"]
 
 
 async def test_tool_flags_choose_the_tools_and_a_429_is_structured(

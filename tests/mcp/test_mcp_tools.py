@@ -87,7 +87,22 @@ async def test_build_server_serves_only_the_tools_named(fake: FakeLaunchDarkly) 
         refused = await client.call_tool("list_big_segment_store_integrations", {})
 
     assert [tool.name for tool in tools] == ["get_big_segment_store_integration"]
-    assert refused.is_error is True
+    error = error_of(refused)
+    assert (error["kind"], error["field"]) == ("InputValidationError", "name")
+    assert "get_big_segment_store_integration" in error["message"]
+    assert fake.requests == []
+
+
+async def test_an_unknown_argument_is_refused_not_ignored(fake: FakeLaunchDarkly) -> None:
+    """A misspelt filter (``project`` for ``project_key``) is refused: never a list of everything."""
+    async with connected(fake) as client:
+        result = await client.call_tool("list_big_segment_store_integrations", {"project": "x"})
+        schema = (await client.list_tools()).tools[0].input_schema
+
+    error = error_of(result)
+    assert (error["kind"], error["field"]) == ("InputValidationError", "project")
+    assert "project_key" in error["message"]
+    assert schema["additionalProperties"] is False
     assert fake.requests == []
 
 
@@ -439,18 +454,27 @@ async def test_delete_then_delete_again(fake: FakeLaunchDarkly) -> None:
 
 
 async def test_wait_returns_once_the_store_is_synced(fake: FakeLaunchDarkly) -> None:
-    """wait: polls until available, then returns the integration (the fake syncs in 0.05 s)."""
+    """wait: polls until available, reporting each poll as progress, then returns it."""
     integration_id = seed(fake, on=True)
+
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
 
     async with connected(fake) as client:
         result = await client.call_tool(
             "wait_until_big_segment_store_available",
             {**KEYS, "integration_id": integration_id, "timeout": 30},
+            progress_callback=on_progress,
         )
 
     assert result.is_error is False
     assert structured(result)["_status"]["available"] is True
     assert text(result).startswith("available: redis")
+    assert reports
+    assert reports[-1][1] == 30
+    assert f"({integration_id}): on, available" in (reports[-1][2] or "")
 
 
 async def test_wait_for_a_store_switched_off_gives_up_with_the_reason(
