@@ -51,6 +51,9 @@ from ._convert import (
     typed_config,
 )
 from ._shapes import (
+    MAX_DESIRED,
+    MAX_PATCH,
+    MAX_TAGS,
     ApplyOutput,
     ConfigArg,
     Deleted,
@@ -201,7 +204,10 @@ async def create_integration(  # noqa: PLR0913 - the tool's flat arguments
         StrictBool,
         Field(description="Switch syncing on at once (default false: create it off)."),
     ] = False,
-    tags: Annotated[list[str] | None, Field(description="Tags, e.g. ['team:platform'].")] = None,
+    tags: Annotated[
+        list[str] | None,
+        Field(max_length=MAX_TAGS, description="Tags, e.g. ['team:platform']."),
+    ] = None,
 ) -> Annotated[CallToolResult, Integration]:
     core = _core(ctx)
     typed = typed_config(integration_key, config, "config")
@@ -230,7 +236,11 @@ async def patch_integration(  # noqa: PLR0913 - the tool's flat arguments
     integration_id: IntegrationId,
     patch: Annotated[
         list[PatchOperationArg],
-        Field(min_length=1, description="JSON Patch operations, applied in order, all or none."),
+        Field(
+            min_length=1,
+            max_length=MAX_PATCH,
+            description="JSON Patch operations, applied in order, all or none.",
+        ),
     ],
     comment: Annotated[
         str | None, Field(description="A comment for LaunchDarkly's audit log.")
@@ -315,7 +325,10 @@ async def plan_integrations(
     ctx: Context[Core, Any],
     desired: Annotated[
         list[DesiredItem],
-        Field(description="Every integration that should exist in the scopes it mentions."),
+        Field(
+            max_length=MAX_DESIRED,
+            description="Every integration that should exist in the scopes it mentions.",
+        ),
     ],
     prune: Annotated[
         StrictBool,
@@ -349,7 +362,10 @@ async def apply_integrations(
     ctx: Context[Core, Any],
     desired: Annotated[
         list[DesiredItem],
-        Field(description="Every integration that should exist in the scopes it mentions."),
+        Field(
+            max_length=MAX_DESIRED,
+            description="Every integration that should exist in the scopes it mentions.",
+        ),
     ],
     prune: Annotated[
         StrictBool,

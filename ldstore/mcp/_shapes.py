@@ -12,6 +12,9 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 __all__ = [
+    "MAX_DESIRED",
+    "MAX_PATCH",
+    "MAX_TAGS",
     "ApplyOutput",
     "ConfigArg",
     "Deleted",
@@ -29,6 +32,12 @@ __all__ = [
 ]
 
 StoreKind: TypeAlias = Literal["redis", "dynamodb"]
+
+# Bounds on what one call may ask for, far above real use: an agent's runaway loop is
+# refused before it becomes thousands of requests.
+MAX_DESIRED = 500  # desired items in one plan or apply
+MAX_PATCH = 100  # operations in one patch
+MAX_TAGS = 100  # tags on one integration
 
 CONFIG_HELP = """\
 The store's settings under the API's own keys.
@@ -103,7 +112,7 @@ class DesiredItem(BaseModel):
         "identifies the integration.",
     )
     on: StrictBool = Field(default=False, description="Whether LaunchDarkly syncs the store.")
-    tags: list[StrictStr] = Field(default_factory=list, description="Tags.")
+    tags: list[StrictStr] = Field(default_factory=list, max_length=MAX_TAGS, description="Tags.")
     rotate_secrets: StrictBool = Field(
         default=False,
         description="Send secrets (the Redis password) on update too; the API never shows "

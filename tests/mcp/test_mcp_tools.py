@@ -65,11 +65,16 @@ def operations(fake: FakeLaunchDarkly) -> list[str | None]:
 
 
 async def test_build_server_serves_every_tool_by_default(fake: FakeLaunchDarkly) -> None:
-    """All eight tools, in order, each with an outputSchema and openWorld set."""
+    """All eight tools, in order, with outputSchema and openWorld; instructions say what a store is."""
     async with connected(fake) as client:
         tools = (await client.list_tools()).tools
+        instructions = client.instructions or ""
+        server = client.server_info
 
     assert [tool.name for tool in tools] == list(TOOL_NAMES)
+    assert "A big segment store is a Redis or DynamoDB database" in instructions
+    assert server is not None
+    assert server.name == "ldstore"
     assert all(tool.output_schema is not None for tool in tools)
     assert all(tool.annotations and tool.annotations.open_world_hint for tool in tools)
     assert READ_ONLY_TOOLS == (
@@ -614,6 +619,17 @@ async def test_plan_refuses_an_invalid_item_before_sending(
 
     error = error_of(result)
     assert (error["kind"], error["field"]) == ("InputValidationError", field)
+    assert fake.requests == []
+
+
+async def test_plan_refuses_more_items_than_its_bound(fake: FakeLaunchDarkly) -> None:
+    """More than 500 desired items is refused outright: no list, no 500 reads reach the fake."""
+    desired = [desired_item(name=f"store {index}") for index in range(501)]
+
+    async with connected(fake) as client:
+        result = await client.call_tool("plan_big_segment_store_integrations", {"desired": desired})
+
+    assert error_of(result)["field"] == "desired"
     assert fake.requests == []
 
 
