@@ -607,7 +607,9 @@ class _Server(MCPServer[Core]):
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
-                raise
+                # A crash: the SDK logs the traceback on stderr and tells the client only
+                # "Error executing tool <name>", which leaks nothing.
+                raise  # pragma: no cover - no input reaches it; it is the SDK's own path
             return failure(_argument_error(cause), ())
 
 
