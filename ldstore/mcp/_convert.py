@@ -1,0 +1,236 @@
+"""From tool arguments to ldstore's values, and from Results to MCP tool results."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, cast
+
+from mcp.types import CallToolResult, TextContent
+
+from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
+from ldstore.models import DynamoDBConfig, RedisConfig
+from ldstore.patch import ABSENT, PatchOperation
+from ldstore.result import Err, Ok, Result
+from ldstore.wire import to_wire
+from ldstore.workflows import MASKED, SECRET_KEYS, DesiredIntegration, Plan, PlanItem
+
+from ._shapes import DesiredItem, PatchOperationArg
+
+__all__ = [
+    "desired_integrations",
+    "error_body",
+    "failure",
+    "patch_operations",
+    "plan_steps",
+    "redact",
+    "success",
+    "typed_config",
+]
+
+_REDACTED = "[redacted]"
+
+# Wire key -> attribute of the typed config, and the keys the API requires. The typed
+# configs validate the values; this table only maps names, so errors name the wire key.
+# A public ldstore function from an apply-file item to a DesiredIntegration (the private
+# ldstore._desired has one) would replace this table; see issue #12's report.
+_NAMES: Mapping[str, Mapping[str, str]] = {
+    "redis": {
+        "host": "host",
+        "port": "port",
+        "username": "username",
+        "password": "password",
+        "tlsEnabled": "tls_enabled",
+    },
+    "dynamodb": {
+        "tableName": "table_name",
+        "region": "region",
+        "roleArn": "role_arn",
+        "externalId": "external_id",
+    },
+}
+_REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "redis": ("host",),
+    "dynamodb": ("tableName", "region", "roleArn", "externalId"),
+}
+_CLASSES: Mapping[str, type[RedisConfig | DynamoDBConfig]] = {
+    "redis": RedisConfig,
+    "dynamodb": DynamoDBConfig,
+}
+_ANY_SECRET = frozenset[str]().union(*SECRET_KEYS.values())
+
+
+def _invalid(message: str, field: str) -> Err[InputValidationError]:
+    return Err(InputValidationError(message=message, field=field))
+
+
+def typed_config(
+    store: str, config: Mapping[str, object], where: str
+) -> Result[RedisConfig | DynamoDBConfig, InputValidationError]:
+    """``config`` (the API's keys) as a validated ``RedisConfig`` or ``DynamoDBConfig``.
+
+    ``Err(InputValidationError)`` naming the key (``where`` + ``.port``) when a key is
+    unknown, missing or invalid: the typed configs' own checks decide what is valid.
+    """
+    names = _NAMES[store]
+    for key in config:
+        if key not in names:
+            known = ", ".join(names)
+            return _invalid(
+                f"{where}.{key} is not a {store} setting (known: {known})", f"{where}.{key}"
+            )
+    for key in _REQUIRED[store]:
+        if key not in config:
+            return _invalid(f"{where}.{key} is required for {store}", f"{where}.{key}")
+    arguments: dict[str, Any] = {names[key]: value for key, value in config.items()}
+    port = arguments.get("port")
+    if isinstance(port, str):  # the wire's port is a string of digits; RedisConfig's an int
+        if not port.isdigit():
+            message = f'{where}.port must be a port number such as 6380 or "6380", not {port!r}'
+            return _invalid(message, f"{where}.port")
+        arguments["port"] = int(port)
+    try:
+        return Ok(_CLASSES[store](**arguments))
+    except (TypeError, ValueError) as error:
+        # The configs' messages start with the attribute's name: say the wire key instead.
+        text = str(error)
+        attribute = text.split(" ", 1)[0]
+        wire = next((key for key, name in names.items() if name == attribute), attribute)
+        return _invalid(f"{where}.{wire}{text[len(attribute) :]}", f"{where}.{wire}")
+
+
+def desired_integrations(
+    items: Sequence[DesiredItem],
+) -> Result[list[DesiredIntegration], InputValidationError]:
+    """The ``desired`` argument as ``DesiredIntegration`` values, each config validated."""
+    desired: list[DesiredIntegration] = []
+    for index, item in enumerate(items):
+        where = f"desired[{index}]"
+        config = typed_config(item.store, item.config, f"{where}.config")
+        if isinstance(config, Err):
+            return config
+        try:
+            desired.append(
+                DesiredIntegration(
+                    project_key=item.project,
+                    environment_key=item.environment,
+                    integration_key=item.store,
+                    name=item.name,
+                    config=config.value,
+                    on=item.on,
+                    tags=tuple(item.tags),
+                    rotate_secrets=item.rotate_secrets,
+                )
+            )
+        except (TypeError, ValueError) as error:  # pragma: no cover - the schema checks first
+            return _invalid(f"{where}: {error}", where)
+    return Ok(desired)
+
+
+def patch_operations(
+    operations: Sequence[PatchOperationArg], store: str
+) -> Result[list[PatchOperation], InputValidationError]:
+    """The ``patch`` argument as ``PatchOperation`` values, checked by ``ldstore.patch``.
+
+    A Redis ``/config/port`` given as a number is refused: the API wants a string.
+    """
+    built: list[PatchOperation] = []
+    for index, operation in enumerate(operations):
+        where = f"patch[{index}]"
+        value = operation.value if "value" in operation.model_fields_set else ABSENT
+        if store == "redis" and operation.path == "/config/port" and isinstance(value, int):
+            message = f'{where}.value: a Redis port is a string on the wire: "{value}", not {value}'
+            return _invalid(message, f"{where}.value")
+        try:
+            built.append(
+                PatchOperation(
+                    op=operation.op, path=operation.path, value=value, from_=operation.from_
+                )
+            )
+        except (TypeError, ValueError) as error:
+            return _invalid(f"{where}: {error}", where)
+    return Ok(built)
+
+
+# Results.
+
+
+def redact(value: Any, secrets: Collection[str]) -> Any:
+    """``value`` (JSON-ready data) with every secret string replaced, however deep."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        mapping = cast("Mapping[str, Any]", value)
+        return {key: redact(item, secrets) for key, item in mapping.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item, secrets) for item in cast("Sequence[Any]", value)]
+    return value
+
+
+def success(
+    structured: Mapping[str, Any], summary: str, secrets: Collection[str]
+) -> CallToolResult:
+    """A successful result: the API's JSON as ``structuredContent`` and a one-line summary."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=redact(summary, secrets))],
+        structured_content=redact(structured, secrets),
+    )
+
+
+def error_body(error: LDStoreError) -> dict[str, Any]:
+    """The ``error`` object of a failed result (``ErrorBody``'s shape)."""
+    status = error.status_code if isinstance(error, APIError) else None
+    return {
+        "kind": type(error).__name__,
+        "status": status,
+        "code": error.code if isinstance(error, APIError) else None,
+        "message": error.message,
+        "id": error.id if isinstance(error, APIError) else None,
+        "retry_after": error.retry_after if isinstance(error, RateLimitedError) else None,
+        "field": error.field if isinstance(error, InputValidationError) else None,
+    }
+
+
+def failure(
+    error: LDStoreError,
+    secrets: Collection[str],
+    *,
+    extra: Mapping[str, Any] | None = None,
+    summary: str | None = None,
+) -> CallToolResult:
+    """A failed result: ``isError``, ``{"error": {...}}`` (plus ``extra``) and one line."""
+    text = summary or f"{type(error).__name__}: {' '.join(str(error).split())}"
+    if isinstance(error, RateLimitedError) and error.retry_after is not None:
+        text += f" (retry in {error.retry_after:g} s)"
+    return CallToolResult(
+        is_error=True,
+        content=[TextContent(type="text", text=redact(text, secrets))],
+        structured_content=redact({"error": error_body(error), **(extra or {})}, secrets),
+    )
+
+
+def plan_steps(steps: Plan) -> list[dict[str, Any]]:
+    """A plan's items as JSON, as ``ldstore apply --output json`` prints them."""
+    return [_step(item) for item in steps.items]
+
+
+def _step(item: PlanItem) -> dict[str, Any]:
+    return {
+        "action": item.action,
+        "projectKey": item.project_key,
+        "environmentKey": item.environment_key,
+        "integrationKey": str(item.integration_key),
+        "name": item.name,
+        "_id": item.integration_id,
+        "changes": list(item.changes),
+        "patch": [_operation(operation) for operation in item.patch],
+    }
+
+
+def _operation(operation: PatchOperation) -> dict[str, Any]:
+    wire = cast("dict[str, Any]", to_wire(operation))
+    head, _, key = operation.path.rpartition("/")
+    if head == "/config" and key in _ANY_SECRET and "value" in wire:
+        wire["value"] = MASKED  # a rotated secret is sent, never shown
+    return wire

@@ -1,0 +1,128 @@
+"""Driving ``ldstore mcp`` with the ``mcp`` package's own client, over stdio or in process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any, TextIO, TypeVar, cast
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from ldstore.testing import FakeLaunchDarkly
+
+PROJECT = "default"
+ENVIRONMENT = "production"
+KEYS = {"project_key": PROJECT, "environment_key": ENVIRONMENT, "integration_key": "redis"}
+TOKEN = "api-mcp-test-0f1e2d3c4b5a69788796a5b4"  # long enough to be redacted everywhere
+T = TypeVar("T")
+START_TIMEOUT = 30.0  # seconds to spawn and initialize, far above the ~1 s it takes
+
+
+def ldstore_executable() -> str:
+    """The console script the package installed next to this interpreter."""
+    beside = Path(sys.executable).parent / "ldstore"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("ldstore")
+    assert found is not None, "pip install -e '.[test]' installs the ldstore script"
+    return found
+
+
+def server_environment(fake: FakeLaunchDarkly | None, **extra: str) -> dict[str, str]:
+    """This process's environment (coverage's variables included) pointed at ``fake``.
+
+    The stdio client hands the child only HOME, PATH and a few more unless told
+    otherwise, so the whole environment is passed explicitly; ldstore's own settings and
+    the user's config file are left out.
+    """
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LD_", "LDSTORE_", "XDG_CONFIG_HOME"))
+    }
+    environment["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config-home")
+    if fake is not None:
+        environment.update(LD_ACCESS_TOKEN=fake.token, LD_BASE_URI=fake.url)
+    environment.update(extra)
+    return environment
+
+
+@asynccontextmanager
+async def in_own_task(context: AbstractAsyncContextManager[T]) -> AsyncGenerator[T, None]:
+    """Enter and exit ``context`` in a task of its own, yielding what it gives.
+
+    anyio's task groups (the stdio transport, the in-memory client) must be exited by the
+    task that entered them; a pytest fixture's setup and teardown run in different tasks.
+    """
+    opened: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def hold() -> None:
+        async with context as value:
+            opened.set_result(value)
+            _ = await stop.wait()
+
+    holder = asyncio.create_task(hold())
+    waiting: set[asyncio.Future[Any]] = {holder, opened}
+    done, _ = await asyncio.wait(
+        waiting, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if opened not in done:
+        _ = holder.cancel()
+        error = holder.exception() if holder in done else None
+        raise RuntimeError(f"could not open {context!r}: {error!r}")  # noqa: EM102, TRY003
+    try:
+        yield opened.result()
+    finally:
+        stop.set()
+        await asyncio.wait_for(holder, START_TIMEOUT)
+
+
+@asynccontextmanager
+async def stdio_session(
+    *args: str, env: Mapping[str, str], errlog: TextIO
+) -> AsyncGenerator[ClientSession, None]:
+    """An initialized ClientSession with ``ldstore mcp *args`` spawned over stdio."""
+    parameters = StdioServerParameters(
+        command=ldstore_executable(), args=["mcp", *args], env=dict(env)
+    )
+    async with (
+        stdio_client(parameters, errlog=errlog) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        _ = await session.initialize()
+        yield session
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    """The result's structuredContent (it must have one)."""
+    assert result.structured_content is not None, result
+    return cast("dict[str, Any]", result.structured_content)
+
+
+def text(result: CallToolResult) -> str:
+    """The result's one text block."""
+    (block,) = result.content
+    assert isinstance(block, TextContent), block
+    return block.text
+
+
+def error_of(result: CallToolResult) -> dict[str, Any]:
+    """The ``error`` object of a failed result, checking it is one."""
+    assert result.is_error is True, result
+    error = structured(result)["error"]
+    assert set(error) >= {"kind", "status", "code", "message", "id", "retry_after"}
+    return cast("dict[str, Any]", error)
+
+
+def dumped(value: BaseModel) -> str:
+    """Everything in a client-side value as JSON text, for searching it for secrets."""
+    return value.model_dump_json()
