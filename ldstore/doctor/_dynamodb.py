@@ -41,7 +41,7 @@ from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.result import Err, Ok, Result
 
 if TYPE_CHECKING:
-    from aiobotocore.session import ClientCreatorContext
+    from aiobotocore.session import AioSession, ClientCreatorContext
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 __all__ = ["diagnose_dynamodb"]
@@ -130,6 +130,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911 - the documented options;
     stale_after: float = DEFAULT_STALE_AFTER,
     timeout: float = DEFAULT_TIMEOUT,
     scan_limit: int = DEFAULT_SCAN_LIMIT,
+    session: AioSession | None = None,
 ) -> Result[StoreReport, LDStoreError]:
     """Read the DynamoDB big segment store in ``table`` (credentials: the usual AWS chain).
 
@@ -137,7 +138,8 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911 - the documented options;
     check). Without ``prefix``, a Scan bounded by ``scan_limit`` items looks for
     prefixes; one found is diagnosed, else no prefix (SDKs' default). ``context_keys``
     adds each context's memberships. Every call is bounded by ``timeout`` seconds and
-    made once; nothing is ever written.
+    made once; nothing is ever written. ``session`` is an aiobotocore session to reuse
+    (its credentials, and its loaded service models); by default a new one.
 
     ``Err``: ``StoreUnreachableError`` (no connection, timed out, no or refused
     credentials), ``InputValidationError`` (no region, a bad endpoint URL, a bound that is
@@ -165,7 +167,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911 - the documented options;
         },  # a doctor reports, it does not insist
     )
     try:
-        creating: ClientCreatorContext[DynamoDBClient] = get_session().create_client(  # pyright: ignore[reportUnknownMemberType]  # the stubs name every AWS service; only DynamoDB's are installed
+        creating: ClientCreatorContext[DynamoDBClient] = (session or get_session()).create_client(  # pyright: ignore[reportUnknownMemberType]  # the stubs name every AWS service; only DynamoDB's are installed
             "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
         )
         async with creating as client:
@@ -237,7 +239,10 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
         checks.append(
             Check("reachable", CheckStatus.OK, f"DescribeTable answered in {elapsed:.0f} ms")
         )
-        checks.append(_key_schema(described.get("Table", {})))
+        schema = _key_schema(described.get("Table", {}))
+        checks.append(schema)
+        if schema.status is CheckStatus.FAILURE:  # every read would be refused
+            return report()
     try:
         if prefix is None:
             found, discovery = await _discover(reader, scan_limit)
@@ -259,6 +264,9 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
         checks.append(
             Check("table", CheckStatus.FAILURE, f"table {reader.table!r} does not exist here")
         )
+        return report()
+    except ClientError as error:  # AccessDenied, a key schema DescribeTable could not show...
+        checks.append(Check("reading", CheckStatus.FAILURE, f"DynamoDB refused a read: {error}"))
         return report()
     return report(
         synchronized_on=fresh.synchronized_on,
