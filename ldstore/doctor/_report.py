@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
@@ -155,24 +155,29 @@ def invalid_options(stale_after: float, timeout: float, scan_limit: int) -> LDSt
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password (and a password query parameter) replaced by ``***``."""
+    """``url`` with its password (or bare user info) and password parameters shown as ``***``.
+
+    Only those parts change: ``unix:///path`` keeps its three slashes.
+    """
     try:
         parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, host = netloc.rpartition("@")
-            user, colon, _password = userinfo.partition(":")
-            netloc = f"{user}:***@{host}" if colon else f"{user}@{host}" if user else f"***@{host}"
-        query = urlencode(
-            [
-                (key, "***" if key.lower() in _SECRET_QUERY_KEYS else value)
-                for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            ],
-            safe="*",
-        )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
     except ValueError:
         return "<a URL that could not be parsed>"
+    text = url
+    if "@" in parts.netloc:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        # user:password shows the user; bare user info may be a token, so it is masked whole.
+        masked = f"{user}:***" if colon else "***"
+        text = text.replace(parts.netloc, f"{masked}@{host}", 1)
+    if parts.query:
+        pairs = [
+            f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else pair
+            for pair in parts.query.split("&")
+            for key in [pair.partition("=")[0]]
+        ]
+        text = text.replace(f"?{parts.query}", f"?{'&'.join(pairs)}", 1)
+    return text
 
 
 def url_secrets(url: str) -> tuple[str, ...]:
