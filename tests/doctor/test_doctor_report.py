@@ -105,7 +105,7 @@ def test_the_json_of_a_report_without_metadata() -> None:
 
 
 def _integration(**status: Any) -> BigSegmentStoreIntegration:
-    wire = {
+    wire: dict[str, Any] = {
         "_links": {"self": _LINK, "parent": _LINK, "project": _LINK, "environment": _LINK},
         "_id": "abc123",
         "integrationKey": "redis",
