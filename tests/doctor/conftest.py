@@ -47,16 +47,22 @@ def aws_environment() -> Iterator[dict[str, str]]:
 def moto_endpoint(
     aws_environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """moto's DynamoDB server for the session, on 127.0.0.1 at a free port."""
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy: only when used
+    """moto's DynamoDB server for the session, on 127.0.0.1 at a free port.
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    Its request recorder (off until a test starts it) writes to a temporary file.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        recording = tmp_path_factory.mktemp("moto") / "recording.jsonl"
+        patch.setenv("MOTO_RECORDER_FILEPATH", str(recording))
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy: only when used
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

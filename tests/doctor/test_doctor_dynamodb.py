@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiobotocore.session import AioSession
 from ldclient.integrations import DynamoDB as LDDynamoDB
@@ -333,3 +335,33 @@ async def test_the_sdk_reads_what_the_doctor_reports(
     assert sdk.stale == report.stale
     assert sdk.memberships == report.memberships
     assert report.memberships["user-1"] == {"beta.g1": True, "vip.g4": True, "old.g2": False}
+
+
+async def test_the_doctor_only_reads(
+    diagnose: Diagnose, moto_endpoint: str, dynamodb: Any, table: str
+) -> None:
+    """moto's request recorder sees DescribeTable, Scan, GetItem and Query, nothing else."""
+    seed_dynamodb(dynamodb, table, synchronized_on=now_ms(), members={"user-1": (["beta.g1"], [])})
+    recorder = f"{moto_endpoint}/moto-api/recorder"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
+        for step in ("reset-recording", "start-recording"):
+            async with http.post(f"{recorder}/{step}") as response:
+                assert response.status == 200
+
+        report = await diagnose(table, context_keys=["user-1"])
+
+        async with http.post(f"{recorder}/stop-recording") as response:
+            assert response.status == 200
+        async with http.get(f"{recorder}/download-recording") as response:
+            recording = await response.text()
+
+    assert report.healthy
+    targets = {
+        json.loads(line)["headers"].get("X-Amz-Target", "")
+        for line in recording.splitlines()
+        if line
+    }
+    assert targets == {
+        f"DynamoDB_20120810.{operation}"
+        for operation in ("DescribeTable", "Scan", "GetItem", "Query")
+    }

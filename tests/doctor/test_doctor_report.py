@@ -21,6 +21,7 @@ from ldstore.doctor import (
     context_hash,
     redact_url,
 )
+from ldstore.errors import NetworkError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.wire import from_wire
 
@@ -193,3 +194,22 @@ def test_a_missing_redis_server_skips_locally_and_fails_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="not installed"):
         _ = require("redis-server")
+
+
+def test_the_doctor_exports_its_documented_names() -> None:
+    """`ldstore.doctor` exports the functions and types the README names, each importable."""
+    import ldstore.doctor  # noqa: PLC0415
+
+    assert {
+        "diagnose_redis",
+        "diagnose_dynamodb",
+        "StoreReport",
+        "Check",
+        "CheckStatus",
+        "StoreUnreachableError",
+        "MissingExtraError",
+        "cross_check",
+        "compare_with_integration",
+    } <= set(ldstore.doctor.__all__)
+    assert all(hasattr(ldstore.doctor, name) for name in ldstore.doctor.__all__)
+    assert issubclass(ldstore.doctor.StoreUnreachableError, NetworkError)
