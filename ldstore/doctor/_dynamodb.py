@@ -80,6 +80,10 @@ class _TableMissingError(Exception):
     pass
 
 
+class _BadInputError(Exception):
+    pass
+
+
 class _Reader:
     """Calls one operation at a time, each bounded by ``timeout``; maps lost stores to one error."""
 
@@ -89,7 +93,11 @@ class _Reader:
         self.timeout = timeout
 
     async def __call__(self, operation: str, call: Awaitable[T]) -> T:
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+        from botocore.exceptions import (  # noqa: PLC0415
+            BotoCoreError,
+            ClientError,
+            ParamValidationError,
+        )
 
         _LOG.debug("dynamodb %s %s", operation, self.table)
         try:
@@ -105,6 +113,8 @@ class _Reader:
                     operation, f"the credentials were refused: {error}"
                 ) from None
             raise
+        except ParamValidationError as error:  # botocore checks parameters before sending
+            raise _BadInputError(str(error)) from None
         except BotoCoreError as error:  # no connection, timeouts, no credentials
             raise _UnreachableError(operation, str(error)) from None
 
@@ -156,6 +166,8 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911 - the documented options;
     invalid = invalid_options(stale_after, timeout, scan_limit)
     if invalid is not None:
         return Err(invalid)
+    if not table:
+        return Err(InputValidationError(message="the table name is empty", field="table"))
     where = f" at {redact_url(endpoint_url)}" if endpoint_url else ""
     location = f"table {table!r}{where}"
     config = AioConfig(
@@ -184,6 +196,8 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911 - the documented options;
         return Err(
             StoreUnreachableError(message=error.detail, method=error.operation, url=location)
         )
+    except _BadInputError as error:
+        return Err(InputValidationError(message=f"{location}: {error}", field="table"))
     except ValueError as error:  # botocore: an endpoint URL it cannot use
         return Err(InputValidationError(message=f"{location}: {error}", field="endpoint_url"))
     except ClientError as error:  # throttled, or a service error: no answer to go by
@@ -296,6 +310,8 @@ def _key_schema(table: Mapping[str, Any]) -> Check:
 
 async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str | None], Check]:
     """Prefixes with a metadata item, from Scan pages that evaluate ``scan_limit`` items at most."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - the optional extra
+
     found: set[str | None] = set()
     scanned = 0
     start: Mapping[str, Any] | None = None
@@ -311,7 +327,10 @@ async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str | None],
         }
         if start is not None:
             arguments["ExclusiveStartKey"] = start
-        page = await reader("Scan", reader.client.scan(**arguments))
+        try:
+            page = await reader("Scan", reader.client.scan(**arguments))
+        except ClientError as error:  # AccessDenied: SDKs never Scan, so this is no failure
+            return [], Check("prefix discovery", CheckStatus.WARNING, f"Scan refused: {error}")
         scanned += page.get("ScannedCount", 0)
         for item in page.get("Items", []):
             namespace = item.get("namespace", {}).get("S")

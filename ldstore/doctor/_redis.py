@@ -65,6 +65,10 @@ class _UnreachableError(Exception):
         self.detail = detail
 
 
+class _RefusedError(_UnreachableError):
+    """Redis answered the command with an error (NOPERM, WRONGTYPE...)."""
+
+
 class _Reader:
     """Sends one command at a time, each bounded by ``timeout``; maps lost stores to one error."""
 
@@ -74,13 +78,14 @@ class _Reader:
         self.secrets = secrets
 
     async def __call__(self, command: str, call: Awaitable[T]) -> T:
-        from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: PLC0415
-        from redis.exceptions import TimeoutError as RedisTimeoutError  # noqa: PLC0415
+        from redis.exceptions import RedisError, ResponseError  # noqa: PLC0415
 
         _LOG.debug("redis %s", command)
         try:
             return await asyncio.wait_for(call, self.timeout)
-        except (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError) as error:
+        except ResponseError as error:
+            raise _RefusedError(command, scrub(str(error), self.secrets)) from None
+        except (RedisError, OSError, asyncio.TimeoutError) as error:
             # AuthenticationError is a ConnectionError: a refused password is unreachable too.
             detail = scrub(str(error) or type(error).__name__, self.secrets)
             raise _UnreachableError(command, detail) from None
@@ -192,6 +197,9 @@ async def diagnose_redis(  # noqa: PLR0913 - the documented options, all keyword
                 stale_after=stale_after,
                 scan_limit=scan_limit,
             )
+    except _RefusedError as error:  # e.g. NOPERM: this user may not read what SDKs read
+        message = f"Redis refused it: {error.detail}"
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except _UnreachableError as error:
         return Err(StoreUnreachableError(message=error.detail, method=error.command, url=location))
     return Ok(report)
@@ -240,13 +248,11 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_redis
 
 
 async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str], Check]:
-    from redis.exceptions import ResponseError  # noqa: PLC0415
-
     suffix = f":{_SYNCHRONIZED_ON}"
     try:
         keys, examined, complete = await reader.scan(f"*{suffix}", limit=scan_limit)
-    except ResponseError as error:  # e.g. NOPERM: the user may not SCAN
-        check = Check("prefix discovery", CheckStatus.WARNING, f"SCAN refused: {error}")
+    except _RefusedError as error:  # e.g. NOPERM: the user may not SCAN
+        check = Check("prefix discovery", CheckStatus.WARNING, f"SCAN refused: {error.detail}")
         return [], check
     found = sorted({key[: -len(suffix)] for key in keys if key.endswith(suffix)})
     prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
@@ -282,16 +288,14 @@ async def _metadata(reader: _Reader, prefix: str) -> tuple[int | None, Check]:
 
 async def _sample_members(reader: _Reader, prefix: str) -> list[Check]:
     """``member key types`` and ``member values`` over a bounded sample of membership keys."""
-    from redis.exceptions import ResponseError  # noqa: PLC0415
-
     pattern_prefix = _glob_escape(prefix)
     keys: list[str] = []
     try:
         for kind in (_INCLUDE, _EXCLUDE):
             found, _, _ = await reader.scan(f"{pattern_prefix}:{kind}:*", limit=SAMPLE_KEYS * 20)
             keys += found[:SAMPLE_KEYS]
-    except ResponseError as error:
-        return [Check("member key types", CheckStatus.WARNING, f"SCAN refused: {error}")]
+    except _RefusedError as error:
+        return [Check("member key types", CheckStatus.WARNING, f"SCAN refused: {error.detail}")]
     types = await reader.types(keys)
     wrong = [f"{key} is a {kind}" for key, kind in zip(keys, types, strict=True) if kind != "set"]
     sets = [key for key, kind in zip(keys, types, strict=True) if kind == "set"]

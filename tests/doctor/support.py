@@ -27,6 +27,12 @@ from ldstore.doctor import context_hash
 STARTUP = 10.0  # seconds a store may take to answer, far above what it takes
 READER = "doctor"  # a Redis user that may only read: the doctor needs no more
 READER_PASSWORD = "reader-secret-7f3a9c"  # made up; tests check it never prints
+# Users and what they may run: READER only reads, as the doctor needs; the others less.
+USERS = {
+    READER: ["+@read", "+ping"],
+    "no-scan": ["+@read", "-scan", "+ping"],
+    "ping-only": ["+ping"],
+}
 Members = Mapping[str, tuple[Sequence[str], Sequence[str]]]  # context key -> (included, excluded)
 
 
@@ -78,7 +84,11 @@ class RedisServer:
 
     @property
     def reader_url(self) -> str:
-        return f"redis://{READER}:{READER_PASSWORD}@127.0.0.1:{self.port}/0"
+        return self.url_for(READER)
+
+    def url_for(self, user: str) -> str:
+        """The URL for one of the users of USERS (each has READER_PASSWORD)."""
+        return f"redis://{user}:{READER_PASSWORD}@127.0.0.1:{self.port}/0"
 
 
 @contextmanager
@@ -117,14 +127,14 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
     else:  # pragma: no cover - five ports taken in a row
         pytest.fail("redis-server did not start")
     try:
-        # Read-only: reading commands and PING, on every key.
-        _ = client.acl_setuser(  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
-            READER,
-            enabled=True,
-            passwords=[f"+{READER_PASSWORD}"],
-            keys=["~*"],
-            commands=["+@read", "+ping", "+info"],
-        )
+        for user, commands in USERS.items():
+            _ = client.acl_setuser(  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
+                user,
+                enabled=True,
+                passwords=[f"+{READER_PASSWORD}"],
+                keys=["~*"],
+                commands=commands,
+            )
         yield RedisServer(port, admin)
     finally:
         admin.close()

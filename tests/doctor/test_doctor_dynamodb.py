@@ -365,3 +365,17 @@ async def test_the_doctor_only_reads(
         f"DynamoDB_20120810.{operation}"
         for operation in ("DescribeTable", "Scan", "GetItem", "Query")
     }
+
+
+@pytest.mark.parametrize(
+    ("table", "options"),
+    [("", {}), ("t", {"stale_after": -1}), ("t", {"timeout": 0}), ("t", {"scan_limit": 0})],
+)
+async def test_bad_input_is_refused_before_connecting(table: str, options: dict[str, Any]) -> None:
+    """An empty table name or a bound that is not positive: InputValidationError, nothing sent."""
+    result = await diagnose_dynamodb(
+        table, region="us-east-1", endpoint_url="http://127.0.0.1:1", **options
+    )
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InputValidationError)

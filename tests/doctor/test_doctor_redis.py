@@ -361,3 +361,26 @@ async def test_the_sdk_reads_what_the_doctor_reports(redis_store: RedisServer, a
     assert sdk.stale == report.stale
     assert sdk.memberships == report.memberships
     assert report.memberships["user-1"] == {"beta.g1": True, "vip.g4": True, "old.g2": False}
+
+
+async def test_a_user_who_may_not_scan_gets_a_warning(redis_store: RedisServer) -> None:
+    """SDKs never SCAN: a refused discovery is a warning, and the default prefix is read."""
+    seed_redis(redis_store.admin, synchronized_on=now_ms())
+
+    result = await diagnose_redis(redis_store.url_for("no-scan"))
+
+    assert isinstance(result, Ok)
+    assert result.value.healthy
+    assert check(result.value, "prefix discovery").status is CheckStatus.WARNING
+    assert "SCAN refused" in check(result.value, "prefix discovery").detail
+
+
+async def test_a_user_who_may_not_read_is_an_err(redis_store: RedisServer) -> None:
+    """PING works but TYPE is refused (NOPERM): Err(StoreUnreachableError) saying so."""
+    result = await diagnose_redis(redis_store.url_for("ping-only"), prefix="launchdarkly")
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, StoreUnreachableError)
+    assert result.error.method.startswith("TYPE ")
+    assert "refused" in str(result.error)
+    assert READER_PASSWORD not in str(result.error)
