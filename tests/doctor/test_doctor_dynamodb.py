@@ -8,20 +8,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 from aiobotocore.session import AioSession
 from ldclient.integrations import DynamoDB as LDDynamoDB
 
+from ldstore.core import Core, RetryConfig
 from ldstore.doctor import (
     Check,
     CheckStatus,
     StoreReport,
     StoreUnreachableError,
     context_hash,
+    cross_check,
     diagnose_dynamodb,
 )
-from ldstore.errors import InputValidationError
+from ldstore.errors import InputValidationError, NotFoundError
+from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok
+from ldstore.testing import FakeLaunchDarkly
 
 from .support import Members, new_table, now_ms, sdk_view, seed_dynamodb
 
@@ -379,3 +384,34 @@ async def test_bad_input_is_refused_before_connecting(table: str, options: dict[
 
     assert isinstance(result, Err)
     assert isinstance(result.error, InputValidationError)
+
+
+async def test_the_cross_check_finds_a_disagreement(
+    diagnose: Diagnose, dynamodb: Any, table: str, fake: FakeLaunchDarkly
+) -> None:
+    """LaunchDarkly says available and synced now; the DynamoDB store is an hour old."""
+    seed_dynamodb(dynamodb, table, synchronized_on=now_ms() - 3_600_000)
+    stored = fake.seed_integration(
+        "default", "production", "dynamodb", name="Prod", config={"tableName": table}, on=True
+    )
+    fake.set_status(stored["_id"], available=True, potentially_stale=False, last_sync=now_ms())
+    request = GetBigSegmentStoreIntegrationRequest(
+        project_key="default",
+        environment_key="production",
+        integration_key="dynamodb",
+        integration_id=stored["_id"],
+    )
+    report = await diagnose(table)
+
+    async with Core(fake.token, server_url=fake.url, retry_config=RetryConfig.none()) as core:
+        checked = await cross_check(core, request, report)
+        unknown = await cross_check(core, attrs.evolve(request, integration_id="nope"), report)
+
+    assert isinstance(checked, Ok)
+    agree = checked.value.checks[-1]
+    assert agree.name == "api agrees with store"
+    assert agree.status is CheckStatus.FAILURE
+    assert "apart" in agree.detail
+    assert not checked.value.healthy
+    assert isinstance(unknown, Err)
+    assert isinstance(unknown.error, NotFoundError)
