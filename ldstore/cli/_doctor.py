@@ -49,7 +49,9 @@ segments a context is in. Read-only: the doctor never writes to the store.
 
 Without --prefix it scans (boundedly) for prefixes with metadata and reports them. With
 --project, --environment and --integration-id (and an access token) it also compares
-LaunchDarkly's status for the integration with what the store holds."""
+LaunchDarkly's status for the integration with what the store holds. Every store call
+is made once and bounded by --timeout (default for the store: 5 s); --quiet prints only
+the checks that are not ok."""
 
 _EXIT_CODES = """\
 exit codes:
@@ -254,10 +256,10 @@ async def _finish(
 
 
 def _print(args: argparse.Namespace, report: StoreReport) -> None:
-    if getattr(args, "output", "table") == "json":
+    quiet = bool(getattr(args, "quiet", False))  # as everywhere, --quiet wins over --output
+    if getattr(args, "output", "table") == "json" and not quiet:
         write(json.dumps(report.to_json(), indent=2))
         return
-    quiet = bool(getattr(args, "quiet", False))
     checks = [check for check in report.checks if not quiet or check.status is not CheckStatus.OK]
     if not quiet:
         prefix = "no prefix" if report.prefix is None else f"prefix {report.prefix!r}"
