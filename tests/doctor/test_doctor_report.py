@@ -21,6 +21,7 @@ from ldstore.doctor import (
     context_hash,
     redact_url,
 )
+from ldstore.doctor._report import is_segment_ref, parse_millis
 from ldstore.errors import NetworkError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.wire import from_wire
@@ -213,3 +214,26 @@ def test_the_doctor_exports_its_documented_names() -> None:
     } <= set(ldstore.doctor.__all__)
     assert all(hasattr(ldstore.doctor, name) for name in ldstore.doctor.__all__)
     assert issubclass(ldstore.doctor.StoreUnreachableError, NetworkError)
+
+
+@given(st.integers(min_value=0, max_value=10**16 - 1))
+def test_every_millisecond_count_parses(millis: int) -> None:
+    """Plain digits up to 16 of them read back as the same integer."""
+    assert parse_millis(str(millis)) == millis
+
+
+@given(st.text(max_size=20))
+def test_what_parses_is_what_sdks_read(text: str) -> None:
+    """Any text the doctor accepts, Python's SDK (int()) reads as the same value."""
+    millis = parse_millis(text)
+
+    assert millis is None or int(text) == millis
+
+
+@given(st.text(max_size=30))
+def test_segment_refs_end_in_a_generation(value: str) -> None:
+    """A value is a segment ref exactly when it is `<non-empty key>.g<digits>`."""
+    key, dot_g, generation = value.rpartition(".g")
+
+    expected = bool(key) and bool(dot_g) and generation.isascii() and generation.isdigit()
+    assert is_segment_ref(value) == expected
