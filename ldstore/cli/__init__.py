@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from ldstore.cli import _crud, _demo, _fake_server, _mcp, _workflows
+from ldstore.cli import _crud, _demo, _doctor, _fake_server, _mcp, _workflows
 from ldstore.cli._common import (
     ENVIRONMENT_HELP,
     EXIT_CODES_HELP,
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(parser, suppress=False)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     subparsers.required = True
-    for module in (_crud, _workflows, _demo, _fake_server, _mcp):
+    for module in (_crud, _workflows, _demo, _doctor, _fake_server, _mcp):
         module.register(subparsers)
     return parser
 

@@ -1,0 +1,361 @@
+"""The doctor's values (checks, the report, its errors) and the checks both stores share.
+
+Layout facts (``launchdarkly-api.md``, "The big segment store itself"): ``synchronizedOn``
+is Unix milliseconds; SDKs call a store stale when it is missing or ``now - synchronizedOn
+>= staleAfter`` (default 120 s); set members are segment refs ``<segmentKey>.g<generation>``;
+a context's key is found by the standard base64 (padded) of the SHA-256 of its UTF-8 bytes;
+an include wins over an exclude.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import attrs
+
+from ldstore.errors import InputValidationError, LDStoreError, NetworkError
+
+__all__ = [
+    "Check",
+    "CheckStatus",
+    "MissingExtraError",
+    "StoreReport",
+    "StoreUnreachableError",
+    "context_hash",
+    "redact_url",
+]
+
+DEFAULT_STALE_AFTER = 120.0  # seconds: the SDKs' default staleAfter
+DEFAULT_TIMEOUT = 5.0  # seconds for one store call
+DEFAULT_SCAN_LIMIT = 10_000  # keys (Redis) or items (DynamoDB) one discovery may examine
+SAMPLE_KEYS = 50  # member keys (or items) whose types and values are sampled
+SAMPLE_VALUES = 20  # values read from each sampled member key
+MAX_MEMBERS = 10_000  # segment refs read for one context and one kind (include/exclude)
+SKEW_TOLERANCE = 5.0  # seconds a synchronizedOn may run ahead of this clock unremarked
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SEGMENT_REF = re.compile(r".+\.g[0-9]+", flags=re.DOTALL)
+_MILLIS = re.compile(r"[0-9]{1,16}")  # what every SDK parses: no sign, spaces or exponent
+_SHOWN_REFS = 5
+_SECRET_QUERY_KEYS = frozenset({"password", "username", "user"})
+
+
+class CheckStatus(str, enum.Enum):
+    """How one check came out: ``ok``, a ``warning`` (worth a look) or a ``failure``."""
+
+    OK = "ok"
+    WARNING = "warning"
+    FAILURE = "failure"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen
+class Check:
+    """One named line of the report: what was checked, how it came out, and why."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class StoreReport:
+    """What the doctor found in one store, for one prefix.
+
+    ``healthy`` is true when no check failed: then server-side SDKs reading this store
+    with this prefix trust it (not stale) and can read its memberships. ``location`` is
+    the store as given, with any credentials masked; ``prefixes`` are those a discovery
+    scan found (``None`` when a prefix was given).
+    """
+
+    store: str  # "redis" or "dynamodb"
+    location: str
+    prefix: str | None
+    synchronized_on: datetime | None
+    age_seconds: float | None
+    stale: bool
+    checks: tuple[Check, ...]
+    memberships: Mapping[str, Mapping[str, bool]] = attrs.field(
+        factory=dict[str, Mapping[str, bool]]
+    )
+    prefixes: tuple[str, ...] | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """No check failed."""
+        return all(check.status is not CheckStatus.FAILURE for check in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--output json`` document: plain JSON types, timestamps in ISO 8601."""
+        return {
+            "store": self.store,
+            "prefix": self.prefix,
+            "synchronized_on": None if self.synchronized_on is None else iso(self.synchronized_on),
+            "age_seconds": None if self.age_seconds is None else round(self.age_seconds, 3),
+            "stale": self.stale,
+            "healthy": self.healthy,
+            "checks": [
+                {"name": check.name, "status": check.status.value, "detail": check.detail}
+                for check in self.checks
+            ],
+            "memberships": {
+                context: dict(sorted(refs.items())) for context, refs in self.memberships.items()
+            },
+        }
+
+
+@attrs.frozen(kw_only=True)
+class StoreUnreachableError(NetworkError):
+    """The store could not be read at all: refused, timed out, or it refused our credentials.
+
+    ``method`` is the store command or DynamoDB operation that failed; ``url`` is the
+    store's location with any credentials masked.
+    """
+
+    def __str__(self) -> str:
+        return f"cannot read the store at {self.url} ({self.method}): {self.message}"
+
+
+@attrs.frozen(kw_only=True)
+class MissingExtraError(LDStoreError):
+    """The store's client library is not installed; ``extra`` names the ldstore extra with it."""
+
+    extra: str
+
+
+def missing_extra(extra: str, store: str) -> MissingExtraError:
+    message = f"diagnosing {store} needs the {extra} extra: pip install 'ldstore[{extra}]'"
+    return MissingExtraError(message=message, extra=extra)
+
+
+def invalid_options(stale_after: float, timeout: float, scan_limit: int) -> LDStoreError | None:
+    """An ``InputValidationError`` for a bound that is not positive, else ``None``."""
+    for field, value in (
+        ("stale_after", stale_after),
+        ("timeout", timeout),
+        ("scan_limit", scan_limit),
+    ):
+        if not value > 0:
+            return InputValidationError(
+                message=f"{field} must be positive, not {value!r}", field=field
+            )
+    return None
+
+
+# Secrets.
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (or bare user info) and password parameters shown as ``***``.
+
+    Only those parts change: ``unix:///path`` keeps its three slashes.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<a URL that could not be parsed>"
+    text = url
+    if "@" in parts.netloc:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        # user:password shows the user; bare user info may be a token, so it is masked whole.
+        masked = f"{user}:***" if colon else "***"
+        text = text.replace(parts.netloc, f"{masked}@{host}", 1)
+    if parts.query:
+        pairs = [
+            f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else pair
+            for pair in parts.query.split("&")
+            for key in [pair.partition("=")[0]]
+        ]
+        text = text.replace(f"?{parts.query}", f"?{'&'.join(pairs)}", 1)
+    return text
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The secrets in ``url`` (user info, password parameters), to scrub from any message."""
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.password or "", parts.username or ""] if "@" in parts.netloc else []
+        secrets += [
+            value for key, value in parse_qsl(parts.query) if key.lower() in _SECRET_QUERY_KEYS
+        ]
+    except ValueError:
+        return (url,)
+    return tuple(secret for secret in secrets if len(secret) >= 3)  # noqa: PLR2004 - "a:b@" keeps user names like "ld"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+# Values.
+
+
+def context_hash(context_key: str) -> str:
+    """The key a context's memberships are stored under: base64(SHA-256(key)), padded."""
+    return base64.b64encode(hashlib.sha256(context_key.encode()).digest()).decode()
+
+
+def from_millis(millis: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=millis)
+
+
+def iso(moment: datetime) -> str:
+    text = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_millis(text: str) -> int | None:
+    """Unix milliseconds from ``text``, or ``None`` unless it is plain decimal digits."""
+    return int(text) if _MILLIS.fullmatch(text) else None
+
+
+def is_segment_ref(value: str) -> bool:
+    return _SEGMENT_REF.fullmatch(value) is not None
+
+
+def shown(values: Iterable[str], limit: int = _SHOWN_REFS) -> str:
+    """Up to ``limit`` values, quoted, and how many more there are."""
+    items = sorted(values)
+    text = ", ".join(repr(value) for value in items[:limit])
+    return f"{text} and {len(items) - limit} more" if len(items) > limit else text
+
+
+def seconds_text(value: float) -> str:
+    return f"{value:.1f} s" if abs(value) < 100 else f"{value:.0f} s"  # noqa: PLR2004 - a formatting threshold
+
+
+# Checks both stores share.
+
+
+@attrs.frozen
+class Freshness:
+    """The freshness checks, and what they found."""
+
+    checks: tuple[Check, ...]
+    synchronized_on: datetime | None
+    age_seconds: float | None
+    stale: bool
+
+
+def freshness(millis: int | None, *, now: datetime, stale_after: float) -> Freshness:
+    """``freshness`` (age against ``stale_after``) and ``clock skew`` for a ``synchronizedOn``."""
+    if millis is None:
+        check = Check(
+            "freshness",
+            CheckStatus.FAILURE,
+            "no usable synchronizedOn, so SDKs report the store as stale (or unavailable)",
+        )
+        return Freshness((check,), None, None, stale=True)
+    synchronized_on = from_millis(millis)
+    age = (now - synchronized_on).total_seconds()
+    stale = age >= stale_after
+    limit = f"SDKs call a store stale after {seconds_text(stale_after)}"
+    if stale:
+        fresh = Check(
+            "freshness",
+            CheckStatus.FAILURE,
+            f"stale: last synchronized {seconds_text(age)} ago ({iso(synchronized_on)}); {limit}",
+        )
+    else:
+        fresh = Check(
+            "freshness",
+            CheckStatus.OK,
+            f"last synchronized {seconds_text(max(age, 0.0))} ago ({iso(synchronized_on)}); {limit}",
+        )
+    ahead = -age
+    if ahead <= SKEW_TOLERANCE:
+        skew = Check("clock skew", CheckStatus.OK, "synchronizedOn is not in the future")
+    else:
+        status = CheckStatus.FAILURE if ahead >= stale_after else CheckStatus.WARNING
+        skew = Check(
+            "clock skew",
+            status,
+            f"synchronizedOn is {seconds_text(ahead)} in the future: this machine's clock or "
+            "the writer's is wrong, and SDKs cannot notice the store going stale until then",
+        )
+    return Freshness((fresh, skew), synchronized_on, age, stale=stale)
+
+
+def member_value_check(values: Iterable[str], *, where: str) -> Check:
+    """``member values``: every sampled set member looks like ``<segmentKey>.g<generation>``."""
+    sampled = list(values)
+    bad = [value for value in sampled if not is_segment_ref(value)]
+    if bad:
+        return Check(
+            "member values",
+            CheckStatus.FAILURE,
+            f"{len(bad)} of {len(sampled)} sampled values are not segment refs "
+            f"(<segmentKey>.g<generation>): {shown(bad)}",
+        )
+    if not sampled:
+        return Check("member values", CheckStatus.OK, f"no member values to sample {where}")
+    return Check(
+        "member values",
+        CheckStatus.OK,
+        f"{len(sampled)} sampled values {where} are segment refs (<segmentKey>.g<generation>)",
+    )
+
+
+def membership(
+    context_key: str, included: Iterable[str], excluded: Iterable[str], problems: Iterable[str]
+) -> tuple[Check, dict[str, bool]]:
+    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude)."""
+    include, exclude = set(included), set(excluded)
+    refs = dict.fromkeys(exclude, False) | dict.fromkeys(include, True)
+    name = f"context {context_key!r}"
+    errors = list(problems)
+    if errors:
+        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs
+    parts: list[str] = []
+    if include:
+        parts.append(f"included in {shown(include)}")
+    if exclude - include:
+        parts.append(f"excluded from {shown(exclude - include)}")
+    both = include & exclude
+    if both:
+        parts.append(f"listed as both included and excluded in {shown(both)}: the include wins")
+    if not parts:
+        parts.append(f"in no big segment (stored under {context_hash(context_key)})")
+    status = CheckStatus.WARNING if both else CheckStatus.OK
+    return Check(name, status, "; ".join(parts)), refs
+
+
+def discovery_check(
+    found: Iterable[str | None], chosen: str | None, *, examined: str, complete: bool
+) -> Check:
+    """``prefix discovery``: the prefixes with metadata a bounded scan found."""
+    prefixes = sorted({_prefix_label(prefix) for prefix in found})
+    more = "" if complete else f"; the scan stopped after {examined}, so there may be more"
+    label = _prefix_label(chosen)
+    if not prefixes:
+        return Check(
+            "prefix discovery",
+            CheckStatus.WARNING,
+            f"no big segment metadata under any prefix ({examined} examined){more}; "
+            f"diagnosing {label}",
+        )
+    listed = ", ".join(prefixes)
+    if len(prefixes) == 1 and prefixes[0] == label:
+        return Check("prefix discovery", CheckStatus.OK, f"found one prefix: {listed}{more}")
+    return Check(
+        "prefix discovery",
+        CheckStatus.WARNING,
+        f"found {len(prefixes)} prefix(es): {listed}{more}; diagnosing {label}: "
+        "pass --prefix (prefix=) to choose the one your SDKs use",
+    )
+
+
+def _prefix_label(prefix: str | None) -> str:
+    return "(no prefix)" if prefix is None else repr(prefix)

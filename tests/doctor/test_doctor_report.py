@@ -1,0 +1,239 @@
+"""The doctor's pure parts: secrets masked, the context hash, the report's JSON, the cross-check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from ldclient.impl.big_segments_common import _hash_for_user_key  # pyright: ignore[reportPrivateUsage]
+
+from ldstore.doctor import (
+    Check,
+    CheckStatus,
+    StoreReport,
+    compare_with_integration,
+    context_hash,
+    redact_url,
+)
+from ldstore.doctor._report import is_segment_ref, parse_millis
+from ldstore.errors import NetworkError
+from ldstore.models import BigSegmentStoreIntegration
+from ldstore.wire import from_wire
+
+from .support import require
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+_LINK = {"href": "/api/v2/x", "type": "application/json"}
+# Passwords as a URL carries them: anything but the characters that end user info.
+PASSWORDS = st.text(
+    alphabet=st.characters(blacklist_characters="@/?#[]:", blacklist_categories=("Cs", "Cc")),
+    min_size=1,
+)
+
+
+@given(PASSWORDS)
+def test_a_url_password_is_always_masked(password: str) -> None:
+    """Whatever the password, the redacted URL is the same URL with *** in its place."""
+    assert redact_url(f"redis://user:{password}@host:6379/0") == "redis://user:***@host:6379/0"
+    assert redact_url(f"rediss://:{password}@host/1") == "rediss://:***@host/1"
+
+
+def test_other_secrets_in_urls_are_masked() -> None:
+    """A password query parameter and bare user info are masked; a URL without them is kept."""
+    assert redact_url("unix:///run/redis.sock?db=2&password=s3cret") == (
+        "unix:///run/redis.sock?db=2&password=***"
+    )
+    assert redact_url("redis://token-only@host") == "redis://***@host"
+    assert redact_url("redis://host:6379/0") == "redis://host:6379/0"
+    assert redact_url("unix://u:pw-secret@/run/redis.sock") == "unix://u:***@/run/redis.sock"
+
+
+@given(st.text())
+def test_the_context_hash_is_the_sdks(key: str) -> None:
+    """base64(SHA-256(key)) exactly as LaunchDarkly's SDK computes it."""
+    assert context_hash(key) == _hash_for_user_key(key)
+
+
+def test_the_context_hash_of_a_known_key() -> None:
+    """A fixed vector, so the property above cannot pass by both sides changing."""
+    assert context_hash("user-1") == "xsKJ5J6cBbIUWGA4e3O8sY30P7CaHkpKlxPHbIi7VBs="
+
+
+def _report(
+    *checks: Check, synchronized_on: datetime | None = NOW, stale: bool = False
+) -> StoreReport:
+    return StoreReport(
+        store="redis",
+        location="redis://host:6379/0",
+        prefix="launchdarkly",
+        synchronized_on=synchronized_on,
+        age_seconds=None if synchronized_on is None else 1.0,
+        stale=stale,
+        checks=checks,
+    )
+
+
+def test_healthy_means_no_failure() -> None:
+    """Warnings do not make a store unhealthy; one failure does."""
+    ok = Check("a", CheckStatus.OK, "")
+    warning = Check("b", CheckStatus.WARNING, "")
+    failure = Check("c", CheckStatus.FAILURE, "")
+
+    assert _report(ok, warning).healthy
+    assert not _report(ok, failure).healthy
+    assert _report(ok, failure).to_json()["healthy"] is False
+
+
+def test_the_json_of_a_report_without_metadata() -> None:
+    """No metadata: synchronized_on and age_seconds are null, stale is true."""
+    document = _report(synchronized_on=None, stale=True).to_json()
+
+    assert document == {
+        "store": "redis",
+        "prefix": "launchdarkly",
+        "synchronized_on": None,
+        "age_seconds": None,
+        "stale": True,
+        "healthy": True,
+        "checks": [],
+        "memberships": {},
+    }
+
+
+def _integration(**status: Any) -> BigSegmentStoreIntegration:
+    wire: dict[str, Any] = {
+        "_links": {"self": _LINK, "parent": _LINK, "project": _LINK, "environment": _LINK},
+        "_id": "abc123",
+        "integrationKey": "redis",
+        "projectKey": "default",
+        "environmentKey": "production",
+        "on": True,
+        "tags": [],
+        "name": "Prod",
+        "version": 1,
+        "_status": status,
+    }
+    return from_wire(wire, BigSegmentStoreIntegration)
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("status", "stale", "store_sync", "expected"),
+    [
+        # Both fresh, same sync: agreement.
+        (
+            {"available": True, "potentiallyStale": False, "lastSync": _millis(NOW)},
+            False,
+            NOW,
+            "ok",
+        ),
+        # LaunchDarkly says available, the store is stale: a failure.
+        ({"available": True, "potentiallyStale": False}, True, NOW, "failure"),
+        # LaunchDarkly says potentially stale, the store is fresh: a warning.
+        ({"available": True, "potentiallyStale": True}, False, NOW, "warning"),
+        # Both unavailable/stale: they agree (the store's own checks fail it).
+        ({"available": False}, True, None, "ok"),
+        # Last syncs an hour apart: a failure, whatever the flags say.
+        (
+            {"available": False, "lastSync": _millis(NOW - timedelta(hours=1))},
+            True,
+            NOW,
+            "failure",
+        ),
+    ],
+)
+def test_the_cross_check_says_when_api_and_store_disagree(
+    status: dict[str, Any],
+    stale: bool,  # noqa: FBT001 - a parameter
+    store_sync: datetime | None,
+    expected: str,
+) -> None:
+    """The `api agrees with store` check's status for each combination."""
+    report = _report(synchronized_on=store_sync, stale=stale)
+
+    checked = compare_with_integration(report, _integration(**status))
+
+    names = [check.name for check in checked.checks]
+    assert names == ["api status", "api agrees with store"]
+    assert checked.checks[1].status.value == expected
+    assert attrs.evolve(checked, checks=()) == attrs.evolve(report, checks=())
+
+
+def test_importing_ldstore_imports_no_store_client() -> None:
+    """`import ldstore`, its CLI and ldstore.doctor load neither redis nor aiobotocore."""
+    script = (
+        "import sys, ldstore, ldstore.cli, ldstore.doctor\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'redis', 'aiobotocore', 'botocore'})\n"
+        "print(loaded)\n"
+    )
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_redis_server_skips_locally_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the program: a skip on a developer's machine, a failure when CI=true."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        _ = require("redis-server")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="not installed"):
+        _ = require("redis-server")
+
+
+def test_the_doctor_exports_its_documented_names() -> None:
+    """`ldstore.doctor` exports the functions and types the README names, each importable."""
+    import ldstore.doctor  # noqa: PLC0415
+
+    assert {
+        "diagnose_redis",
+        "diagnose_dynamodb",
+        "StoreReport",
+        "Check",
+        "CheckStatus",
+        "StoreUnreachableError",
+        "MissingExtraError",
+        "cross_check",
+        "compare_with_integration",
+    } <= set(ldstore.doctor.__all__)
+    assert all(hasattr(ldstore.doctor, name) for name in ldstore.doctor.__all__)
+    assert issubclass(ldstore.doctor.StoreUnreachableError, NetworkError)
+
+
+@given(st.integers(min_value=0, max_value=10**16 - 1))
+def test_every_millisecond_count_parses(millis: int) -> None:
+    """Plain digits up to 16 of them read back as the same integer."""
+    assert parse_millis(str(millis)) == millis
+
+
+@given(st.text(max_size=20))
+def test_what_parses_is_what_sdks_read(text: str) -> None:
+    """Any text the doctor accepts, Python's SDK (int()) reads as the same value."""
+    millis = parse_millis(text)
+
+    assert millis is None or int(text) == millis
+
+
+@given(st.text(max_size=30))
+def test_segment_refs_end_in_a_generation(value: str) -> None:
+    """A value is a segment ref exactly when it is `<non-empty key>.g<digits>`."""
+    key, dot_g, generation = value.rpartition(".g")
+
+    expected = bool(key) and bool(dot_g) and generation.isascii() and generation.isdigit()
+    assert is_segment_ref(value) == expected
