@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
@@ -109,6 +109,11 @@ SECRET_KEYS = frozenset(
 """The names of every secret config key, whatever the store (for masking logs)."""
 
 
+def reaches_secret(parts: tuple[str, ...], secrets: Iterable[tuple[str, ...]]) -> bool:
+    """Whether JSON Pointer `parts` lie on the path to a secret or below one (root: always)."""
+    return any(parts[: len(secret)] == secret[: len(parts)] for secret in secrets)
+
+
 def secret_paths(integration_key: str) -> list[tuple[str, ...]]:
     """The JSON Pointer parts of the secrets in an integration, e.g. ("config", "password")."""
     settings = _STORES.get(integration_key, {})
@@ -191,11 +196,14 @@ def _mask_document(document: object) -> bool:
             continue
         members = cast("dict[str, object]", value)
         path = members.get("path")
-        # A JSON Patch operation writing or testing a secret: its value is one.
+        # A JSON Patch operation on a path that reaches a secret: a scalar value is one
+        # (or a guess at one); inside an object, the secret's own member is masked below.
+        value_of_op = members.get("value")
         if (
             isinstance(path, str)
-            and _pointer_tail(path) in SECRET_KEYS
-            and _is_shown(members.get("value"))
+            and _reaches_secret(path)
+            and _is_shown(value_of_op)
+            and not isinstance(value_of_op, (dict, list))
         ):
             members["value"] = MASKED_SECRET
             changed = True
@@ -208,5 +216,6 @@ def _mask_document(document: object) -> bool:
     return changed
 
 
-def _pointer_tail(pointer: str) -> str:
-    return pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+def _reaches_secret(pointer: str) -> bool:
+    parts = tuple(part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:])
+    return reaches_secret(parts, [("config", key) for key in SECRET_KEYS])

@@ -12,7 +12,13 @@ from typing import Any, cast
 import attrs
 import jsonpatch
 
-from ldstore.testing._config import INTEGRATION_KEYS, check_config, masked, secret_paths
+from ldstore.testing._config import (
+    INTEGRATION_KEYS,
+    check_config,
+    masked,
+    reaches_secret,
+    secret_paths,
+)
 from ldstore.testing._routes import (
     BASE_PATH,
     environment_path,
@@ -378,7 +384,7 @@ def _check_operation(
         # Reading a secret through test (an oracle: 200 or 409), copy or move (into a
         # visible field) would reveal it; writing it with replace or remove is fine.
         for member, parts in pointers.items():
-            if any(_overlaps(parts, secret) for secret in secrets):
+            if reaches_secret(parts, secrets):
                 message = (
                     f"{where}: {member} {operation[member]!r} reaches a secret "
                     f"({', '.join('/' + '/'.join(s) for s in secrets)}); test, copy and move "
@@ -404,12 +410,6 @@ def _pointer(where: str, operation: Mapping[str, Any], member: str) -> tuple[str
     except jsonpatch.JsonPointerException as exc:
         message = f"{where}: {member} {pointer!r} is not a JSON Pointer ({exc})"
         raise invalid(message) from exc
-
-
-def _overlaps(parts: tuple[str, ...], secret: tuple[str, ...]) -> bool:
-    """Whether one pointer lies on the other's path (the root reaches everything)."""
-    shorter = min(len(parts), len(secret))
-    return parts[:shorter] == secret[:shorter]
 
 
 def _check_editable(where: str, pointer: str, parts: tuple[str, ...], member: str) -> None:

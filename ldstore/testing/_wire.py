@@ -140,8 +140,12 @@ def parse_json(body: bytes, content_type: str) -> object:
         message = f"Content-Type must be {JSON_TYPE}, got {content_type!r}"
         raise invalid(message)
     try:
+        # UTF-8 only (RFC 8259); json.loads would also take UTF-16 and UTF-32 bytes.
         document: object = json.loads(
-            body, parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
+            body.decode(),
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
         )
     except RecursionError as exc:
         message = f"request body is nested deeper than {MAX_DEPTH} levels"
