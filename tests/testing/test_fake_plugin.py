@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 USER_TESTS = """
 import aiohttp
@@ -28,15 +33,22 @@ class TestInAClass:
 NO_ASYNC_PLUGIN = ("-p", "no:asyncio", "-p", "no:aiohttp", "-p", "no:anyio")
 
 
+def readme_fixture_example() -> str:
+    """The README's Python block that uses the ld_fake fixture."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [block for block in blocks if "(ld_fake" in block]
+    return block
+
+
 def test_unmarked_tests_using_ld_fake_pass_without_configuration(
     pytester: pytest.Pytester,
 ) -> None:
-    """No @pytest.mark.asyncio, no asyncio_mode: the user's two ld_fake tests pass."""
-    _ = pytester.makepyfile(test_user=USER_TESTS)
+    """No @pytest.mark.asyncio, no asyncio_mode: the user's ld_fake tests and the README's pass."""
+    _ = pytester.makepyfile(test_user=USER_TESTS, test_readme=readme_fixture_example())
 
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     assert "not natively supported" not in result.stdout.str()
 
 
