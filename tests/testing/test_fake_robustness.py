@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 from typing import Any
 
 import aiohttp
@@ -210,3 +213,36 @@ async def test_a_body_over_the_cap_is_a_json_413_after_auth(
     assert with_token[1]["code"] == "request_entity_too_large"
     assert without == 401
     assert fake.requests[0].body == b""
+
+
+async def test_cli_patch_with_invalid_utf8_on_stdin_is_refused_cleanly(
+    fake: FakeLaunchDarkly, item: dict[str, Any]
+) -> None:
+    """`ldstore update --patch -` fed invalid UTF-8 gets the fake's 400 (exit 1), not a 500."""
+    environment = {**os.environ, "LD_BASE_URI": fake.url, "LD_ACCESS_TOKEN": fake.token}
+    scope = ["--project", "default", "--environment", "production", "--integration", "redis"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ldstore",
+        "update",
+        *scope,
+        "--integration-id",
+        item["_id"],
+        "--patch",
+        "-",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
+    stdin = b'[{"op": "replace", "path": "/name", "value": "\xff\xfe"}]'
+
+    _, stderr = await asyncio.wait_for(process.communicate(stdin), 30)
+
+    assert process.returncode == 1
+    assert "HTTP 400 invalid_request" in stderr.decode()
+    assert [record.status for record in fake.requests[1:]] == [400]
+    stored = fake.get_integration(item["_id"])
+    assert stored is not None
+    assert stored["name"] == "cache"
