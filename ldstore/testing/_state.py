@@ -211,11 +211,21 @@ class Store:
     # Helpers.
 
     def _check_scope(self, project_key: str, environment_key: str, integration_key: str) -> None:
+        # The fake's own limits, said where a user meets them (the real API only says 404).
         if project_key not in self._environments:
-            message = f"unknown project {project_key!r}"
+            known = ", ".join(self._environments) or "none"
+            message = (
+                f"unknown project {project_key!r} (this fake knows: {known}; add one with "
+                f"--environment {project_key}/ENV or fake.add_environment())"
+            )
             raise not_found(message)
         if environment_key not in self._environments[project_key]:
-            message = f"unknown environment {environment_key!r} in project {project_key!r}"
+            known = ", ".join(self._environments[project_key]) or "none"
+            message = (
+                f"unknown environment {environment_key!r} in project {project_key!r} (this "
+                f"fake knows: {known}; add one with --environment {project_key}/"
+                f"{environment_key} or fake.add_environment())"
+            )
             raise not_found(message)
         if integration_key not in INTEGRATION_KEYS:
             message = f"unknown integration key {integration_key!r} (redis or dynamodb)"

@@ -18,7 +18,7 @@ from ldstore.cli import main as ldstore_main
 from ldstore.testing import DEFAULT_ENVIRONMENTS, add_arguments
 from ldstore.testing.__main__ import main as module_main
 
-from .fakeclient import TIMEOUT, path
+from .fakeclient import TIMEOUT, FakeClient, path
 
 START_TIMEOUT = 15
 FLAG = re.compile(r"--[a-z][a-z-]+")
@@ -180,3 +180,13 @@ async def test_fake_server_serves_the_environments_it_was_given() -> None:
         "mobile/production": 404,
     }
     assert process.returncode == 0
+
+
+async def test_unknown_environment_says_what_the_fake_knows(client: FakeClient) -> None:
+    """A 404 for an environment the fake lacks names the known ones and how to add one."""
+    answer = await client.create(environment_key="staging")
+
+    assert answer.status == 404
+    message = answer.json()["message"]
+    assert "this fake knows: production, test" in message
+    assert "--environment default/staging" in message

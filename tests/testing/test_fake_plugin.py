@@ -35,7 +35,9 @@ NO_ASYNC_PLUGIN = ("-p", "no:asyncio", "-p", "no:aiohttp", "-p", "no:anyio")
 
 def readme_fixture_example() -> str:
     """The README's Python block that uses the ld_fake fixture."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    blocks: list[str] = re.findall(
+        r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL
+    )
     (block,) = [block for block in blocks if "(ld_fake" in block]
     return block
 
