@@ -140,6 +140,26 @@ async def test_test_compares_json_types(client: FakeClient, item: dict[str, Any]
     assert version_as_float.status == 200
 
 
+@pytest.mark.parametrize(
+    ("pointer", "value", "status"),
+    [
+        ("/tags", [], 200),
+        ("/tags", [False], 409),
+        ("/tags", {}, 409),
+        ("/_access", {"denied": [], "allowed": []}, 200),
+        ("/nope", None, 409),
+        ("/tags/0", "x", 409),
+    ],
+)
+async def test_test_on_containers_and_missing_paths(
+    client: FakeClient, item: dict[str, Any], pointer: str, value: object, status: int
+) -> None:
+    """Arrays and objects compare member by member; a path that is not there fails the test."""
+    answer = await client.patch(item, [{"op": "test", "path": pointer, "value": value}])
+
+    assert answer.status == status
+
+
 async def test_log_masks_the_secret_in_request_bodies(
     fake: FakeLaunchDarkly, client: FakeClient, item: dict[str, Any]
 ) -> None:
