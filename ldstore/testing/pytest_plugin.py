@@ -13,7 +13,7 @@ a test fails at setup with a message saying what to install.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -60,11 +60,14 @@ def _marked(node: pytest.Collector, obj: object) -> bool:
     return bool(names & {"asyncio", "anyio"})
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makeitem(
     collector: pytest.Module | pytest.Class, name: str, obj: object
-) -> Generator[None, object, object]:
-    """Mark coroutine tests taking `ld_fake` asyncio before pytest-asyncio looks for it."""
+) -> None:
+    """Mark coroutine tests taking `ld_fake` asyncio before pytest-asyncio looks for it.
+
+    Returning None lets pytest's own implementation build the item, with the mark on.
+    """
     if (
         collector.config.pluginmanager.has_plugin("asyncio")
         and collector.funcnamefilter(name)
@@ -72,7 +75,6 @@ def pytest_pycollect_makeitem(
         and not _marked(collector, obj)
     ):
         _ = pytest.mark.asyncio(obj)
-    return (yield)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
