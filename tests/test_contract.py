@@ -1,7 +1,5 @@
-"""The models against the OpenAPI subset in ../shared: same schemas, same wire names."""
+"""The models against the OpenAPI subset shipped in ldstore.testing: same schemas, same wire names."""
 
-import json
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -9,9 +7,9 @@ import pytest
 
 import ldstore.models
 from ldstore._codec import wire_name
+from ldstore.testing import openapi_document
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "openapi" / "bigsegmentstore.json"
-SCHEMAS: dict[str, Any] = json.loads(SPEC.read_text())["components"]["schemas"]
+SCHEMAS: dict[str, Any] = openapi_document()["components"]["schemas"]
 OBJECT_SCHEMAS = sorted(
     name
     for name, schema in SCHEMAS.items()

@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ldstore.testing._config import MASKED_SECRET
+    from ldstore.testing._config import DEFAULT_ENVIRONMENTS, MASKED_SECRET
     from ldstore.testing._faults import (
         DropConnection,
         Fault,
@@ -26,11 +26,14 @@ if TYPE_CHECKING:
         RateLimited,
         ServerError,
     )
+    from ldstore.testing._openapi import openapi_document
+    from ldstore.testing._options import add_arguments, serve
     from ldstore.testing._ratelimit import RateLimit
     from ldstore.testing._serve import serve_forever
     from ldstore.testing._server import FakeLaunchDarkly, RecordedRequest, make_app
 
 __all__ = [
+    "DEFAULT_ENVIRONMENTS",
     "MASKED_SECRET",
     "DropConnection",
     "FakeLaunchDarkly",
@@ -42,11 +45,15 @@ __all__ = [
     "RateLimited",
     "RecordedRequest",
     "ServerError",
+    "add_arguments",
     "make_app",
+    "openapi_document",
+    "serve",
     "serve_forever",
 ]
 
 _MODULES = {
+    "DEFAULT_ENVIRONMENTS": "_config",
     "MASKED_SECRET": "_config",
     "DropConnection": "_faults",
     "FakeLaunchDarkly": "_server",
@@ -58,7 +65,10 @@ _MODULES = {
     "RateLimited": "_faults",
     "RecordedRequest": "_server",
     "ServerError": "_faults",
+    "add_arguments": "_options",
     "make_app": "_server",
+    "openapi_document": "_openapi",
+    "serve": "_options",
     "serve_forever": "_serve",
 }
 

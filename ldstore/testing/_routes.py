@@ -15,11 +15,12 @@ PATCH = "patchBigSegmentStoreIntegration"
 DELETE = "deleteBigSegmentStoreIntegration"
 OPERATION_IDS = frozenset({LIST, CREATE, GET, PATCH, DELETE})
 
-# The routes by number of path parameters after BASE_PATH, then by method.
+# The routes by number of path parameters after BASE_PATH, then by method. HEAD goes
+# wherever GET does (the answer without its body).
 _ROUTES: dict[int, dict[str, str]] = {
-    0: {"GET": LIST},
+    0: {"GET": LIST, "HEAD": LIST},
     3: {"POST": CREATE},
-    4: {"GET": GET, "PATCH": PATCH, "DELETE": DELETE},
+    4: {"GET": GET, "HEAD": GET, "PATCH": PATCH, "DELETE": DELETE},
 }
 _PARAMETERS = ("projectKey", "environmentKey", "integrationKey", "integrationId")
 
@@ -42,6 +43,8 @@ def parse_route(method: str, raw_path: str) -> Route:
 
     Decoding first would let a key containing an encoded `/` move the request to
     another route, which is exactly what clients must be able to rely on not happening.
+    An empty segment (`.../redis/`, `default//production`) names nothing: 404, whatever
+    the method.
     """
     if raw_path == BASE_PATH:
         segments: list[str] = []
@@ -50,7 +53,7 @@ def parse_route(method: str, raw_path: str) -> Route:
     else:
         return Route(None, {}, ())
     methods = _ROUTES.get(len(segments))
-    if methods is None:
+    if methods is None or "" in segments:
         return Route(None, {}, ())
     return Route(
         methods.get(method), dict(zip(_PARAMETERS, segments, strict=False)), tuple(methods)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -12,7 +13,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
-from ldstore.testing._config import MASKED_SECRET
+from ldstore.testing._config import DEFAULT_ENVIRONMENTS, MASKED_SECRET, masked_body
 from ldstore.testing._faults import (
     DropConnection,
     Fault,
@@ -26,7 +27,7 @@ from ldstore.testing._faults import (
 )
 from ldstore.testing._ratelimit import RateLimit, RateLimiter
 from ldstore.testing._routes import CREATE, DELETE, GET, LIST, PATCH, Route, parse_route
-from ldstore.testing._state import DEFAULT_ENVIRONMENTS, Store
+from ldstore.testing._state import Store
 from ldstore.testing._wire import JSON_TYPE, Problem, Reply, json_reply, rate_limited
 
 # What a cut-short answer ends with when there is no real answer to cut.
@@ -35,9 +36,14 @@ _TRUNCATED = b'{"items":[{"_links":{"self":{"href":"/api/v2/integration-capa'
 
 @attrs.frozen
 class RecordedRequest:
-    """One exchange as the fake saw it; the access token is masked."""
+    """One exchange as the fake saw it; the access token and stored secrets are masked.
+
+    `body` has secret values (the Redis `password`, a patch's value for it) replaced by
+    MASKED_SECRET; the exact bytes received are in `raw_body`, which `repr` leaves out.
+    """
 
     method: str
+    """The method as sent (POST for a request tunnelled with X-HTTP-Method-Override)."""
     raw_path: str
     """The path exactly as received, still percent-encoded (no query string)."""
     path_params: dict[str, str]
@@ -45,6 +51,7 @@ class RecordedRequest:
     operation_id: str | None
     headers: dict[str, str]
     body: bytes
+    """The request body with secrets masked (written out again as JSON if any was)."""
     status: int | None
     """The status answered; None when the connection was dropped or left hanging."""
     response_body: bytes
@@ -53,6 +60,28 @@ class RecordedRequest:
     """The class name of the injected fault, if one was."""
     time: float
     """When the request arrived (seconds since the epoch)."""
+    raw_body: bytes = attrs.field(
+        default=attrs.Factory(lambda record: record.body, takes_self=True), repr=False
+    )
+    """The request body exactly as received, secrets included; not shown by `repr`."""
+
+
+# POST tunnelling for clients and proxies that allow only GET and POST (reference page).
+_METHOD_OVERRIDE = "X-HTTP-Method-Override"
+_OVERRIDABLE = frozenset({"PATCH", "DELETE", "PUT"})
+
+_log = logging.getLogger("ldstore.testing")
+
+MAX_BODY = 1024**2
+"""The largest request body the fake reads (aiohttp's default); larger ones get a 413."""
+
+
+def _method(request: web.Request) -> str:
+    """The method a request stands for: a POST's X-HTTP-Method-Override, if it names one."""
+    override = request.headers.get(_METHOD_OVERRIDE, "").strip().upper()
+    if request.method == "POST" and override in _OVERRIDABLE:
+        return override
+    return request.method
 
 
 def _masked_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -104,9 +133,10 @@ class FakeLaunchDarkly:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
-        self.app = web.Application()
-        # One catch-all route: paths are parsed from the raw, still encoded path.
-        _ = self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.app = web.Application(client_max_size=MAX_BODY)
+        # One catch-all route: paths are parsed from the raw, still encoded path. The
+        # pattern also matches a decoded newline (%0A), which `.*` would not.
+        _ = self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         self.app.on_shutdown.append(self._on_shutdown)
 
     def __repr__(self) -> str:
@@ -252,20 +282,26 @@ class FakeLaunchDarkly:
     # Serving.
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        route = parse_route(request.method, request.rel_url.raw_path)
+        body: bytes | None
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            body = None  # answered after the token and beta checks, like every other rule
+        route = parse_route(_method(request), request.rel_url.raw_path)
+        raw = body or b""
         pending = RecordedRequest(
             method=request.method,
             raw_path=request.rel_url.raw_path,
             path_params=route.params,
             operation_id=route.operation_id,
             headers=_masked_headers(request.headers),
-            body=body,
+            body=masked_body(raw),
             status=None,
             response_body=b"",
             response_headers={},
             fault=None,
             time=time.time(),
+            raw_body=raw,
         )
         if self._latency:
             await asyncio.sleep(self._latency)
@@ -280,17 +316,23 @@ class FakeLaunchDarkly:
         return reply.to_response()
 
     def _record(self, pending: RecordedRequest, reply: Reply) -> None:
+        # aiohttp sends a HEAD answer's headers only; the log shows what was sent.
+        sent = b"" if pending.method == "HEAD" else reply.body
         self.requests.append(
             attrs.evolve(
                 pending,
                 status=reply.status,
-                response_body=reply.body,
+                response_body=sent,
                 response_headers=dict(reply.headers),
             )
         )
 
-    def _answer(self, request: web.Request, route: Route, body: bytes) -> Reply:
-        """Check in the API's order: token (401), beta header (403), rate limits, route."""
+    def _answer(self, request: web.Request, route: Route, body: bytes | None) -> Reply:
+        """Check in the API's order: token (401), beta header (403), rate limits, route.
+
+        Every path goes through the same order, even one outside the API, and every
+        answer is JSON. `body` is None when it was larger than the fake reads.
+        """
         if request.headers.get("Authorization") != self.token:
             return Problem(401, "unauthorized", "Invalid access token").reply()
         if request.headers.get("LD-API-Version") != "beta":
@@ -299,11 +341,18 @@ class FakeLaunchDarkly:
         verdict = self._limiter.check(route.operation_id)
         if verdict.retry_after is not None:
             reply = rate_limited().reply()
+        elif body is None:
+            message = f"request body larger than {MAX_BODY} bytes"
+            reply = Problem(413, "request_entity_too_large", message).reply()
         else:
             try:
                 reply = self._dispatch(route, body, request.content_type)
             except Problem as problem:
                 reply = problem.reply()
+            except Exception:  # noqa: BLE001 - a bug in the fake still answers JSON
+                _log.exception("the fake failed on %s %s", request.method, route.operation_id)
+                message = "the fake LaunchDarkly API failed; see the ldstore.testing log"
+                reply = Problem(500, "internal_error", message).reply()
         return reply.with_headers(verdict.headers)
 
     def _dispatch(self, route: Route, body: bytes, content_type: str) -> Reply:
@@ -353,7 +402,9 @@ class FakeLaunchDarkly:
                 answer = rate_limited().reply().with_headers(headers)
             case Latency(seconds):
                 await asyncio.sleep(seconds)
-                answer = reply if reply is not None else self._answer(request, route, pending.body)
+                answer = (
+                    reply if reply is not None else self._answer(request, route, pending.raw_body)
+                )
             case DropConnection():
                 return await self._drop(reply, request, pending)
             case Hang():

@@ -12,7 +12,13 @@ from typing import Any, cast
 import attrs
 import jsonpatch
 
-from ldstore.testing._config import INTEGRATION_KEYS, check_config, masked
+from ldstore.testing._config import (
+    INTEGRATION_KEYS,
+    check_config,
+    masked,
+    reaches_secret,
+    secret_paths,
+)
 from ldstore.testing._routes import (
     BASE_PATH,
     environment_path,
@@ -21,13 +27,12 @@ from ldstore.testing._routes import (
 )
 from ldstore.testing._wire import JSON_TYPE, Problem, invalid, not_found, parse_json
 
-DEFAULT_ENVIRONMENTS: Mapping[str, Sequence[str]] = {"default": ("production", "test")}
-
 # Once available, a store keeps syncing; the reference page calls it available while
 # "the last sync was within a few minutes", so lastSync moves on every minute.
 RESYNC_INTERVAL = 60.0
 
 _EDITABLE = frozenset({"name", "on", "tags", "config"})
+_OPERATIONS = ("add", "remove", "replace", "move", "copy", "test")
 
 
 @attrs.define
@@ -153,14 +158,13 @@ class Store:
             message = "request body must be a JSON object"
             raise invalid(message)
         post = cast("dict[str, Any]", post)
-        for key in post:
-            if key not in _EDITABLE:
-                message = f"{key} is not a field of a persistent store integration"
-                raise invalid(message)
-        if "config" not in post:
+        # The API ignores request fields outside the endpoint's schema (reference page,
+        # "General request behaviour"); unknown *config* keys are still refused below.
+        given = {key: value for key, value in post.items() if key in _EDITABLE}
+        if "config" not in given:
             message = "config is required"
             raise invalid(message)
-        fields: dict[str, Any] = {"on": False, "tags": [], "name": "", **post}
+        fields: dict[str, Any] = {"on": False, "tags": [], "name": "", **given}
         _check_fields(integration_key, fields)
         self._check_unique_name(project_key, environment_key, integration_key, fields["name"])
         item = self._insert(project_key, environment_key, integration_key, fields)
@@ -185,17 +189,9 @@ class Store:
     ) -> dict[str, Any]:
         """Apply a JSON Patch (bare, or in the comment envelope) to the editable fields."""
         item = self._find(project_key, environment_key, integration_key, integration_id)
-        patch = _json_patch(parse_json(body, content_type))
-        document = self._render(item, secrets_shown=True)
-        try:
-            patched = patch.apply(document)
-        except jsonpatch.JsonPatchTestFailed as exc:
-            message = f"test operation failed: {exc}"
-            raise Problem(409, "optimistic_locking_error", message) from exc
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            message = f"patch cannot be applied: {exc}"
-            raise invalid(message) from exc
-        fields = {key: patched.get(key) for key in _EDITABLE}
+        operations = _json_patch(parse_json(body, content_type), integration_key)
+        patched = _apply(operations, self._render(item, secrets_shown=True))
+        fields: dict[str, Any] = {key: patched.get(key) for key in _EDITABLE}
         _check_fields(integration_key, fields)
         self._check_unique_name(
             project_key, environment_key, integration_key, fields["name"], integration_id
@@ -215,11 +211,21 @@ class Store:
     # Helpers.
 
     def _check_scope(self, project_key: str, environment_key: str, integration_key: str) -> None:
+        # The fake's own limits, said where a user meets them (the real API only says 404).
         if project_key not in self._environments:
-            message = f"unknown project {project_key!r}"
+            known = ", ".join(self._environments) or "none"
+            message = (
+                f"unknown project {project_key!r} (this fake knows: {known}; add one with "
+                f"--environment {project_key}/ENV or fake.add_environment())"
+            )
             raise not_found(message)
         if environment_key not in self._environments[project_key]:
-            message = f"unknown environment {environment_key!r} in project {project_key!r}"
+            known = ", ".join(self._environments[project_key]) or "none"
+            message = (
+                f"unknown environment {environment_key!r} in project {project_key!r} (this "
+                f"fake knows: {known}; add one with --environment {project_key}/"
+                f"{environment_key} or fake.add_environment())"
+            )
             raise not_found(message)
         if integration_key not in INTEGRATION_KEYS:
             message = f"unknown integration key {integration_key!r} (redis or dynamodb)"
@@ -339,7 +345,7 @@ def _check_fields(integration_key: str, fields: Mapping[str, Any]) -> None:
     check_config(integration_key, fields["config"])
 
 
-def _json_patch(body: object) -> jsonpatch.JsonPatch:
+def _json_patch(body: object, integration_key: str) -> list[dict[str, Any]]:
     """A JSON Patch array, or the envelope {"comment": ..., "patch": [...]} (reference page)."""
     operations: object = body
     if isinstance(body, dict):
@@ -358,38 +364,132 @@ def _json_patch(body: object) -> jsonpatch.JsonPatch:
     if not isinstance(operations, list):
         message = "a JSON Patch must be an array of operations"
         raise invalid(message)
-    try:
-        patch = jsonpatch.JsonPatch(cast("list[dict[str, Any]]", operations))
-        for operation in patch:
-            _check_writable(operation)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-        message = f"invalid JSON Patch: {exc}"
-        raise invalid(message) from exc
-    return patch
+    secrets = secret_paths(integration_key)
+    return [
+        _check_operation(index, operation, secrets)
+        for index, operation in enumerate(cast("list[object]", operations))
+    ]
 
 
-def _check_writable(operation: Mapping[str, Any]) -> None:
-    """Only name, on, tags and config change; a `test` may read anything."""
-    kind = operation["op"]
-    if kind == "test":
-        return
-    _check_editable(operation["path"], "path")
+def _check_operation(
+    index: int, operation: object, secrets: Sequence[tuple[str, ...]]
+) -> dict[str, Any]:
+    """One RFC 6902 operation, checked before anything is applied (errors name its index)."""
+    where = f"invalid JSON Patch: operation {index}"
+    if not isinstance(operation, dict):
+        message = f"{where} must be an object"
+        raise invalid(message)
+    operation = cast("dict[str, Any]", operation)
+    kind = operation.get("op")
+    if kind not in _OPERATIONS:
+        message = f"{where}: op must be one of {', '.join(_OPERATIONS)}"
+        raise invalid(message)
+    pointers = {"path": _pointer(where, operation, "path")}
+    if kind in ("add", "replace", "test") and "value" not in operation:
+        message = f"{where}: {kind} needs a value"
+        raise invalid(message)
     if kind in ("move", "copy"):
+        pointers["from"] = _pointer(where, operation, "from")
+    if kind in ("test", "move", "copy"):
+        # Reading a secret through test (an oracle: 200 or 409), copy or move (into a
+        # visible field) would reveal it; writing it with replace or remove is fine.
+        for member, parts in pointers.items():
+            if reaches_secret(parts, secrets):
+                message = (
+                    f"{where}: {member} {operation[member]!r} reaches a secret "
+                    f"({', '.join('/' + '/'.join(s) for s in secrets)}); test, copy and move "
+                    "may not read or write secrets, use replace or remove"
+                )
+                raise invalid(message)
+    if kind != "test":
+        _check_editable(where, operation["path"], pointers["path"], "path")
         source = operation.get("from")
-        if not isinstance(source, str):
-            message = f"a {kind} operation needs a string 'from'"
-            raise invalid(message)
-        if kind == "move" or source.startswith("/_"):  # a copy may read other fields
-            _check_editable(source, "from")
+        # A move takes its source away; a copy may read any field but the read-only ones.
+        if isinstance(source, str) and (kind == "move" or source.startswith("/_")):
+            _check_editable(where, source, pointers["from"], "from")
+    return operation
 
 
-def _check_editable(pointer: str, member: str) -> None:
-    parts = jsonpatch.JsonPointer(pointer).parts
+def _pointer(where: str, operation: Mapping[str, Any], member: str) -> tuple[str, ...]:
+    pointer = operation.get(member)
+    if not isinstance(pointer, str):
+        message = f"{where}: {operation['op']} needs a string {member!r} (a JSON Pointer)"
+        raise invalid(message)
+    try:
+        return tuple(jsonpatch.JsonPointer(pointer).parts)
+    except jsonpatch.JsonPointerException as exc:
+        message = f"{where}: {member} {pointer!r} is not a JSON Pointer ({exc})"
+        raise invalid(message) from exc
+
+
+def _check_editable(where: str, pointer: str, parts: tuple[str, ...], member: str) -> None:
     field = parts[0] if parts else ""
     if field in _EDITABLE:
         return
     if field.startswith("_"):
-        message = f"{member} {pointer!r}: fields starting with '_' are read-only"
+        message = f"{where}: {member} {pointer!r}: fields starting with '_' are read-only"
     else:
-        message = f"{member} {pointer!r} is not editable (only /name, /on, /tags and /config are)"
+        message = f"{where}: {member} {pointer!r} is not editable (only /name, /on, /tags and /config are)"
     raise invalid(message)
+
+
+def _apply(operations: Sequence[dict[str, Any]], document: dict[str, Any]) -> dict[str, Any]:
+    """Apply checked operations in order to `document` (changed in place).
+
+    Errors are the fake's own words: jsonpatch's messages quote the document they walked,
+    secrets included, and name Python types.
+    """
+    for index, operation in enumerate(operations):
+        path: str = operation["path"]
+        if operation["op"] == "test":
+            if not _test(document, path, operation["value"]):
+                message = f"test operation {index} on {path!r} failed: the value differs"
+                raise Problem(409, "optimistic_locking_error", message)
+            continue
+        try:
+            document = jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
+        except jsonpatch.JsonPatchConflict as exc:
+            message = (
+                f"patch cannot be applied: operation {index} ({operation['op']} {path!r}) "
+                "conflicts with the integration (an index outside a list, or a move into itself)"
+            )
+            raise invalid(message) from exc
+        except (
+            jsonpatch.JsonPatchException,
+            jsonpatch.JsonPointerException,
+            LookupError,
+            TypeError,
+            ValueError,
+        ) as exc:
+            message = (
+                f"patch cannot be applied: operation {index} ({operation['op']} {path!r}) "
+                "names a location that does not exist in the integration"
+            )
+            raise invalid(message) from exc
+    return document
+
+
+def _test(document: dict[str, Any], path: str, expected: object) -> bool:
+    """RFC 6902 `test`: the value at `path` exists and equals `expected`, JSON types included."""
+    try:
+        actual: object = jsonpatch.JsonPointer(path).resolve(document)
+    except (jsonpatch.JsonPointerException, LookupError, TypeError, ValueError):
+        return False
+    return _same(actual, expected)
+
+
+def _same(left: object, right: object) -> bool:
+    """JSON equality: unlike Python's, true is not 1 and an object is not an array."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        left_items = cast("dict[str, object]", left)
+        right_items = cast("dict[str, object]", right)
+        return left_items.keys() == right_items.keys() and all(
+            _same(value, right_items[key]) for key, value in left_items.items()
+        )
+    if isinstance(left, list) and isinstance(right, list):
+        left_list = cast("list[object]", left)
+        right_list = cast("list[object]", right)
+        return len(left_list) == len(right_list) and all(map(_same, left_list, right_list))
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right  # True and False are singletons; 1 is not true
+    return left == right  # 1 == 1.0 as in JSON; across other JSON types never equal

@@ -180,7 +180,6 @@ async def test_unnamed_integrations_do_not_conflict(client: FakeClient) -> None:
         ({"config": {"host": "h"}, "tags": "a"}, "tags must be an array of strings"),
         ({"config": {"host": "h"}, "tags": [1]}, "tags must be an array of strings"),
         ({"config": {"host": "h"}, "name": 5}, "name must be a string"),
-        ({"config": {"host": "h"}, "enabled": True}, "enabled"),
         ([{"config": {"host": "h"}}], "JSON object"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import attrs
@@ -30,9 +31,13 @@ async def test_log_records_the_exchange(fake: FakeLaunchDarkly, client: FakeClie
     assert record.headers["LD-API-Version"] == "beta"
     assert record.headers["User-Agent"] == "ldstore-fake-tests"
     assert (
-        record.body
+        record.raw_body
         == b'{"name": "cache", "config": {"host": "redis.internal", "port": "6379", "password": "hunter2"}}'
     )
+    assert json.loads(record.body) == {
+        "name": "cache",
+        "config": {"host": "redis.internal", "port": "6379", "password": MASKED_SECRET},
+    }
     assert record.status == 201
     assert record.response_body == answer.body
     assert record.response_headers["Content-Type"] == "application/json"

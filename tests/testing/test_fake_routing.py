@@ -62,10 +62,10 @@ async def test_unknown_path_is_not_found(client: FakeClient) -> None:
 @pytest.mark.parametrize(
     ("method", "raw_path", "allowed"),
     [
-        ("POST", BASE, "GET"),
-        ("DELETE", BASE, "GET"),
+        ("POST", BASE, "GET, HEAD"),
+        ("DELETE", BASE, "GET, HEAD"),
         ("GET", path("default", "production", "redis"), "POST"),
-        ("PUT", path("default", "production", "redis", "x"), "GET, PATCH, DELETE"),
+        ("PUT", path("default", "production", "redis", "x"), "GET, HEAD, PATCH, DELETE"),
     ],
 )
 async def test_wrong_method_is_not_allowed(

@@ -1,0 +1,171 @@
+"""The fake's command line, defined once: `python -m ldstore.testing` and `ldstore fake-server`.
+
+Importing this module loads neither aiohttp's server nor jsonpatch: `ldstore fake-server
+--help` works without the `testing` extra, and `serve` says what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import textwrap
+
+from ldstore.testing._config import DEFAULT_ENVIRONMENTS
+
+_MAX_PORT = 65535
+
+_DEFAULTS = " and ".join(
+    f"{project}/{environment}"
+    for project, environments in DEFAULT_ENVIRONMENTS.items()
+    for environment in environments
+)
+
+# Wrapped here for parsers with RawDescriptionHelpFormatter (ldstore fake-server).
+ENVIRONMENTS_HELP = textwrap.fill(
+    f"The fake knows only {_DEFAULTS} (project/environment); any other project or "
+    "environment answers 404, as LaunchDarkly does for keys it does not know. Add more "
+    "with --environment PROJECT/ENV (repeatable). In Python: "
+    'FakeLaunchDarkly(environments={"mobile": ["staging"]}) replaces the defaults, '
+    'fake.add_environment("mobile", "staging") adds one. Stores are redis and dynamodb; '
+    "everything lives in memory and ends with the process.",
+    width=76,
+)
+"""The fake's limits, as both commands' --help shows them."""
+
+
+def _port(text: str) -> int:
+    port = _whole(text)
+    if port > _MAX_PORT:
+        message = f"expected a port from 0 to {_MAX_PORT}, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return port
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit() or len(text) > len(str(_MAX_PORT)) + 3:
+        message = f"expected a whole number (0 or more), got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    number = _whole(text)
+    if number == 0:
+        message = f"expected a whole number (1 or more), got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return number
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        message = f"expected seconds (0 or more), got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return seconds
+
+
+def _environment(text: str) -> tuple[str, str]:
+    project, _, environment = text.partition("/")
+    if not project or not environment:
+        message = f"expected PROJECT/ENV, e.g. default/staging, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return project, environment
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the fake server's options to `parser`; `serve` runs from what it parses."""
+    _ = parser.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDRESS", help="address to bind (%(default)s)"
+    )
+    _ = parser.add_argument(
+        "--port", type=_port, default=0, help="port to listen on; 0 picks a free one (%(default)s)"
+    )
+    _ = parser.add_argument(
+        "--token", default="api-fake-token", help="the access token it accepts (%(default)s)"
+    )
+    _ = parser.add_argument(
+        "--seed",
+        type=_whole,
+        default=0,
+        metavar="N",
+        help="start with N example integrations, spread over the environments (%(default)s)",
+    )
+    _ = parser.add_argument(
+        "--sync-delay",
+        type=_seconds,
+        default=0.2,
+        metavar="SECONDS",
+        help="from switching a store on to it being available (%(default)s)",
+    )
+    _ = parser.add_argument(
+        "--rate-limit",
+        type=_positive,
+        metavar="N",
+        help="requests allowed per window, fake-wide (default: no limit)",
+    )
+    _ = parser.add_argument(
+        "--rate-limit-window",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="the rate-limit window (%(default)s, as LaunchDarkly's)",
+    )
+    _ = parser.add_argument(
+        "--latency",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every answer (%(default)s)",
+    )
+    _ = parser.add_argument(
+        "--list-includes-config",
+        action="store_true",
+        help="include config in list items (the real API leaves it out)",
+    )
+    group = parser.add_argument_group("projects and environments", ENVIRONMENTS_HELP)
+    _ = group.add_argument(
+        "--environment",
+        type=_environment,
+        action="append",
+        default=[],
+        metavar="PROJECT/ENV",
+        dest="environments",
+        help="also know this project and environment (repeatable), e.g. mobile/staging",
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve a fake built from `args` (parsed with `add_arguments`) until a signal; exit code 0.
+
+    Raises ModuleNotFoundError (name `jsonpatch`) without the `testing` extra.
+    """
+    # Imported here: the fake needs jsonpatch, the options above do not.
+    import asyncio  # noqa: PLC0415
+
+    from ldstore.testing._ratelimit import RateLimit  # noqa: PLC0415
+    from ldstore.testing._serve import serve_forever  # noqa: PLC0415
+    from ldstore.testing._server import FakeLaunchDarkly  # noqa: PLC0415
+
+    environments = {project: list(envs) for project, envs in DEFAULT_ENVIRONMENTS.items()}
+    for project, environment in args.environments:
+        known = environments.setdefault(project, [])
+        if environment not in known:
+            known.append(environment)
+    rate_limit = (
+        None if args.rate_limit is None else RateLimit(args.rate_limit, args.rate_limit_window)
+    )
+    fake = FakeLaunchDarkly(
+        args.token,
+        host=args.host,
+        port=args.port,
+        sync_delay=args.sync_delay,
+        rate_limit=rate_limit,
+        latency=args.latency,
+        list_includes_config=args.list_includes_config,
+        environments=environments,
+    )
+    asyncio.run(serve_forever(fake, seed=args.seed))
+    return 0
