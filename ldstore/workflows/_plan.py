@@ -9,8 +9,8 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ldstore import patch as jsonpatch
-from ldstore._desired import MASKED, SECRET_KEYS, DesiredIntegration, kind_of, wire_config
-from ldstore._fanout import gather
+from ldstore.workflows._desired import MASKED, SECRET_KEYS, DesiredIntegration, kind_of, wire_config
+from ldstore.workflows._fanout import gather
 from ldstore.core import Core
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.funcs import (
