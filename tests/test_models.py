@@ -16,8 +16,12 @@ ROLE = "arn:aws:iam::123456789012:role/launchdarkly"
         ({"host": 5}, TypeError, "host must be a string"),
         ({"host": "h", "port": 0}, ValueError, "between 1 and 65535"),
         ({"host": "h", "port": 65536}, ValueError, "between 1 and 65535"),
-        ({"host": "h", "port": "6379"}, TypeError, "port must be an int"),
+        ({"host": "h", "port": "http"}, ValueError, "port takes a number from 1 to 65535"),
+        ({"host": "h", "port": "６３７９"}, ValueError, "port takes a number"),  # full-width digits
+        ({"host": "h", "port": "9" * 5000}, ValueError, "port takes a number"),
+        ({"host": "h", "port": "70000"}, ValueError, "between 1 and 65535"),
         ({"host": "h", "port": True}, TypeError, "port must be an int"),
+        ({"host": "h", "port": 6379.0}, TypeError, "port must be an int"),
         ({"host": "h", "tls_enabled": "yes"}, TypeError, "tls_enabled must be a bool"),
         ({"host": "h", "password": 1}, TypeError, "password must be a string"),
     ],
