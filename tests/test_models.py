@@ -17,7 +17,7 @@ ROLE = "arn:aws:iam::123456789012:role/launchdarkly"
         ({"host": "h", "port": 0}, ValueError, "between 1 and 65535"),
         ({"host": "h", "port": 65536}, ValueError, "between 1 and 65535"),
         ({"host": "h", "port": "http"}, ValueError, "port takes a number from 1 to 65535"),
-        ({"host": "h", "port": "６３７９"}, ValueError, "port takes a number"),  # full-width digits
+        ({"host": "h", "port": "\uff16\uff13\uff17\uff19"}, ValueError, "port takes a number"),  # full-width
         ({"host": "h", "port": "9" * 5000}, ValueError, "port takes a number"),
         ({"host": "h", "port": "70000"}, ValueError, "between 1 and 65535"),
         ({"host": "h", "port": True}, TypeError, "port must be an int"),
