@@ -388,16 +388,39 @@ def _role_arn(_: object, attribute: "attrs.Attribute[str]", value: object) -> No
         raise ValueError(msg)
 
 
-def _secret_repr(value: object) -> str:
-    return repr(redact(value, secret=True))
+class _Settings:
+    """The base of the typed store configs: a repr masking every setting marked secret."""
+
+    __slots__ = ()
+    integration_key: ClassVar[str]  # the store kind, as the wire spells it
+    title: ClassVar[str]  # the store's name in messages
+
+    @classmethod
+    def __attrs_init_subclass__(cls) -> None:
+        # attrs calls this once it has built each subclass (this one's subclasses too):
+        # its generated repr would show a secret, so every config gets the masking one.
+        setattr(cls, "__repr__", _settings_repr)  # noqa: B010 (mypy refuses assigning a method)
+
+
+def _settings_repr(self: object) -> str:
+    shown = ", ".join(
+        f"{field.name}={redact(getattr(self, field.name), secret=_is_secret(field))!r}"
+        for field in attrs.fields(cast("type[attrs.AttrsInstance]", type(self)))
+    )
+    return f"{type(self).__name__}({shown})"
+
+
+def _is_secret(attribute: "attrs.Attribute[Any]") -> bool:
+    declared = attribute.metadata.get(_SETTING)
+    return isinstance(declared, _Setting) and declared.secret
 
 
 @attrs.frozen
-class RedisConfig:
+class RedisConfig(_Settings):
     """A Redis big segment store; encodes to ``host``, ``port`` (a string), ``tlsEnabled``, ...
 
     ``port`` is an int from 1 to 65535, or a string of digits as the API sends it back.
-    The password shows as ``'********'`` in ``repr``.
+    The password shows as ``'********'`` in ``repr`` (every setting marked secret does).
 
     >>> RedisConfig(host="redis.internal", port=6380, tls_enabled=True)
     """
@@ -418,7 +441,6 @@ class RedisConfig:
     password: str | None = attrs.field(
         default=None,
         validator=_optional_str,
-        repr=_secret_repr,
         metadata=setting("password", "Redis password", secret=True),
     )
     tls_enabled: bool = attrs.field(
@@ -429,7 +451,7 @@ class RedisConfig:
 
 
 @attrs.frozen
-class DynamoDBConfig:
+class DynamoDBConfig(_Settings):
     """A DynamoDB big segment store (partition key ``namespace``, sort key ``key``)."""
 
     integration_key: ClassVar[str] = "dynamodb"
