@@ -42,14 +42,16 @@ def _decodable(cls: type[Any]) -> bool:
     return True
 
 
-MODELS = sorted(
-    (
-        cls
-        for name in models.__all__
-        if isinstance(cls := getattr(models, name), type) and attrs.has(cls) and _decodable(cls)
-    ),
-    key=lambda cls: cls.__name__,
-)
+def _models() -> list[type[Any]]:
+    found: list[type[Any]] = []
+    for name in models.__all__:
+        value: object = getattr(models, name)
+        if isinstance(value, type) and attrs.has(value) and _decodable(value):
+            found.append(value)
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+MODELS = _models()
 
 
 def fitting(type_: Any, *, chaos: bool) -> st.SearchStrategy[Any]:
@@ -100,7 +102,11 @@ def _wire_objects(cls: type[Any], *, chaos: bool) -> st.SearchStrategy[dict[str,
         optional={key: value for key, value in values.items() if key not in required or chaos},
     )
     extra = st.dictionaries(st.text(max_size=6), json_scalars, max_size=1)
-    return st.builds(lambda base, more: {**more, **base}, shaped, extra)
+    return st.builds(_merged, shaped, extra)
+
+
+def _merged(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    return {**more, **base}
 
 
 def outcome(decode: Callable[[Any, Any], Any], wire: object, cls: type[Any]) -> tuple[str, Any]:
