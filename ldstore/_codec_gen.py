@@ -101,7 +101,8 @@ def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
         return None
     setters: list[Callable[[Any, Any], None]] = []
     for field in fields:
-        slot = cls.__dict__.get(field.name)
+        # An inherited field's slot belongs to the base class that declared it.
+        slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
         if (
             not isinstance(slot, types.MemberDescriptorType)
             or not field.init

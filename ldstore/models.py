@@ -103,7 +103,9 @@ class BigSegmentStoreStatus:
 
 
 @attrs.frozen(kw_only=True)
-class AccessAllowedReason:
+class _AccessReason:
+    """The policy statement behind an access decision; two schemas of the API share it."""
+
     effect: str  # "allow" or "deny"; kept a string so a new effect does not fail a response
     resources: tuple[str, ...] | None = None
     not_resources: tuple[str, ...] | None = None
@@ -113,13 +115,13 @@ class AccessAllowedReason:
 
 
 @attrs.frozen(kw_only=True)
-class AccessDeniedReason:
-    effect: str
-    resources: tuple[str, ...] | None = None
-    not_resources: tuple[str, ...] | None = None
-    actions: tuple[str, ...] | None = None
-    not_actions: tuple[str, ...] | None = None
-    role_name: str | None = None
+class AccessAllowedReason(_AccessReason):
+    """Why an action is allowed (the API's ``AccessAllowedReason``)."""
+
+
+@attrs.frozen(kw_only=True)
+class AccessDeniedReason(_AccessReason):
+    """Why an action is denied (the API's ``AccessDeniedReason``)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -334,42 +334,25 @@ async def _execute(
     core: Core, item: PlanItem
 ) -> Result[BigSegmentStoreIntegration | None, LDStoreError]:
     desired, current = item.desired, item.current
+    scope = (item.project_key, item.environment_key, item.integration_key)
     if item.action == "create" and desired is not None:
         config = {key: v for key, v in wire_config(desired.config).items() if not _masked(v)}
         post = IntegrationDeliveryConfigurationPost(
             config=config, on=desired.on, tags=list(desired.tags), name=desired.name
         )
         created = await create_big_segment_store_integration(
-            core,
-            CreateBigSegmentStoreIntegrationRequest(
-                project_key=item.project_key,
-                environment_key=item.environment_key,
-                integration_key=item.integration_key,
-                integration_delivery_configuration_post=post,
-            ),
+            core, CreateBigSegmentStoreIntegrationRequest(*scope, post)
         )
         return _widen(created)
     if item.action == "update" and item.integration_id is not None:
         updated = await patch_big_segment_store_integration(
             core,
-            PatchBigSegmentStoreIntegrationRequest(
-                project_key=item.project_key,
-                environment_key=item.environment_key,
-                integration_key=item.integration_key,
-                integration_id=item.integration_id,
-                request_body=list(item.patch),
-            ),
+            PatchBigSegmentStoreIntegrationRequest(*scope, item.integration_id, list(item.patch)),
         )
         return _widen(updated)
     if item.action == "delete" and item.integration_id is not None:
         return await delete_big_segment_store_integration(
-            core,
-            DeleteBigSegmentStoreIntegrationRequest(
-                project_key=item.project_key,
-                environment_key=item.environment_key,
-                integration_key=item.integration_key,
-                integration_id=item.integration_id,
-            ),
+            core, DeleteBigSegmentStoreIntegrationRequest(*scope, item.integration_id)
         )
     if item.action == "unchanged":
         return Ok(current)
