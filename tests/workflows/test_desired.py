@@ -91,11 +91,18 @@ def test_json_file_has_the_same_shape_or_is_a_list(tmp_path: Path) -> None:
 @pytest.mark.parametrize("store", ["memcached", "Redis", "REDIS", " redis"])
 def test_an_unknown_store_kind_is_refused_at_load_time(tmp_path: Path, store: str) -> None:
     """Only known kinds, case-sensitive: the Err names the item and its store field."""
-    item = {"project": "p", "environment": "e", "store": store, "name": "M", "config": {}}
+    item: dict[str, object] = {
+        "project": "p",
+        "environment": "e",
+        "store": store,
+        "name": "M",
+        "config": {},
+    }
 
     result = load_desired(write(tmp_path, "x.json", json.dumps([item])))
 
     assert isinstance(result, Err)
+    assert isinstance(result.error, InputValidationError)
     assert result.error.field == "integration[0].store"
     assert "integration[0] (M)" in str(result.error)
     assert f"store {store!r} is not a kind ldstore knows (known: redis, dynamodb)" in str(
