@@ -64,6 +64,11 @@ class IntegrationKey(str, enum.Enum):
         return self.value
 
 
+def masked_repr(value: object) -> str:
+    """``repr(redact(value))``: an attrs ``repr=`` for fields that may hold a config."""
+    return repr(redact(value))
+
+
 @attrs.frozen(kw_only=True)
 class Link:
     href: str | None = None
@@ -160,7 +165,7 @@ class BigSegmentStoreIntegration:
     name: str
     version: int
     status: BigSegmentStoreStatus
-    config: Mapping[str, Any] | None = None
+    config: Mapping[str, Any] | None = attrs.field(default=None, repr=masked_repr)
     access: Access | None = None
 
     def redis_config(self, *, password: str | None = None) -> "RedisConfig":
@@ -622,11 +627,6 @@ def _redacted(value: object, secrets: frozenset[str], depth: int) -> object:
         items = [_redacted(item, secrets, depth - 1) for item in cast("list[object]", value)]
         return tuple(items) if isinstance(value, tuple) else items
     return value
-
-
-def masked_repr(value: object) -> str:
-    """``repr(redact(value))``: an attrs ``repr=`` for fields that may hold a config."""
-    return repr(redact(value))
 
 
 StoreConfig: TypeAlias = RedisConfig | DynamoDBConfig | Mapping[str, Any]

@@ -240,7 +240,10 @@ async def test_a_config_read_back_can_be_passed_in_again(fake: FakeLaunchDarkly)
 
 
 def test_typed_configs_of_the_wrong_kind_or_a_summary_are_refused() -> None:
-    """dynamodb_config() of a Redis integration, or of a list item without config: ValueError."""
+    """dynamodb_config() of a Redis integration, or of a list item without config: ValueError.
+
+    (And an integration built with a password in its config does not show it in repr.)
+    """
     wire: dict[str, Any] = {
         "_links": {"self": {}, "parent": {}, "project": {}, "environment": {}},
         "_id": "i1",
@@ -258,6 +261,9 @@ def test_typed_configs_of_the_wrong_kind_or_a_summary_are_refused() -> None:
         {**wire, "config": {"host": "h", "later": 1}}, BigSegmentStoreIntegration
     )
 
+    assert "pw-123" not in repr(
+        converter.structure({**wire, "config": {"password": "pw-123"}}, BigSegmentStoreIntegration)
+    )
     with pytest.raises(ValueError, match="is a redis store, not dynamodb"):
         _ = full.dynamodb_config()
     with pytest.raises(ValueError, match="has no config"):
