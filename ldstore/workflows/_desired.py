@@ -165,6 +165,8 @@ def _read(file: Path) -> Result[object, InputValidationError]:
         return Ok(parse.value(text))
     except ValueError as error:  # json.JSONDecodeError and TOMLDecodeError are ValueErrors
         return _invalid(f"{file} is not valid {file.suffix[1:].upper()}: {error}", "path")
+    except RecursionError:  # the parsers recurse once per level of nesting
+        return _invalid(f"{file} nests too deeply to be an apply file", "path")
 
 
 def _invalid(message: str, field: str | None) -> Err[InputValidationError]:

@@ -193,6 +193,25 @@ def test_a_bad_file_is_an_err_naming_the_item_and_field(
         assert word in str(result.error)
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.json", "[" * 100_000 + "]" * 100_000),
+        ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000 + "\n"),
+        ("deep2.toml", "a = " + "{b = " * 100_000 + "1" + "}" * 100_000 + "\n"),
+    ],
+)
+def test_a_file_nested_100k_deep_is_an_err_not_a_recursion_error(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """100,000 levels of JSON or TOML nesting: Err(InputValidationError) on `path`, no raise."""
+    result = load_desired(write(tmp_path, name, text))
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InputValidationError)
+    assert result.error.field == "path"
+
+
 def test_a_missing_file_or_unknown_suffix_is_an_err(tmp_path: Path) -> None:
     """A file that cannot be read, or is neither .toml nor .json, is an Err naming it."""
     missing = load_desired(tmp_path / "absent.toml")
