@@ -506,6 +506,8 @@ def config_fields(cls: type[attrs.AttrsInstance]) -> tuple[ConfigField, ...]:
 
     Empty for any other attrs class.
     """
+    if not any(_SETTING in attribute.metadata for attribute in attrs.fields(cls)):
+        return ()  # not a store config: its annotations need not even resolve
     found: list[ConfigField] = []
     for attribute in attrs.fields(attrs.resolve_types(cls)):
         declared = attribute.metadata.get(_SETTING)
