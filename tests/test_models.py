@@ -14,7 +14,8 @@ from sdk import core_for, create_request, get_request
 from ldstore import Ok, models
 from ldstore._codec import converter
 from ldstore.cli import build_parser, main
-from ldstore.cli._store import set_config_operation, store_config
+from ldstore.cli._common import UsageError
+from ldstore.cli._store import set_config_operation, store_config, unset_config_operation
 from ldstore.errors import LDStoreError
 from ldstore.funcs import create_big_segment_store_integration, get_big_segment_store_integration
 from ldstore.models import (
@@ -40,7 +41,7 @@ from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
-from ldstore.patch import set_config, with_comment
+from ldstore.patch import remove_config, set_config, with_comment
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.workflows import SECRET_KEYS, DesiredIntegration, load_desired
 
@@ -408,3 +409,49 @@ def test_a_new_setting_reaches_the_cli_flags_and_set_config(
     assert "--database DATABASE" in shown
     assert "Redis database number" in shown
     assert "--auth-token-stdin" in shown
+
+
+@pytest.mark.parametrize(
+    ("stdin", "extra", "words"),
+    [
+        (b"\xff\xfe", (), "--password-stdin: standard input is not UTF-8 text"),
+        (b"\n", (), "--password-stdin: standard input held no password"),
+        (b"pw", ("--table-name", "t"), "--table-name does not apply to --integration redis"),
+    ],
+)
+def test_create_flags_refuse_what_the_model_cannot_take(
+    monkeypatch: pytest.MonkeyPatch, stdin: bytes, extra: tuple[str, ...], words: str
+) -> None:
+    """A secret from stdin that is not UTF-8 or empty, or another kind's flag: UsageError."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+    args = build_parser().parse_args(
+        [
+            *("create", "--project", "p", "--environment", "e", "--integration", "redis"),
+            *("--host", "h", "--password-stdin", *extra),
+        ]
+    )
+
+    with pytest.raises(UsageError, match=re.escape(words)):
+        _ = store_config(args)
+
+
+def test_a_secret_flag_of_another_kind_is_named() -> None:
+    """--password-stdin with --integration dynamodb is refused by its own name."""
+    args = build_parser().parse_args(
+        [
+            *("create", "--project", "p", "--environment", "e", "--integration", "dynamodb"),
+            "--password-stdin",
+        ]
+    )
+
+    with pytest.raises(
+        UsageError, match="--password-stdin does not apply to --integration dynamodb"
+    ):
+        _ = store_config(args)
+
+
+def test_unset_config_takes_any_name_of_a_setting_and_other_keys_as_given() -> None:
+    """--unset-config table-name removes tableName; a key no model knows is removed as typed."""
+    assert unset_config_operation("dynamodb", "table-name") == remove_config("tableName")
+    assert unset_config_operation("redis", "tls_enabled") == remove_config("tlsEnabled")
+    assert unset_config_operation("redis", "someNewKey") == remove_config("someNewKey")
