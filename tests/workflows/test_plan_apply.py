@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sdk import core_for
 
 from ldstore import Err, Ok
@@ -18,7 +21,7 @@ from .helpers import ENVIRONMENT, PROJECT, REDIS_WIRE, body, seed_redis, sent
 
 def desired(
     name: str,
-    config: RedisConfig | None = None,
+    config: RedisConfig | Mapping[str, Any] | None = None,
     *,
     on: bool = False,
     tags: tuple[str, ...] = (),
@@ -29,7 +32,7 @@ def desired(
         environment_key=ENVIRONMENT,
         integration_key=IntegrationKey.REDIS,
         name=name,
-        config=config or RedisConfig("redis.internal"),
+        config=RedisConfig("redis.internal") if config is None else config,
         on=on,
         tags=tags,
         rotate_secrets=rotate_secrets,
@@ -148,13 +151,7 @@ async def test_a_masked_secret_is_never_compared_nor_sent_back(fake: FakeLaunchD
         from_a_mapping = await apply(
             core,
             [
-                DesiredIntegration(
-                    project_key=PROJECT,
-                    environment_key=ENVIRONMENT,
-                    integration_key="redis",
-                    name="Copied",
-                    config={**REDIS_WIRE, "password": MASKED},
-                )
+                desired("Copied", {**REDIS_WIRE, "password": MASKED}),
             ],
         )
 
@@ -301,15 +298,7 @@ async def test_a_masked_desired_secret_never_overwrites_the_stored_one_on_update
         desired(
             "Typed", RedisConfig("redis.internal", password=MASKED), on=True, rotate_secrets=True
         ),
-        DesiredIntegration(
-            project_key=PROJECT,
-            environment_key=ENVIRONMENT,
-            integration_key="redis",
-            name="Mapping",
-            config={**REDIS_WIRE, "password": MASKED},
-            on=True,
-            rotate_secrets=True,
-        ),
+        desired("Mapping", {**REDIS_WIRE, "password": MASKED}, on=True, rotate_secrets=True),
     ]
 
     async with core_for(fake) as core:
@@ -329,14 +318,8 @@ async def test_a_masked_desired_secret_never_overwrites_the_stored_one_on_update
 async def test_plan_text_and_reprs_mask_secrets_wherever_they_sit(fake: FakeLaunchDarkly) -> None:
     """A rotated password and one nested in another config value: masked in str, repr, changes."""
     _ = seed_redis(fake, "Cache", config={**REDIS_WIRE, "password": "s3cret"})
-    wanted = DesiredIntegration(
-        project_key=PROJECT,
-        environment_key=ENVIRONMENT,
-        integration_key="redis",
-        name="Cache",
-        config={**REDIS_WIRE, "password": "n3w-one", "extra": {"password": "n3sted"}},
-        rotate_secrets=True,
-    )
+    secrets = {**REDIS_WIRE, "password": "n3w-one", "extra": {"password": "n3sted"}}
+    wanted = desired("Cache", secrets, rotate_secrets=True)
 
     async with core_for(fake) as core:
         planned = await plan(core, [wanted])
