@@ -128,18 +128,15 @@ def _store_config_class(cls: Any) -> bool:
 # Registered after the attrs.has factory above: the later registration wins.
 @converter.register_unstructure_hook_factory(_store_config_class)
 def _store_config(cls: type[attrs.AttrsInstance]) -> Callable[[Any], dict[str, Any]]:
-    # From the models' metadata: each setting under its wire name, in its wire type (the
-    # Redis port as a string), None left off (tlsEnabled, a bool, is always sent).
-    fields = models.config_fields(cls)
-
-    def unstructure(config: Any) -> dict[str, Any]:
-        return {
-            field.wire: field.to_wire(value)
-            for field in fields
-            if (value := getattr(config, field.name)) is not None
-        }
-
-    return unstructure
+    # From the models' metadata: each setting under its wire name, in its wire type
+    # (ConfigField.to_wire: the Redis port as a string), None left off (tlsEnabled, a
+    # bool, is always sent).
+    settings = [
+        # to_wire only where it changes the value: as fast as the hand-written hooks were.
+        (field.wire, field.name, field.to_wire if field.as_text else None)
+        for field in models.config_fields(cls)
+    ]
+    return _codec_gen.settings_unstructure_fn(cls.__name__, settings)
 
 
 def encode(value: object) -> bytes:
