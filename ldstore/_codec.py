@@ -1,19 +1,23 @@
-"""The one cattrs converter: wire names, timestamps, store configs and omission rules."""
+"""The one cattrs converter: the wire rules (names, timestamps, store configs, omissions).
+
+Store configs and JSON Patch bring their own rules (``models.config_fields``,
+``patch.to_wire``); the hooks here apply them. The generated fast decoders live apart,
+in ``_codec_gen``.
+"""
 
 import json
-import linecache
-import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar
 
 import attrs
 from cattrs import BaseValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
-from ldstore.models import DynamoDBConfig, IntegrationKey, RedisConfig
-from ldstore.patch import ABSENT, PatchOperation
+from ldstore import _codec_gen, models, patch
+from ldstore.models import IntegrationKey
+from ldstore.patch import PatchOperation, PatchWithComment
 
 __all__ = ["DecodeError", "converter", "decode", "encode", "wire_name"]
 
@@ -74,66 +78,18 @@ converter.register_structure_hook_func(lambda t: t == IntegrationKey | str, _int
 
 
 @converter.register_unstructure_hook
-def _redis_config(config: RedisConfig) -> dict[str, Any]:
-    # The manifest's keys and types: port travels as a string, tlsEnabled always.
-    wire: dict[str, Any] = {"host": config.host, "port": str(config.port)}
-    if config.username is not None:
-        wire["username"] = config.username
-    if config.password is not None:
-        wire["password"] = config.password
-    wire["tlsEnabled"] = config.tls_enabled
-    return wire
-
-
-@converter.register_unstructure_hook
-def _dynamodb_config(config: DynamoDBConfig) -> dict[str, Any]:
-    return {
-        "tableName": config.table_name,
-        "region": config.region,
-        "roleArn": config.role_arn,
-        "externalId": config.external_id,
-    }
-
-
-@converter.register_unstructure_hook
 def _patch_operation(operation: PatchOperation) -> dict[str, Any]:
-    # "value" is absent for remove, move and copy; null is a real value for replace.
-    wire: dict[str, Any] = {"op": operation.op, "path": operation.path}
-    if operation.value is not ABSENT:
-        wire["value"] = converter.unstructure(operation.value)
-    if operation.from_ is not None:
-        wire["from"] = operation.from_
-    return wire
+    return patch.to_wire(operation, converter.unstructure)
 
 
-def _homogeneous_tuple(type_: Any) -> bool:
-    args = get_args(type_)
-    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis  # noqa: PLR2004
+@converter.register_unstructure_hook
+def _patch_with_comment(body: PatchWithComment) -> object:
+    return patch.body_to_wire(body, converter.unstructure)
 
 
-def _calls_the_type(hook: object) -> bool:
-    """Whether ``hook`` is cattrs' hook for str, int, bool, ...: ``type_(value)``."""
-    # cattrs has no public name for it.
-    return hook == converter._structure_call  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
-
-
-@converter.register_structure_hook_factory(_homogeneous_tuple)
-def _tuple_of(type_: Any) -> Callable[[Iterable[Any], Any], tuple[Any, ...]]:
-    # cattrs' own tuple hook looks the element's hook up again for every tuple it builds.
-    element = get_args(type_)[0]
-    hook = converter.get_structure_hook(element)
-    if _calls_the_type(hook):
-
-        def call_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
-            return tuple(map(element, value))
-
-        return call_each
-
-    def structure_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
-        # Empty lists are common (an integration's _access): skip the comprehension.
-        return tuple([hook(item, element) for item in value]) if value != [] else ()
-
-    return structure_each
+_ = converter.register_structure_hook_factory(
+    _codec_gen.homogeneous_tuple, _codec_gen.tuple_structure_fn
+)
 
 
 def _json_object(value: Mapping[str, Any], _: type) -> Mapping[str, Any]:
@@ -149,97 +105,38 @@ def _renames(cls: type[Any]) -> dict[str, Any]:
     return {a.name: override(rename=wire_name(a.name)) for a in attrs.fields(cls)}
 
 
+def dict_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
+    """cattrs' own decoder for a model, with our wire names: what the fast path must equal."""
+    return make_dict_structure_fn(cls, converter, **_renames(cls))
+
+
 @converter.register_structure_hook_factory(attrs.has)
 def _structure(cls: type[Any]) -> Any:
-    return _slot_structure_fn(cls) or make_dict_structure_fn(cls, converter, **_renames(cls))
-
-
-# Decoding a list of 2000 integrations builds 16,000 model instances, so per-instance
-# costs dominate. A frozen attrs __init__ sets each field through object.__setattr__, and
-# cattrs' generated function gathers keyword arguments in a dict before calling it. For a
-# class whose __init__ only assigns (no validator, converter, factory or post-init), the
-# decoder generated below fills the slots directly and resolves every field's hook when it
-# is generated: the same instances, in about a third of the time.
-def _slot_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any] | None:
-    setters = _slot_setters(cls)
-    if setters is None:
-        return None
-    name = f"structure_{cls.__name__}"
-    scope: dict[str, Any] = {"__new": object.__new__, "__cls": cls, "__map": map}
-    lines = [f"def {name}(o, _=None):", "    obj = __new(__cls)"]
-    for number, (field, setter) in enumerate(zip(attrs.fields(cls), setters, strict=True)):
-        scope[f"__set{number}"] = setter
-        key = repr(wire_name(field.name))
-        value = _value_source(field.type, f"{number}", scope)
-        if field.default is attrs.NOTHING:  # required: a missing key is a KeyError
-            lines += [f"    v = o[{key}]", f"    __set{number}(obj, {value})"]
-        else:
-            scope[f"__default{number}"] = field.default
-            lines += [
-                f"    if {key} in o:",
-                f"        v = o[{key}]",
-                f"        __set{number}(obj, {value})",
-                "    else:",
-                f"        __set{number}(obj, __default{number})",
-            ]
-    lines.append("    return obj")
-    source = "\n".join(lines) + "\n"
-    filename = f"<ldstore generated {name}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    exec(compile(source, filename, "exec"), scope)  # noqa: S102 (generated above)
-    function: Callable[[Any, Any], Any] = scope[name]
-    return function
-
-
-def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
-    """Each field's slot setter, or None when ``__init__`` does more than assign."""
-    fields = attrs.fields(attrs.resolve_types(cls))
-    # A slot that is not a field (a cached hash, say) is one __init__ sets too.
-    unknown_slots = set(getattr(cls, "__slots__", ())) - {f.name for f in fields} - {"__weakref__"}
-    if unknown_slots or hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
-        return None
-    setters: list[Callable[[Any, Any], None]] = []
-    for field in fields:
-        slot = cls.__dict__.get(field.name)
-        if (
-            not isinstance(slot, types.MemberDescriptorType)
-            or not field.init
-            or field.validator is not None
-            or field.converter is not None
-            or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]  # a class at run time
-        ):
-            return None
-        setters.append(slot.__set__)
-    return setters
-
-
-def _value_source(type_: Any, suffix: str, scope: dict[str, Any]) -> str:
-    """Source structuring ``v`` as ``type_``, with the hooks it calls put in ``scope``."""
-    args = get_args(type_)
-    optional = (
-        get_origin(type_) in (Union, types.UnionType) and len(args) == 2 and type(None) in args  # noqa: PLR2004
-    )
-    inner = next(arg for arg in args if arg is not type(None)) if optional else type_
-    hook = converter.get_structure_hook(inner)
-    scope[f"__type{suffix}"] = inner
-    if _calls_the_type(hook):
-        source = f"__type{suffix}(v)"
-    elif _homogeneous_tuple(inner) and _calls_the_type(
-        converter.get_structure_hook(get_args(inner)[0])
-    ):  # what _tuple_of returns, inlined
-        scope[f"__element{suffix}"] = get_args(inner)[0]
-        source = f"tuple(__map(__element{suffix}, v))"
-    else:
-        scope[f"__hook{suffix}"] = hook
-        source = f"__hook{suffix}(v, __type{suffix})"
-    # The same result as cattrs' optional hook, without its per-value dispatch.
-    return f"None if v is None else {source}" if optional else source
+    return _codec_gen.slot_structure_fn(cls, converter, wire_name) or dict_structure_fn(cls)
 
 
 @converter.register_unstructure_hook_factory(attrs.has)
 def _unstructure(cls: type[Any]) -> Any:
     # A None default means "not set": leave it off so the server's default applies.
     return make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **_renames(cls))
+
+
+def _store_config_class(cls: Any) -> bool:
+    return isinstance(cls, type) and attrs.has(cls) and bool(models.config_fields(cls))
+
+
+# Registered after the attrs.has factory above: the later registration wins.
+@converter.register_unstructure_hook_factory(_store_config_class)
+def _store_config(cls: type[attrs.AttrsInstance]) -> Callable[[Any], dict[str, Any]]:
+    # From the models' metadata: each setting under its wire name, in its wire type
+    # (ConfigField.to_wire: the Redis port as a string), None left off (tlsEnabled, a
+    # bool, is always sent).
+    settings = [
+        # to_wire only where it changes the value: as fast as the hand-written hooks were.
+        (field.wire, field.name, field.to_wire if field.as_text else None)
+        for field in models.config_fields(cls)
+    ]
+    return _codec_gen.settings_unstructure_fn(cls.__name__, settings)
 
 
 def encode(value: object) -> bytes:

@@ -2,6 +2,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -240,3 +241,24 @@ def test_patch_with_comment_is_the_envelope() -> None:
             }
         ],
     }
+
+
+def test_typed_configs_of_the_wrong_kind_or_a_summary_are_refused() -> None:
+    """dynamodb_config() of a Redis integration, or of a list item without config: ValueError.
+
+    (And an integration built with a password in its config does not show it in repr.)
+    """
+    wire = _summary("redis")
+    summary = converter.structure(wire, BigSegmentStoreIntegration)
+    full = converter.structure(
+        {**wire, "config": {"host": "h", "later": 1}}, BigSegmentStoreIntegration
+    )
+
+    assert "pw-123" not in repr(
+        converter.structure({**wire, "config": {"password": "pw-123"}}, BigSegmentStoreIntegration)
+    )
+    with pytest.raises(ValueError, match="is a redis store, not dynamodb"):
+        _ = full.dynamodb_config()
+    with pytest.raises(ValueError, match="has no config"):
+        _ = summary.redis_config()
+    assert full.redis_config() == RedisConfig("h")  # a key added later is left out

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, cast
+from collections.abc import Sequence
 
 import attrs
 
@@ -22,6 +18,13 @@ from ldstore.cli._common import (
     make_core,
     write,
 )
+from ldstore.cli._store import (
+    add_store_flags,
+    read_patch,
+    set_config_operation,
+    store_config,
+    unset_config_operation,
+)
 from ldstore.funcs import (
     create_big_segment_store_integration,
     delete_big_segment_store_integration,
@@ -30,12 +33,8 @@ from ldstore.funcs import (
     patch_big_segment_store_integration,
 )
 from ldstore.models import (
-    DYNAMODB_REGIONS,
     BigSegmentStoreIntegration,
-    DynamoDBConfig,
     IntegrationDeliveryConfigurationPost,
-    RedisConfig,
-    StoreConfig,
 )
 from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
@@ -44,16 +43,12 @@ from ldstore.operations import (
     PatchBigSegmentStoreIntegrationRequest,
 )
 from ldstore.patch import (
-    ABSENT,
     PatchBody,
-    PatchOp,
     PatchOperation,
     PatchWithComment,
     if_version,
-    remove_config,
     replace_name,
     replace_tags,
-    set_config,
     set_on,
 )
 from ldstore.result import Err, Ok
@@ -62,39 +57,6 @@ __all__ = ["register"]
 
 _SCOPE = "--project default --environment production --integration redis"
 _BY_ID = f"{_SCOPE} \\\n      --integration-id ID"
-
-# The flags of each store kind, by argparse dest; the wire keys of each config.
-_STORE_FLAGS: Mapping[str, Mapping[str, str]] = {
-    "redis": {
-        "host": "--host",
-        "port": "--port",
-        "username": "--username",
-        "password": "--password",
-        "password_stdin": "--password-stdin",
-        "tls": "--tls",
-    },
-    "dynamodb": {
-        "table_name": "--table-name",
-        "region": "--region",
-        "role_arn": "--role-arn",
-        "external_id": "--external-id",
-    },
-}
-_CONFIG_KEYS: Mapping[str, Sequence[str]] = {
-    "redis": ("host", "port", "username", "password", "tlsEnabled"),
-    "dynamodb": ("tableName", "region", "roleArn", "externalId"),
-}
-_OPS: Mapping[str, PatchOp] = {
-    "add": "add",
-    "remove": "remove",
-    "replace": "replace",
-    "move": "move",
-    "copy": "copy",
-    "test": "test",
-}
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
-_MAX_PORT = 65535
 
 
 def register(subparsers: Subparsers) -> None:
@@ -201,32 +163,7 @@ def _create(subparsers: Subparsers) -> None:
     _on_off(
         common, default=False, on_help="switch it on at once", off_help="leave it off (default)"
     )
-    redis = parser.add_argument_group("Redis store (--integration redis)")
-    _ = redis.add_argument("--host", help="Redis host name (required)")
-    _ = redis.add_argument("--port", type=int, help="Redis port (default: 6379)")
-    _ = redis.add_argument("--username", help="Redis user name")
-    password = redis.add_mutually_exclusive_group()
-    _ = password.add_argument(
-        "--password", help="Redis password (visible to other users: prefer --password-stdin)"
-    )
-    _ = password.add_argument(
-        "--password-stdin",
-        action="store_true",
-        default=None,
-        help="read the Redis password from standard input",
-    )
-    _ = redis.add_argument(
-        "--tls", action="store_true", default=None, help="connect to Redis over TLS"
-    )
-    dynamodb = parser.add_argument_group("DynamoDB store (--integration dynamodb; all required)")
-    _ = dynamodb.add_argument(
-        "--table-name", help="table with partition key `namespace`, sort key `key`"
-    )
-    _ = dynamodb.add_argument(
-        "--region", choices=sorted(DYNAMODB_REGIONS), metavar="REGION", help="AWS region"
-    )
-    _ = dynamodb.add_argument("--role-arn", help="IAM role LaunchDarkly assumes (arn:...)")
-    _ = dynamodb.add_argument("--external-id", help="external ID of that role")
+    add_store_flags(parser)
     parser.set_defaults(run=_run_create)
 
 
@@ -243,69 +180,9 @@ def _on_off(
     group.set_defaults(on=default)
 
 
-def _store_config(args: argparse.Namespace) -> StoreConfig:
-    kind: str = args.integration
-    wrong = [
-        flag
-        for other, flags in _STORE_FLAGS.items()
-        if other != kind
-        for dest, flag in flags.items()
-        if getattr(args, dest) is not None
-    ]
-    if wrong:
-        accepted = ", ".join(_STORE_FLAGS[kind].values())
-        verb = "does" if len(wrong) == 1 else "do"
-        msg = f"{' '.join(wrong)} {verb} not apply to --integration {kind}, which takes {accepted}"
-        raise UsageError(msg)
-    if kind == "redis":
-        return _redis_config(args)
-    return _dynamodb_config(args)
-
-
-def _redis_config(args: argparse.Namespace) -> RedisConfig:
-    if args.host is None:
-        msg = "--integration redis needs --host"
-        raise UsageError(msg)
-    password: str | None = args.password
-    if args.password_stdin:
-        password = sys.stdin.read().rstrip("\r\n")
-        if not password:
-            msg = "--password-stdin: standard input held no password"
-            raise UsageError(msg)
-    try:
-        return RedisConfig(
-            host=args.host,
-            port=6379 if args.port is None else args.port,
-            username=args.username,
-            password=password,
-            tls_enabled=bool(args.tls),
-        )
-    except (TypeError, ValueError) as error:
-        msg = f"invalid Redis config: {error}"
-        raise UsageError(msg) from None
-
-
-def _dynamodb_config(args: argparse.Namespace) -> DynamoDBConfig:
-    flags = _STORE_FLAGS["dynamodb"]
-    missing = [flag for dest, flag in flags.items() if getattr(args, dest) is None]
-    if missing:
-        msg = f"--integration dynamodb needs {', '.join(missing)}"
-        raise UsageError(msg)
-    try:
-        return DynamoDBConfig(
-            table_name=args.table_name,
-            region=args.region,
-            role_arn=args.role_arn,
-            external_id=args.external_id,
-        )
-    except (TypeError, ValueError) as error:
-        msg = f"invalid DynamoDB config: {error}"
-        raise UsageError(msg) from None
-
-
 async def _run_create(args: argparse.Namespace) -> int:
     body = IntegrationDeliveryConfigurationPost(
-        config=_store_config(args), on=args.on, tags=args.tag or None, name=args.name
+        config=store_config(args), on=args.on, tags=args.tag or None, name=args.name
     )
     request = CreateBigSegmentStoreIntegrationRequest(
         args.project, args.environment, args.integration, body
@@ -379,9 +256,9 @@ async def _run_update(args: argparse.Namespace) -> int:
         changes.append(replace_name(args.name))
     if args.on is not None:
         changes.append(set_on(args.on))
-    config = [_config_operation(args.integration, item) for item in args.set_config]
-    config += [remove_config(_camel(key)) for key in args.unset_config]
-    raw, raw_comment = _read_patch(args.patch) if args.patch is not None else ([], None)
+    config = [set_config_operation(args.integration, item) for item in args.set_config]
+    config += [unset_config_operation(args.integration, key) for key in args.unset_config]
+    raw, raw_comment = read_patch(args.patch) if args.patch is not None else ([], None)
     retag = bool(args.add_tag or args.remove_tag)
     if not (changes or config or raw or retag):
         msg = "nothing to update: give --name, --on/--off, tags, config or --patch"
@@ -413,90 +290,6 @@ def _retagged(tags: Sequence[str], args: argparse.Namespace) -> list[str]:
         if tag not in kept:
             kept.append(tag)
     return kept
-
-
-def _camel(key: str) -> str:
-    head, *rest = key.replace("-", "_").split("_")
-    return head + "".join(word[:1].upper() + word[1:] for word in rest)
-
-
-def _config_operation(kind: str, item: str) -> PatchOperation:
-    """``KEY=VALUE`` as a patch operation, with the value typed as the wire wants it."""
-    key, sep, text = item.partition("=")
-    if not sep or not key:
-        msg = f"--set-config takes KEY=VALUE, not {item!r}"
-        raise UsageError(msg)
-    key = _camel(key)
-    known = _CONFIG_KEYS[kind]
-    if key not in known:
-        msg = f"--set-config: {key} is not a {kind} setting (known: {', '.join(known)})"
-        raise UsageError(msg)
-    return set_config(key, _config_value(key, text))
-
-
-def _config_value(key: str, text: str) -> object:
-    # Types from the reference page: Redis port travels as a string, tlsEnabled as a bool.
-    if key == "tlsEnabled":
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        msg = f"--set-config tlsEnabled takes true or false, not {text!r}"
-        raise UsageError(msg)
-    if key == "port" and not (text.isdigit() and 1 <= int(text) <= _MAX_PORT):
-        msg = f"--set-config port takes a number from 1 to {_MAX_PORT}, not {text!r}"
-        raise UsageError(msg)
-    if key == "region" and text not in DYNAMODB_REGIONS:
-        msg = f"--set-config region: {text!r} is not one of {', '.join(sorted(DYNAMODB_REGIONS))}"
-        raise UsageError(msg)
-    return text
-
-
-def _read_patch(source: str) -> tuple[list[PatchOperation], str | None]:
-    """The operations (and comment, from an envelope) of a JSON Patch file or stdin."""
-    name = "standard input" if source == "-" else source
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as error:
-        msg = f"--patch: cannot read {name}: {error.strerror}"
-        raise UsageError(msg) from None
-    try:
-        document: object = json.loads(text)
-    except ValueError as error:
-        msg = f"--patch: {name} is not JSON: {error}"
-        raise UsageError(msg) from None
-    comment: object = None
-    if isinstance(document, dict):
-        envelope = cast("dict[str, object]", document)
-        comment = envelope.get("comment")
-        document = envelope.get("patch")
-    if not isinstance(document, list) or (comment is not None and not isinstance(comment, str)):
-        msg = f"--patch: {name} must hold a JSON Patch array or a {{comment, patch}} object"
-        raise UsageError(msg)
-    operations = [
-        _patch_operation(number, entry)
-        for number, entry in enumerate(cast("list[object]", document), start=1)
-    ]
-    return operations, comment
-
-
-def _patch_operation(number: int, entry: object) -> PatchOperation:
-    if not isinstance(entry, dict):
-        msg = f"--patch: operation {number} is not an object"
-        raise UsageError(msg)
-    fields = cast("dict[str, Any]", entry)
-    name = fields.get("op")
-    op = _OPS.get(name) if isinstance(name, str) else None
-    path = fields.get("path")
-    source = fields.get("from")
-    if op is None or not isinstance(path, str) or not isinstance(source, str | None):
-        msg = f"--patch: operation {number} needs an op ({', '.join(_OPS)}) and a string path"
-        raise UsageError(msg)
-    try:
-        return PatchOperation(op, path, fields.get("value", ABSENT), from_=source)
-    except ValueError as error:
-        msg = f"--patch: operation {number}: {error}"
-        raise UsageError(msg) from None
 
 
 # delete

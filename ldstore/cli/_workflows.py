@@ -31,8 +31,6 @@ from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.patch import PatchOperation
 from ldstore.result import Err, Ok
 from ldstore.workflows import (
-    MASKED,
-    SECRET_KEYS,
     ApplyReport,
     ItemOutcome,
     NotAvailableError,
@@ -74,7 +72,6 @@ stores.toml:
   password = { env = "REDIS_PASSWORD" }"""
 
 _PAST = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}
-_ANY_SECRET = frozenset[str]().union(*SECRET_KEYS.values())
 
 
 def register(subparsers: Subparsers) -> None:
@@ -344,11 +341,8 @@ def _item_json(item: PlanItem) -> dict[str, Any]:
 
 
 def _operation_json(operation: PatchOperation) -> object:
-    wire: dict[str, Any] = _codec.converter.unstructure(operation)
-    head, _, key = operation.path.rpartition("/")
-    if head == "/config" and key in _ANY_SECRET and "value" in wire:
-        wire["value"] = MASKED  # a rotated secret is sent, never printed
-    return wire
+    # A rotated secret is sent, never printed.
+    return _codec.converter.unstructure(operation.redacted())
 
 
 def _report_json(report: ApplyReport) -> list[dict[str, Any]]:

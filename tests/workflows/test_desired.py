@@ -88,15 +88,26 @@ def test_json_file_has_the_same_shape_or_is_a_list(tmp_path: Path) -> None:
         assert result.value[0].config == RedisConfig("redis.internal", port=6380)
 
 
-def test_an_unknown_store_kind_keeps_its_config_as_given(tmp_path: Path) -> None:
-    """A store kind newer than this release passes its config through unchecked."""
-    item = {"project": "p", "environment": "e", "store": "mongo", "name": "M", "config": {"u": 1}}
+@pytest.mark.parametrize("store", ["memcached", "Redis", "REDIS", " redis"])
+def test_an_unknown_store_kind_is_refused_at_load_time(tmp_path: Path, store: str) -> None:
+    """Only known kinds, case-sensitive: the Err names the item and its store field."""
+    item: dict[str, object] = {
+        "project": "p",
+        "environment": "e",
+        "store": store,
+        "name": "M",
+        "config": {},
+    }
 
     result = load_desired(write(tmp_path, "x.json", json.dumps([item])))
 
-    assert isinstance(result, Ok)
-    assert result.value[0].integration_key == "mongo"
-    assert result.value[0].config == {"u": 1}
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InputValidationError)
+    assert result.error.field == "integration[0].store"
+    assert "integration[0] (M)" in str(result.error)
+    assert f"store {store!r} is not a kind ldstore knows (known: redis, dynamodb)" in str(
+        result.error
+    )
 
 
 REDIS_ITEM = 'project = "default"\nenvironment = "production"\nstore = "redis"\n'
@@ -111,12 +122,12 @@ REDIS_ITEM = 'project = "default"\nenvironment = "production"\nstore = "redis"\n
                 f'[[integration]]\n{REDIS_ITEM}name = "B"\n[integration.config]\nhost = "h"\nport = "http"\n'
             ),
             "integration[1].config.port",
-            ["integration[1] (B)", "config.port must be an int"],
+            ["integration[1] (B)", "config.port must be an int or a string of its digits"],
         ),
         (
             f'[[integration]]\n{REDIS_ITEM}name = "A"\n[integration.config]\nhots = "h"\n',
             "integration[0].config.hots",
-            ["integration[0] (A)", "config.hots is not a setting", "known: host"],
+            ["integration[0] (A)", "config.hots is not a redis setting", "known: host"],
         ),
         (
             f'[[integration]]\n{REDIS_ITEM}name = "A"\n[integration.config]\nport = 1\n',
@@ -180,6 +191,25 @@ def test_a_bad_file_is_an_err_naming_the_item_and_field(
     assert str(path) in str(result.error)
     for word in words:
         assert word in str(result.error)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.json", "[" * 100_000 + "]" * 100_000),
+        ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000 + "\n"),
+        ("deep2.toml", "a = " + "{b = " * 100_000 + "1" + "}" * 100_000 + "\n"),
+    ],
+)
+def test_a_file_nested_100k_deep_is_an_err_not_a_recursion_error(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """100,000 levels of JSON or TOML nesting: Err(InputValidationError) on `path`, no raise."""
+    result = load_desired(write(tmp_path, name, text))
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InputValidationError)
+    assert result.error.field == "path"
 
 
 def test_a_missing_file_or_unknown_suffix_is_an_err(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sdk import core_for
 
 from ldstore import Err, Ok
@@ -18,7 +21,7 @@ from .helpers import ENVIRONMENT, PROJECT, REDIS_WIRE, body, seed_redis, sent
 
 def desired(
     name: str,
-    config: RedisConfig | None = None,
+    config: RedisConfig | Mapping[str, Any] | None = None,
     *,
     on: bool = False,
     tags: tuple[str, ...] = (),
@@ -29,7 +32,7 @@ def desired(
         environment_key=ENVIRONMENT,
         integration_key=IntegrationKey.REDIS,
         name=name,
-        config=config or RedisConfig("redis.internal"),
+        config=RedisConfig("redis.internal") if config is None else config,
         on=on,
         tags=tags,
         rotate_secrets=rotate_secrets,
@@ -148,13 +151,7 @@ async def test_a_masked_secret_is_never_compared_nor_sent_back(fake: FakeLaunchD
         from_a_mapping = await apply(
             core,
             [
-                DesiredIntegration(
-                    project_key=PROJECT,
-                    environment_key=ENVIRONMENT,
-                    integration_key="redis",
-                    name="Copied",
-                    config={**REDIS_WIRE, "password": MASKED},
-                )
+                desired("Copied", {**REDIS_WIRE, "password": MASKED}),
             ],
         )
 
@@ -285,3 +282,52 @@ async def test_duplicate_desired_items_are_refused_before_any_request(
     assert isinstance(applied.error, InputValidationError)
     assert applied.error.field == "concurrency"
     assert fake.requests == []
+
+
+async def test_a_masked_desired_secret_never_overwrites_the_stored_one_on_update(
+    fake: FakeLaunchDarkly,
+) -> None:
+    """Update path, rotate_secrets=True, desired password = the mask: it is never sent.
+
+    Bound: the PATCH bodies reaching the fake carry only the `on` change; the stored
+    password is the one seeded (the mask filter of the update diff is what keeps it).
+    """
+    typed_id = seed_redis(fake, "Typed", config={**REDIS_WIRE, "password": "s3cret"})
+    mapping_id = seed_redis(fake, "Mapping", config={**REDIS_WIRE, "password": "s3cret"})
+    wanted = [
+        desired(
+            "Typed", RedisConfig("redis.internal", password=MASKED), on=True, rotate_secrets=True
+        ),
+        desired("Mapping", {**REDIS_WIRE, "password": MASKED}, on=True, rotate_secrets=True),
+    ]
+
+    async with core_for(fake) as core:
+        applied = await apply(core, wanted)
+
+    assert isinstance(applied, Ok)
+    assert applied.value.ok
+    assert [item.action for item in applied.value.plan.items] == ["update", "update"]
+    patches = [body(request)[1:] for request in sent(fake, "PATCH")]
+    assert patches == [[{"op": "replace", "path": "/on", "value": True}]] * 2
+    for integration_id in (typed_id, mapping_id):
+        stored = fake.get_integration(integration_id)
+        assert stored is not None
+        assert stored["config"]["password"] == "s3cret"
+
+
+async def test_plan_text_and_reprs_mask_secrets_wherever_they_sit(fake: FakeLaunchDarkly) -> None:
+    """A rotated password and one nested in another config value: masked in str, repr, changes."""
+    _ = seed_redis(fake, "Cache", config={**REDIS_WIRE, "password": "s3cret"})
+    secrets = {**REDIS_WIRE, "password": "n3w-one", "extra": {"password": "n3sted"}}
+    wanted = desired("Cache", secrets, rotate_secrets=True)
+
+    async with core_for(fake) as core:
+        planned = await plan(core, [wanted])
+
+    assert isinstance(planned, Ok)
+    (item,) = planned.value.items
+    assert 'config.extra: (unset) -> {"password": "********"}' in item.changes
+    assert "config.password: (secret) rotated" in item.changes
+    for shown in (str(planned.value), repr(planned.value), repr(item), repr(wanted)):
+        assert "n3w-one" not in shown
+        assert "n3sted" not in shown

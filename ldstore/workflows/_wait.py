@@ -37,9 +37,6 @@ class NotAvailableError(LDStoreError):
     errors: tuple[StoreIntegrationError, ...] = ()
     waited: float
 
-    def __str__(self) -> str:
-        return self.message
-
 
 def is_ready(status: BigSegmentStoreStatus) -> bool:
     """Available and not potentially stale: what ``wait_until_available`` waits for."""

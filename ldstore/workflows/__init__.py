@@ -17,10 +17,15 @@
 ...         print(f"could not plan: {error}")
 """
 
-from ldstore._desired import MASKED, SECRET_KEYS, DesiredIntegration, load_desired
-from ldstore._fanout import gather
-from ldstore._plan import Action, ApplyReport, ItemOutcome, Plan, PlanItem, apply, plan
-from ldstore._wait import NotAvailableError, NotAvailableReason, is_ready, wait_until_available
+from ldstore.workflows._desired import MASKED, SECRET_KEYS, DesiredIntegration, load_desired
+from ldstore.workflows._fanout import gather
+from ldstore.workflows._plan import Action, ApplyReport, ItemOutcome, Plan, PlanItem, apply, plan
+from ldstore.workflows._wait import (
+    NotAvailableError,
+    NotAvailableReason,
+    is_ready,
+    wait_until_available,
+)
 
 __all__ = [
     "MASKED",

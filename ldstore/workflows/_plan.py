@@ -8,9 +8,6 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from ldstore import patch as jsonpatch
-from ldstore._desired import MASKED, SECRET_KEYS, DesiredIntegration, kind_of, wire_config
-from ldstore._fanout import gather
 from ldstore.core import Core
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.funcs import (
@@ -21,9 +18,12 @@ from ldstore.funcs import (
     patch_big_segment_store_integration,
 )
 from ldstore.models import (
+    MASKED,
     BigSegmentStoreIntegration,
     IntegrationDeliveryConfigurationPost,
     IntegrationKey,
+    redact,
+    secret_keys,
 )
 from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
@@ -31,29 +31,23 @@ from ldstore.operations import (
     GetBigSegmentStoreIntegrationRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
-from ldstore.patch import PatchOperation
+from ldstore.patch import (
+    PatchOperation,
+    if_version,
+    remove_config,
+    replace_tags,
+    set_config,
+    set_on,
+)
 from ldstore.result import Err, Ok, Result
+from ldstore.workflows._desired import DesiredIntegration, kind_of, wire_config
+from ldstore.workflows._fanout import gather
 
 __all__ = ["Action", "ApplyReport", "ItemOutcome", "Plan", "PlanItem", "apply", "plan"]
 
 Action: TypeAlias = Literal["create", "update", "unchanged", "delete"]
 _SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}
-_ANY_SECRET = frozenset[str]().union(*SECRET_KEYS.values())
 _Identity: TypeAlias = tuple[str, str, str, str]
-
-
-def _redacted(operations: tuple[PatchOperation, ...]) -> str:
-    # A rotated secret travels in the patch: keep it out of reprs and logs.
-    shown = [
-        attrs.evolve(op, value=MASKED) if _secret_path(op.path) and op.value is not None else op
-        for op in operations
-    ]
-    return repr(tuple(shown))
-
-
-def _secret_path(path: str) -> bool:
-    head, _, key = path.rpartition("/")
-    return head == "/config" and key in _ANY_SECRET
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +56,8 @@ class PlanItem:
 
     ``patch`` is the minimal JSON Patch of an update (a ``test`` of ``/version`` first);
     ``changes`` says in words what it changes (``on: false -> true``); secrets appear in
-    ``changes`` only as rotated, never by value.
+    ``changes`` only as rotated, never by value, and are masked in ``repr`` (as every
+    ``PatchOperation``'s repr masks them).
     """
 
     action: Action
@@ -73,7 +68,7 @@ class PlanItem:
     integration_id: str | None = None  # None for a create
     desired: DesiredIntegration | None = None  # None for a delete
     current: BigSegmentStoreIntegration | None = None  # None for a create
-    patch: tuple[PatchOperation, ...] = attrs.field(default=(), repr=_redacted)
+    patch: tuple[PatchOperation, ...] = ()
     changes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
@@ -269,7 +264,7 @@ def _step(desired: DesiredIntegration, current: BigSegmentStoreIntegration | Non
         action="update" if operations else "unchanged",
         integration_id=current.id,
         current=current,
-        patch=(jsonpatch.if_version(current.version), *operations) if operations else (),
+        patch=(if_version(current.version), *operations) if operations else (),
         changes=tuple(changes),
         **fields,
     )
@@ -294,14 +289,14 @@ def _diff(
     operations: list[PatchOperation] = []
     changes: list[str] = []
     if current.on != desired.on:
-        operations.append(jsonpatch.set_on(desired.on))
+        operations.append(set_on(desired.on))
         changes.append(f"on: {_shown(current.on)} -> {_shown(desired.on)}")
     if sorted(current.tags) != sorted(desired.tags):
-        operations.append(jsonpatch.replace_tags(desired.tags))
+        operations.append(replace_tags(desired.tags))
         changes.append(f"tags: {_shown(list(current.tags))} -> {_shown(list(desired.tags))}")
     have: Mapping[str, Any] = current.config or {}
     want = wire_config(desired.config)
-    secrets = SECRET_KEYS.get(kind_of(desired.integration_key), frozenset()) | {
+    secrets = secret_keys(desired.integration_key) | {
         key for key, value in have.items() if _masked(value)
     }
     for key, value in want.items():
@@ -309,15 +304,15 @@ def _diff(
             continue  # a mask copied from a response is not a value: never send it back
         if key in secrets:
             if desired.rotate_secrets:
-                operations.append(jsonpatch.set_config(key, value))
+                operations.append(set_config(key, value))
                 changes.append(f"config.{key}: (secret) rotated")
         elif key not in have or not _same(have[key], value):
             before = _shown(have[key]) if key in have else "(unset)"
-            operations.append(jsonpatch.set_config(key, value))
+            operations.append(set_config(key, value))
             changes.append(f"config.{key}: {before} -> {_shown(value)}")
     for key, value in have.items():
         if key not in want and key not in secrets:
-            operations.append(jsonpatch.remove_config(key))
+            operations.append(remove_config(key))
             changes.append(f"config.{key}: {_shown(value)} -> (removed)")
     return operations, changes
 
@@ -332,49 +327,32 @@ def _same(left: object, right: object) -> bool:
 
 
 def _shown(value: object) -> str:
-    return json.dumps(value)
+    return json.dumps(redact(value))  # a secret nested in a value is masked too
 
 
 async def _execute(
     core: Core, item: PlanItem
 ) -> Result[BigSegmentStoreIntegration | None, LDStoreError]:
     desired, current = item.desired, item.current
+    scope = (item.project_key, item.environment_key, item.integration_key)
     if item.action == "create" and desired is not None:
         config = {key: v for key, v in wire_config(desired.config).items() if not _masked(v)}
         post = IntegrationDeliveryConfigurationPost(
             config=config, on=desired.on, tags=list(desired.tags), name=desired.name
         )
         created = await create_big_segment_store_integration(
-            core,
-            CreateBigSegmentStoreIntegrationRequest(
-                project_key=item.project_key,
-                environment_key=item.environment_key,
-                integration_key=item.integration_key,
-                integration_delivery_configuration_post=post,
-            ),
+            core, CreateBigSegmentStoreIntegrationRequest(*scope, post)
         )
         return _widen(created)
     if item.action == "update" and item.integration_id is not None:
         updated = await patch_big_segment_store_integration(
             core,
-            PatchBigSegmentStoreIntegrationRequest(
-                project_key=item.project_key,
-                environment_key=item.environment_key,
-                integration_key=item.integration_key,
-                integration_id=item.integration_id,
-                request_body=list(item.patch),
-            ),
+            PatchBigSegmentStoreIntegrationRequest(*scope, item.integration_id, list(item.patch)),
         )
         return _widen(updated)
     if item.action == "delete" and item.integration_id is not None:
         return await delete_big_segment_store_integration(
-            core,
-            DeleteBigSegmentStoreIntegrationRequest(
-                project_key=item.project_key,
-                environment_key=item.environment_key,
-                integration_key=item.integration_key,
-                integration_id=item.integration_id,
-            ),
+            core, DeleteBigSegmentStoreIntegrationRequest(*scope, item.integration_id)
         )
     if item.action == "unchanged":
         return Ok(current)

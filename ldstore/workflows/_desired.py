@@ -8,31 +8,32 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import attrs
 
 from ldstore import _codec
 from ldstore.errors import InputValidationError, LDStoreError
-from ldstore.models import DynamoDBConfig, IntegrationKey, RedisConfig, StoreConfig
+from ldstore.models import (
+    MASKED,
+    ConfigError,
+    DynamoDBConfig,
+    IntegrationKey,
+    RedisConfig,
+    StoreConfig,
+    config_class,
+    masked_repr,
+    non_empty,
+    parse_config,
+    secret_keys,
+    store_kinds,
+)
 from ldstore.result import Err, Ok, Result
 
 __all__ = ["MASKED", "SECRET_KEYS", "DesiredIntegration", "load_desired", "wire_config"]
 
-MASKED: Final = "********"
-"""How the API shows a stored secret; a config value equal to it is unknown, never sent."""
-
-SECRET_KEYS: Mapping[str, frozenset[str]] = {"redis": frozenset({"password"})}
-"""Write-only config keys by store kind (reference page: the Redis ``password``)."""
-
-
-def _filled(_: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be a string, not {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{attribute.name} must not be empty"
-        raise ValueError(msg)
+SECRET_KEYS: Mapping[str, frozenset[str]] = {kind: secret_keys(kind) for kind in store_kinds()}
+"""Write-only config keys by store kind (the Redis ``password``), from the models' ``secret`` marks."""
 
 
 def _config_kind(
@@ -40,11 +41,8 @@ def _config_kind(
 ) -> None:
     kind = kind_of(instance.integration_key)
     value = cast("object", config)  # checked at run time: untyped callers get a clear error
-    if isinstance(value, RedisConfig) and kind != "redis":
-        msg = f"a RedisConfig needs integration_key 'redis', not {kind!r}"
-        raise ValueError(msg)
-    if isinstance(value, DynamoDBConfig) and kind != "dynamodb":
-        msg = f"a DynamoDBConfig needs integration_key 'dynamodb', not {kind!r}"
+    if isinstance(value, RedisConfig | DynamoDBConfig) and value.integration_key != kind:
+        msg = f"a {type(value).__name__} needs integration_key {value.integration_key!r}, not {kind!r}"
         raise ValueError(msg)
     if not isinstance(value, RedisConfig | DynamoDBConfig | Mapping):
         msg = f"config must be a RedisConfig, DynamoDBConfig or mapping, not {type(value).__name__}"
@@ -62,14 +60,6 @@ def _tags(value: object) -> tuple[str, ...]:
     return cast("tuple[str, ...]", tags)
 
 
-def _config_repr(config: StoreConfig) -> str:
-    # RedisConfig hides its password itself; a plain mapping shows secrets as the API does.
-    if isinstance(config, RedisConfig | DynamoDBConfig):
-        return repr(config)
-    secrets = frozenset[str]().union(*SECRET_KEYS.values())
-    return repr({key: MASKED if key in secrets else value for key, value in config.items()})
-
-
 @attrs.frozen(kw_only=True)
 class DesiredIntegration:
     """One integration as it should be; identified by project, environment, store and name.
@@ -79,11 +69,11 @@ class DesiredIntegration:
     back, so they cannot be compared. Raises ``ValueError``/``TypeError`` when invalid.
     """
 
-    project_key: str = attrs.field(validator=_filled)
-    environment_key: str = attrs.field(validator=_filled)
-    integration_key: IntegrationKey | str = attrs.field(validator=_filled)
-    name: str = attrs.field(validator=_filled)
-    config: StoreConfig = attrs.field(validator=_config_kind, repr=_config_repr)
+    project_key: str = attrs.field(validator=non_empty)
+    environment_key: str = attrs.field(validator=non_empty)
+    integration_key: IntegrationKey | str = attrs.field(validator=non_empty)
+    name: str = attrs.field(validator=non_empty)
+    config: StoreConfig = attrs.field(validator=_config_kind, repr=masked_repr)
     on: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
     rotate_secrets: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
@@ -131,8 +121,11 @@ def load_desired(path: str | os.PathLike[str]) -> Result[list[DesiredIntegration
         password = { env = "REDIS_PASSWORD" }   # any value: read from the environment
 
     JSON: the same shape, ``{"integration": [{..., "config": {...}}]}``, or just the list.
-    Redis and DynamoDB configs are checked as ``RedisConfig``/``DynamoDBConfig``; another
-    store kind's config is passed through as is.
+    ``store`` must be a kind ldstore knows (``redis``, ``dynamodb``; case-sensitive), so
+    a plan made from the file promises nothing the API will refuse for that reason. The
+    config is checked as ``RedisConfig``/``DynamoDBConfig`` through
+    ``ldstore.models.parse_config``: wire keys, values as the API gives them (a port may
+    be a string of digits), and a secret equal to ``MASKED`` counts as unset.
 
     ``Err(InputValidationError)``: the file cannot be read or parsed, or an item is
     invalid; the message names the item (index and name) and the field, as does
@@ -172,6 +165,8 @@ def _read(file: Path) -> Result[object, InputValidationError]:
         return Ok(parse.value(text))
     except ValueError as error:  # json.JSONDecodeError and TOMLDecodeError are ValueErrors
         return _invalid(f"{file} is not valid {file.suffix[1:].upper()}: {error}", "path")
+    except RecursionError:  # the parsers recurse once per level of nesting
+        return _invalid(f"{file} nests too deeply to be an apply file", "path")
 
 
 def _invalid(message: str, field: str | None) -> Err[InputValidationError]:
@@ -240,19 +235,14 @@ def _item(raw: object, where: str) -> Result[DesiredIntegration, InputValidation
             message = f"{label}: {field} must be {expected}, not {got}"
             return _invalid(message, f"{where}.{field}")
     store = cast("str", fields["store"])
-    config = _config(store, cast("dict[str, object]", fields["config"]), label, f"{where}.config")
+    config = _config(store, cast("dict[str, object]", fields["config"]), label, where)
     if isinstance(config, Err):
         return config
-    key: IntegrationKey | str
-    try:
-        key = IntegrationKey(store)
-    except ValueError:
-        key = store  # a store kind added after this release: its config is passed through
     return Ok(
         DesiredIntegration(
             project_key=cast("str", fields["project"]),
             environment_key=cast("str", fields["environment"]),
-            integration_key=key,
+            integration_key=IntegrationKey(store),
             name=cast("str", name),
             config=config.value,
             on=cast("bool", fields.get("on", False)),
@@ -297,16 +287,22 @@ _OPTIONAL = frozenset({"on", "tags", "rotate_secrets"})
 def _config(
     store: str, raw: Mapping[str, object], label: str, where: str
 ) -> Result[StoreConfig, InputValidationError]:
+    """The item's config, checked by the model of its store kind (which must be known)."""
+    cls = config_class(store)
+    if cls is None:
+        known = ", ".join(store_kinds())
+        message = f"{label}: store {store!r} is not a kind ldstore knows (known: {known})"
+        return _invalid(message, f"{where}.store")
     config: dict[str, Any] = {}
     for key, value in raw.items():
         resolved = _from_environment(value, f"{label}: config.{key}")
         if isinstance(resolved, Err):
-            return _invalid(resolved.error.message, f"{where}.{key}")
+            return _invalid(resolved.error.message, f"{where}.config.{key}")
         config[key] = resolved.value
-    typed = _TYPED.get(store)
-    if typed is None:
-        return Ok(config)
-    return typed.build(config, label, where)
+    try:
+        return Ok(parse_config(cls, config))
+    except ConfigError as error:
+        return _invalid(f"{label}: config.{error}", f"{where}.config.{error.key}")
 
 
 def _from_environment(value: object, what: str) -> Result[object, InputValidationError]:
@@ -321,61 +317,3 @@ def _from_environment(value: object, what: str) -> Result[object, InputValidatio
     if found is None:
         return _invalid(f"{what}: environment variable {variable} is not set", None)
     return Ok(found)
-
-
-@attrs.frozen
-class _TypedStore:
-    """How a file's wire-named config becomes a RedisConfig or DynamoDBConfig."""
-
-    cls: type[RedisConfig | DynamoDBConfig]
-    names: Mapping[str, str]  # wire name -> attribute
-    required: tuple[str, ...]  # wire names
-
-    def build(
-        self, config: Mapping[str, Any], label: str, where: str
-    ) -> Result[StoreConfig, InputValidationError]:
-        for key in config:
-            if key not in self.names:
-                known = ", ".join(self.names)
-                message = f"{label}: config.{key} is not a setting of this store (known: {known})"
-                return _invalid(message, f"{where}.{key}")
-        for key in self.required:
-            if key not in config:
-                return _invalid(f"{label}: config.{key} is required", f"{where}.{key}")
-        arguments = {self.names[key]: value for key, value in config.items()}
-        port = arguments.get("port")
-        if isinstance(port, str) and port.isdigit():
-            arguments["port"] = int(port)  # the wire's port is a string; RedisConfig's an int
-        try:
-            return Ok(self.cls(**arguments))
-        except (TypeError, ValueError) as error:
-            # The models' messages start with the attribute's name: say the wire's instead.
-            text = str(error)
-            attribute = text.split(" ", 1)[0]
-            wire = next((key for key, name in self.names.items() if name == attribute), attribute)
-            return _invalid(f"{label}: config.{wire}{text[len(attribute) :]}", f"{where}.{wire}")
-
-
-_TYPED: Mapping[str, _TypedStore] = {
-    "redis": _TypedStore(
-        RedisConfig,
-        {
-            "host": "host",
-            "port": "port",
-            "username": "username",
-            "password": "password",
-            "tlsEnabled": "tls_enabled",
-        },
-        ("host",),
-    ),
-    "dynamodb": _TypedStore(
-        DynamoDBConfig,
-        {
-            "tableName": "table_name",
-            "region": "region",
-            "roleArn": "role_arn",
-            "externalId": "external_id",
-        },
-        ("tableName", "region", "roleArn", "externalId"),
-    ),
-}

@@ -1,0 +1,167 @@
+"""The codec's fast path: generated decoders that build the same objects as cattrs, faster.
+
+``_codec`` holds the wire rules (names, timestamps, omissions); this module only makes
+decoding them cheaper, the way cattrs keeps its ``gen`` package apart from its
+converters. It depends on one private name of cattrs, the hook it uses for ``str``,
+``int``, ``bool``, ... (``Converter._structure_call``); ``tests/test_codec_gen.py``
+checks, for every model on arbitrary wire data, that these decoders and cattrs' own
+``make_dict_structure_fn`` agree, so a cattrs change that breaks the assumption fails
+there.
+"""
+
+import linecache
+import types
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Union, get_args, get_origin
+
+import attrs
+from cattrs import Converter
+
+__all__ = [
+    "homogeneous_tuple",
+    "settings_unstructure_fn",
+    "slot_structure_fn",
+    "tuple_structure_fn",
+]
+
+
+def homogeneous_tuple(type_: Any) -> bool:
+    """Whether ``type_`` is ``tuple[X, ...]``."""
+    args = get_args(type_)
+    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis  # noqa: PLR2004
+
+
+def _calls_the_type(converter: Converter, hook: object) -> bool:
+    """Whether ``hook`` is cattrs' hook for str, int, bool, ...: ``type_(value)``."""
+    # cattrs has no public name for it.
+    return hook == converter._structure_call  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+
+
+def tuple_structure_fn(
+    type_: Any, converter: Converter
+) -> Callable[[Iterable[Any], Any], tuple[Any, ...]]:
+    """A hook for ``tuple[X, ...]`` that looks X's hook up once, not for every tuple."""
+    element = get_args(type_)[0]
+    hook = converter.get_structure_hook(element)
+    if _calls_the_type(converter, hook):
+
+        def call_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
+            return tuple(map(element, value))
+
+        return call_each
+
+    def structure_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
+        # Empty lists are common (an integration's _access): skip the comprehension.
+        return tuple([hook(item, element) for item in value]) if value != [] else ()
+
+    return structure_each
+
+
+# Decoding a list of 2000 integrations builds 16,000 model instances, so per-instance
+# costs dominate. A frozen attrs __init__ sets each field through object.__setattr__, and
+# cattrs' generated function gathers keyword arguments in a dict before calling it. For a
+# class whose __init__ only assigns (no validator, converter, factory or post-init), the
+# decoder generated below fills the slots directly and resolves every field's hook when it
+# is generated: the same instances, in about a third of the time.
+def slot_structure_fn(
+    cls: type[Any], converter: Converter, wire_name: Callable[[str], str]
+) -> Callable[[Any, Any], Any] | None:
+    """A decoder filling ``cls``'s slots from wire keys, or None when ``__init__`` does more."""
+    setters = _slot_setters(cls)
+    if setters is None:
+        return None
+    name = f"structure_{cls.__name__}"
+    scope: dict[str, Any] = {"__new": object.__new__, "__cls": cls, "__map": map}
+    lines = [f"def {name}(o, _=None):", "    obj = __new(__cls)"]
+    for number, (field, setter) in enumerate(zip(attrs.fields(cls), setters, strict=True)):
+        scope[f"__set{number}"] = setter
+        key = repr(wire_name(field.name))
+        value = _value_source(field.type, f"{number}", scope, converter)
+        if field.default is attrs.NOTHING:  # required: a missing key is a KeyError
+            lines += [f"    v = o[{key}]", f"    __set{number}(obj, {value})"]
+        else:
+            scope[f"__default{number}"] = field.default
+            lines += [
+                f"    if {key} in o:",
+                f"        v = o[{key}]",
+                f"        __set{number}(obj, {value})",
+                "    else:",
+                f"        __set{number}(obj, __default{number})",
+            ]
+    lines.append("    return obj")
+    function: Callable[[Any, Any], Any] = _compiled(name, lines, scope)
+    return function
+
+
+def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
+    """Each field's slot setter, or None when ``__init__`` does more than assign."""
+    fields = attrs.fields(attrs.resolve_types(cls))
+    # A slot that is not a field (a cached hash, say) is one __init__ sets too.
+    unknown_slots = set(getattr(cls, "__slots__", ())) - {f.name for f in fields} - {"__weakref__"}
+    if unknown_slots or hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return None
+    setters: list[Callable[[Any, Any], None]] = []
+    for field in fields:
+        # An inherited field's slot belongs to the base class that declared it.
+        slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
+        if (
+            not isinstance(slot, types.MemberDescriptorType)
+            or not field.init
+            or field.validator is not None
+            or field.converter is not None
+            or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]  # a class at run time
+        ):
+            return None
+        setters.append(slot.__set__)
+    return setters
+
+
+def _value_source(type_: Any, suffix: str, scope: dict[str, Any], converter: Converter) -> str:
+    """Source structuring ``v`` as ``type_``, with the hooks it calls put in ``scope``."""
+    args = get_args(type_)
+    optional = (
+        get_origin(type_) in (Union, types.UnionType) and len(args) == 2 and type(None) in args  # noqa: PLR2004
+    )
+    inner = next(arg for arg in args if arg is not type(None)) if optional else type_
+    hook = converter.get_structure_hook(inner)
+    scope[f"__type{suffix}"] = inner
+    if _calls_the_type(converter, hook):
+        source = f"__type{suffix}(v)"
+    elif homogeneous_tuple(inner) and _calls_the_type(
+        converter, converter.get_structure_hook(get_args(inner)[0])
+    ):  # what tuple_structure_fn returns, inlined
+        scope[f"__element{suffix}"] = get_args(inner)[0]
+        source = f"tuple(__map(__element{suffix}, v))"
+    else:
+        scope[f"__hook{suffix}"] = hook
+        source = f"__hook{suffix}(v, __type{suffix})"
+    # The same result as cattrs' optional hook, without its per-value dispatch.
+    return f"None if v is None else {source}" if optional else source
+
+
+def settings_unstructure_fn(
+    name: str, settings: Sequence[tuple[str, str, Callable[[Any], Any] | None]]
+) -> Callable[[Any], dict[str, Any]]:
+    """An encoder for a store config: each ``(wire key, attribute, to_wire or None)``.
+
+    Builds what a loop over ``settings`` would (``None`` values left off, ``to_wire``
+    applied where given), generated so that a create costs what the hand-written hooks
+    it replaced cost.
+    """
+    scope: dict[str, Any] = {}
+    lines = [f"def unstructure_{name}(c):", "    w = {}"]
+    for number, (key, attribute, to_wire) in enumerate(settings):
+        scope[f"__to{number}"] = to_wire
+        value = "v" if to_wire is None else f"__to{number}(v)"
+        lines += [f"    v = c.{attribute}", f"    if v is not None: w[{key!r}] = {value}"]
+    lines.append("    return w")
+    function: Callable[[Any], dict[str, Any]] = _compiled(f"unstructure_{name}", lines, scope)
+    return function
+
+
+def _compiled(name: str, lines: list[str], scope: dict[str, Any]) -> Any:
+    source = "\n".join(lines) + "\n"
+    filename = f"<ldstore generated {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), scope)  # noqa: S102 (generated from our own names)
+    return scope[name]

@@ -1,0 +1,177 @@
+"""The generated fast decoders build exactly what cattrs' own decoders build.
+
+``ldstore._codec_gen`` relies on a private name of cattrs; this property is what guards
+it: on arbitrary wire data, for every model, the fast decoder and
+``make_dict_structure_fn`` return equal objects, or both raise.
+"""
+
+import types
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Union, get_args, get_origin
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ldstore import _codec, _codec_gen, models
+from ldstore._codec import converter, dict_structure_fn, wire_name
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _decodable(cls: type[Any]) -> bool:
+    try:
+        _ = dict_structure_fn(cls)
+    except Exception:  # noqa: BLE001 (a request body or a helper: not decoded from the wire)
+        return False
+    return True
+
+
+def _models() -> list[type[Any]]:
+    found: list[type[Any]] = []
+    for name in models.__all__:
+        value: object = getattr(models, name)
+        if isinstance(value, type) and attrs.has(value) and _decodable(value):
+            found.append(value)
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+MODELS = _models()
+
+
+def fitting(type_: Any, *, chaos: bool) -> st.SearchStrategy[Any]:
+    """Wire values that decode as ``type_``; with ``chaos``, often ones that do not."""
+    args = get_args(type_)
+    if get_origin(type_) in (Union, types.UnionType):
+        return st.one_of([fitting(arg, chaos=chaos) for arg in args])
+    if type_ is type(None):
+        return st.none()
+    if isinstance(type_, type) and attrs.has(type_):
+        return wire_objects(type_, chaos=chaos)
+    if get_origin(type_) is tuple:
+        return st.lists(fitting(args[0], chaos=chaos), max_size=2)
+    simple: dict[Any, st.SearchStrategy[Any]] = {
+        str: st.text(max_size=8),
+        models.IntegrationKey: st.sampled_from(["redis", "dynamodb", "cassandra"]),
+        bool: st.booleans(),
+        int: st.integers(-(2**40), 2**40),
+        datetime: st.integers(-(2**42), 2**42),
+        Mapping[str, Any]: st.dictionaries(st.text(max_size=6), json_values, max_size=3),
+    }
+    return simple.get(type_, json_values)
+
+
+_BUILT: dict[tuple[str, bool], st.SearchStrategy[dict[str, Any]]] = {}
+
+
+def wire_objects(cls: type[Any], *, chaos: bool) -> st.SearchStrategy[dict[str, Any]]:
+    """JSON objects for ``cls`` with unknown keys added; with ``chaos``, keys left out and
+    values of any JSON type, at every level."""
+    key = (cls.__qualname__, chaos)
+    if key not in _BUILT:
+        _BUILT[key] = _wire_objects(cls, chaos=chaos)
+    return _BUILT[key]
+
+
+def _wire_objects(cls: type[Any], *, chaos: bool) -> st.SearchStrategy[dict[str, Any]]:
+    fields = attrs.fields(attrs.resolve_types(cls))
+    values = {
+        wire_name(field.name): st.one_of(fitting(field.type, chaos=chaos), json_scalars)
+        if chaos
+        else fitting(field.type, chaos=chaos)
+        for field in fields
+    }
+    required = {wire_name(field.name) for field in fields if field.default is attrs.NOTHING}
+    shaped = st.fixed_dictionaries(
+        {key: value for key, value in values.items() if key in required and not chaos},
+        optional={key: value for key, value in values.items() if key not in required or chaos},
+    )
+    extra = st.dictionaries(st.text(max_size=6), json_scalars, max_size=1)
+    return st.builds(_merged, shaped, extra)
+
+
+def _merged(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    return {**more, **base}
+
+
+def outcome(decode: Callable[[Any, Any], Any], wire: object, cls: type[Any]) -> tuple[str, Any]:
+    try:
+        return ("ok", decode(wire, cls))
+    except Exception:  # noqa: BLE001 (which error each raises may differ; that both raise may not)
+        return ("raised", None)
+
+
+def test_the_fast_path_covers_the_response_models() -> None:
+    """The models a list or get decodes all take the generated path, so the property tests it."""
+    fast = {
+        cls.__name__
+        for cls in MODELS
+        if _codec_gen.slot_structure_fn(cls, converter, wire_name) is not None
+    }
+
+    assert {
+        "BigSegmentStoreIntegrationCollection",
+        "BigSegmentStoreIntegration",
+        "BigSegmentStoreStatus",
+        "StoreIntegrationError",
+        "Access",
+        "AccessAllowedReason",
+        "Link",
+    } <= fast
+    assert len(MODELS) >= len(fast) >= 12
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_fast_decoders_equal_cattrs_own(cls: type[Any], data: st.DataObject) -> None:
+    """On arbitrary wire data the codec's decoder and make_dict_structure_fn agree (or both raise)."""
+    wire = data.draw(wire_objects(cls, chaos=False) | wire_objects(cls, chaos=True))
+    fast = _codec.converter.get_structure_hook(cls)
+    slow = dict_structure_fn(cls)
+
+    assert outcome(fast, wire, cls) == outcome(slow, wire, cls)
+
+
+redis_configs = st.builds(
+    models.RedisConfig,
+    host=st.text(min_size=1).filter(str.strip),
+    port=st.integers(1, 65535),
+    username=st.none() | st.text(),
+    password=st.none() | st.text(),
+    tls_enabled=st.booleans(),
+)
+dynamodb_configs = st.builds(
+    models.DynamoDBConfig,
+    table_name=st.text(min_size=1).filter(str.strip),
+    region=st.sampled_from(sorted(models.DYNAMODB_REGIONS)),
+    role_arn=st.text().map(lambda rest: f"arn:{rest}"),
+    external_id=st.text(min_size=1).filter(str.strip),
+)
+
+
+@given(redis_configs | dynamodb_configs)
+def test_generated_config_encoders_equal_the_metadata_rule(config: models.TypedConfig) -> None:
+    """The generated encoder gives what the rule says: each set value, by wire name, to_wire'd."""
+    rule = {
+        field.wire: field.to_wire(value)
+        for field in models.config_fields(type(config))
+        if (value := getattr(config, field.name)) is not None
+    }
+
+    assert converter.unstructure(config) == rule
