@@ -8,11 +8,11 @@ from typing import Any, cast
 from mcp.types import CallToolResult, TextContent
 
 from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
-from ldstore.models import DynamoDBConfig, RedisConfig
+from ldstore.models import ConfigError, TypedConfig, config_class, parse_config
 from ldstore.patch import ABSENT, PatchOperation
 from ldstore.result import Err, Ok, Result
 from ldstore.wire import to_wire
-from ldstore.workflows import MASKED, SECRET_KEYS, DesiredIntegration, Plan, PlanItem
+from ldstore.workflows import DesiredIntegration, Plan, PlanItem
 
 from ._shapes import DesiredItem, PatchOperationArg
 
@@ -29,35 +29,6 @@ __all__ = [
 
 _REDACTED = "[redacted]"
 
-# Wire key -> attribute of the typed config, and the keys the API requires. The typed
-# configs validate the values; this table only maps names, so errors name the wire key.
-# A public ldstore function from an apply-file item to a DesiredIntegration (the private
-# ldstore._desired has one) would replace this table; see issue #12's report.
-_NAMES: Mapping[str, Mapping[str, str]] = {
-    "redis": {
-        "host": "host",
-        "port": "port",
-        "username": "username",
-        "password": "password",
-        "tlsEnabled": "tls_enabled",
-    },
-    "dynamodb": {
-        "tableName": "table_name",
-        "region": "region",
-        "roleArn": "role_arn",
-        "externalId": "external_id",
-    },
-}
-_REQUIRED: Mapping[str, tuple[str, ...]] = {
-    "redis": ("host",),
-    "dynamodb": ("tableName", "region", "roleArn", "externalId"),
-}
-_CLASSES: Mapping[str, type[RedisConfig | DynamoDBConfig]] = {
-    "redis": RedisConfig,
-    "dynamodb": DynamoDBConfig,
-}
-_ANY_SECRET = frozenset[str]().union(*SECRET_KEYS.values())
-
 
 def _invalid(message: str, field: str) -> Err[InputValidationError]:
     return Err(InputValidationError(message=message, field=field))
@@ -65,37 +36,25 @@ def _invalid(message: str, field: str) -> Err[InputValidationError]:
 
 def typed_config(
     store: str, config: Mapping[str, object], where: str
-) -> Result[RedisConfig | DynamoDBConfig, InputValidationError]:
+) -> Result[TypedConfig, InputValidationError]:
     """``config`` (the API's keys) as a validated ``RedisConfig`` or ``DynamoDBConfig``.
 
     ``Err(InputValidationError)`` naming the key (``where`` + ``.port``) when a key is
-    unknown, missing or invalid: the typed configs' own checks decide what is valid.
+    unknown, missing or invalid: the models' own description of each setting decides
+    (``ldstore.models.parse_config``), as for the CLI and the apply file.
     """
-    names = _NAMES[store]
-    for key in config:
-        if key not in names:
-            known = ", ".join(names)
-            return _invalid(
-                f"{where}.{key} is not a {store} setting (known: {known})", f"{where}.{key}"
-            )
-    for key in _REQUIRED[store]:
-        if key not in config:
-            return _invalid(f"{where}.{key} is required for {store}", f"{where}.{key}")
-    arguments: dict[str, Any] = {names[key]: value for key, value in config.items()}
-    port = arguments.get("port")
-    if isinstance(port, str):  # the wire's port is a string of digits; RedisConfig's an int
-        if not port.isdigit():
-            message = f'{where}.port must be a port number such as 6380 or "6380", not {port!r}'
-            return _invalid(message, f"{where}.port")
-        arguments["port"] = int(port)
+    cls = config_class(store)
+    if cls is None:  # pragma: no cover - the input schema allows only known kinds
+        return _invalid(f"{where}: unknown store kind {store!r}", where)
     try:
-        return Ok(_CLASSES[store](**arguments))
-    except (TypeError, ValueError) as error:
-        # The configs' messages start with the attribute's name: say the wire key instead.
+        return Ok(parse_config(cls, config))
+    except ConfigError as error:
+        field = where if error.key is None else f"{where}.{error.key}"
         text = str(error)
-        attribute = text.split(" ", 1)[0]
-        wire = next((key for key, name in names.items() if name == attribute), attribute)
-        return _invalid(f"{where}.{wire}{text[len(attribute) :]}", f"{where}.{wire}")
+        # The models' messages start with the wire key: say where it sits.
+        if error.key and text.startswith(error.key):
+            text = text[len(error.key) :]
+        return _invalid(f"{field}{text if text.startswith(' ') else ': ' + text}", field)
 
 
 def desired_integrations(
@@ -229,8 +188,5 @@ def _step(item: PlanItem) -> dict[str, Any]:
 
 
 def _operation(operation: PatchOperation) -> dict[str, Any]:
-    wire = cast("dict[str, Any]", to_wire(operation))
-    head, _, key = operation.path.rpartition("/")
-    if head == "/config" and key in _ANY_SECRET and "value" in wire:
-        wire["value"] = MASKED  # a rotated secret is sent, never shown
-    return wire
+    # A rotated secret is sent, never shown.
+    return cast("dict[str, Any]", to_wire(operation.redacted()))
