@@ -56,7 +56,7 @@ class RetryConfig:
     max_interval: float = attrs.field(default=30.0, validator=lambda _, a, v: _interval(a.name, v))
     exponent: float = attrs.field(default=2.0, validator=lambda _, a, v: _exponent(a.name, v))
     max_elapsed_time: float | None = attrs.field(
-        default=60.0, validator=lambda _, a, v: v is None or _interval(a.name, v)
+        default=60.0, validator=lambda _, a, v: _interval(a.name, v, optional=True)
     )
     max_attempts: int | None = attrs.field(
         default=None, validator=lambda _, a, v: _count(a.name, v, optional=True)
@@ -87,7 +87,9 @@ def _number(name: str, value: object) -> float:
     return float(value)
 
 
-def _interval(name: str, value: object) -> None:
+def _interval(name: str, value: object, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
     if _number(name, value) < 0:
         msg = f"{name} must not be negative, not {value!r}"
         raise ValueError(msg)

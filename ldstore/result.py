@@ -110,17 +110,3 @@ async def chain_async(
         return result
     return await fn(result.value)
 
-
-def __getattr__(name: str) -> object:
-    # The helper's old name, which it shared with the method.
-    if name == "and_then_async":
-        import warnings  # noqa: PLC0415
-
-        warnings.warn(
-            "ldstore.result.and_then_async is renamed chain_async",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return chain_async
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)

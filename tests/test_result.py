@@ -112,14 +112,3 @@ async def test_collect_gathers_values_or_the_first_err() -> None:
     assert collect(mixed) == Err("a")
     assert collect([]) == Ok([])
 
-
-def test_the_old_helper_name_still_works_with_a_warning() -> None:
-    """`ldstore.result.and_then_async` (the helper's old name) is chain_async, deprecated."""
-    import ldstore.result  # noqa: PLC0415
-
-    with pytest.warns(DeprecationWarning, match="chain_async"):
-        old = ldstore.result.and_then_async  # type: ignore[attr-defined]  # the deprecated name
-
-    assert old is chain_async
-    with pytest.raises(AttributeError):
-        _ = ldstore.result.no_such_name  # type: ignore[attr-defined]  # absent on purpose
