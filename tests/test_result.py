@@ -111,4 +111,3 @@ async def test_collect_gathers_values_or_the_first_err() -> None:
     mixed: list[Result[int, str]] = [Ok(1), Err("a"), Err("b")]
     assert collect(mixed) == Err("a")
     assert collect([]) == Ok([])
-
