@@ -329,6 +329,12 @@ class Core:
                 # Compressed answers are inflated as they are read, under the size cap.
                 auto_decompress=True,
             )
+            # aiohttp silently re-sends a GET or DELETE once when a kept-alive connection
+            # drops; ldstore's retry layer decides that (and counts it, for hooks and for
+            # the "may already have been deleted" note), so switch aiohttp's off. It has no
+            # public switch; a version without the attribute keeps its own behaviour.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
             self._session_loop = loop
             self._owns_session = True
         return self._session

@@ -109,4 +109,3 @@ async def chain_async(
     if isinstance(result, Err):
         return result
     return await fn(result.value)
-
