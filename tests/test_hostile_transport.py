@@ -8,6 +8,7 @@ import gzip
 import json
 import time
 import tracemalloc
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,8 @@ from hostile import (
     patch_request,
     serve,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ldstore import Core, Err, Ok, Result, RetryConfig
 from ldstore.core import DEFAULT_MAX_RESPONSE_BYTES
@@ -322,3 +325,47 @@ async def test_the_happy_path_still_decodes() -> None:
     assert isinstance(result, Ok)
     assert result.value.name == "n"
     assert json.loads(server.hits[0].body or b"null") is None
+
+
+def _broken_integration(fields: Mapping[str, object]) -> bytes:
+    return json.dumps(integration(**fields)).encode()
+
+
+_JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+).map(lambda value: json.dumps(value).encode())
+_BODY = st.one_of(
+    st.binary(max_size=300),
+    _JSON_TEXT,
+    st.dictionaries(
+        st.sampled_from(["_id", "version", "on", "tags", "_status", "config", "_links", "name"]),
+        st.none() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=2),
+        max_size=3,
+    ).map(_broken_integration),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(status=st.sampled_from([200, 201, 204, 299, 400, 404, 409, 418, 500, 599]), body=_BODY)
+def test_any_status_and_body_is_a_result_within_the_timeout(status: int, body: bytes) -> None:
+    """Whatever body comes with whatever status, a get returns a Result (never raises) within
+    its 1 s timeout + slack, and the token shows in none of its text."""
+
+    async def scenario() -> None:
+        async with (
+            serve(answer(status, body, {"Content-Type": "application/json"})) as server,
+            core_at(server.url, timeout=1.0) as core,
+        ):
+            started = time.monotonic()
+            result = await get_big_segment_store_integration(core, get_request())
+            elapsed = time.monotonic() - started
+
+        assert isinstance(result, Ok | Err)
+        assert TOKEN not in repr(result)
+        assert elapsed < 1.0 + SLACK
+
+    asyncio.run(scenario())
