@@ -59,6 +59,7 @@ class _Window:
     reset_at: float = 0.0  # wall-clock epoch seconds
     probing: bool = False
     unlimited: bool = False  # the server sent no header for this scope
+    in_flight: int = 0  # admitted under this scope and not yet answered
 
 
 @attrs.frozen
@@ -68,6 +69,7 @@ class Permit:
     route: str
     probes: tuple[str, ...]  # the scopes whose budget this attempt is probing
     counted: bool  # whether it holds a place under max_in_flight
+    scopes: tuple[str, ...] = ()  # the limited scopes it was admitted under
 
 
 @attrs.frozen
@@ -150,6 +152,8 @@ class Limiter:
         try:
             if permit.counted:
                 self._in_flight -= 1
+            for scope in permit.scopes:
+                self._window(scope).in_flight -= 1
             for scope in permit.probes:
                 self._window(scope).probing = False
             if (
@@ -193,11 +197,14 @@ class Limiter:
 
     def _take(self, route: str) -> Permit:
         probes: list[str] = []
+        scopes: list[str] = []
         if self.rate_limit_aware:
             for scope in (_GLOBAL, route):
                 window = self._window(scope)
                 if window.unlimited:
                     continue
+                window.in_flight += 1
+                scopes.append(scope)
                 if window.remaining is None:
                     window.probing = True
                     probes.append(scope)
@@ -206,7 +213,7 @@ class Limiter:
         counted = self.max_in_flight is not None
         if counted:
             self._in_flight += 1
-        return Permit(route=route, probes=tuple(probes), counted=counted)
+        return Permit(route=route, probes=tuple(probes), counted=counted, scopes=tuple(scopes))
 
     def _observe(self, permit: Permit, status: int | None, headers: Mapping[str, str]) -> None:
         now = time.time()
@@ -220,6 +227,9 @@ class Limiter:
                 continue
             window.unlimited = False
             new_window = reset is not None and reset > window.reset_at
+            # The calls still in flight may reach the server after it counted this answer
+            # (a loaded client sends late): spend them from its count too.
+            left -= window.in_flight
             if scope in permit.probes or window.remaining is None or new_window:
                 window.remaining = left
             else:
