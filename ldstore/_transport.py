@@ -378,7 +378,12 @@ def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The (decompressed) body, or None once it is larger than ``limit`` bytes."""
     length = response.content_length
-    if length is not None and "Content-Encoding" not in response.headers:
+    headers = response.headers
+    if (
+        length is not None
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    ):
         # The usual answer: its framing bounds what read() takes.
         return await response.read() if length <= limit else None
     chunks: list[bytes] = []
