@@ -30,6 +30,7 @@ from ldstore.core import (
     HookContext,
     HookRequest,
     RequestOptions,
+    RetryConfig,
     check_base_url,
     header_value_problem,
 )
@@ -169,6 +170,18 @@ def _options(options: object) -> Result[str | None, LDStoreError]:
         return _invalid(
             f"options must be a RequestOptions, not {type(options).__name__}", "options"
         )
+    refused = _refuse_values(options)
+    if refused is not None:
+        return refused
+    if options.server_url is None:
+        return Ok(None)
+    try:
+        return Ok(check_base_url(options.server_url))
+    except (TypeError, ValueError) as error:
+        return _invalid(str(error), "server_url")
+
+
+def _refuse_values(options: RequestOptions) -> Err[InputValidationError] | None:
     timeout = options.timeout
     if timeout is not None and (
         isinstance(timeout, bool)
@@ -176,16 +189,11 @@ def _options(options: object) -> Result[str | None, LDStoreError]:
         or not 0 < timeout < float("inf")
     ):
         return _invalid(f"timeout must be finite positive seconds, not {timeout!r}", "timeout")
+    if options.retry_config is not None and not isinstance(options.retry_config, RetryConfig):  # pyright: ignore[reportUnnecessaryIsInstance]  # an untyped caller's mistake
+        return _invalid("retry_config must be a RetryConfig", "retry_config")  # type: ignore[unreachable]  # as above
     if options.headers:
-        refused = _refuse_headers(options.headers, "RequestOptions.headers")
-        if refused is not None:
-            return refused
-    if options.server_url is None:
-        return Ok(None)
-    try:
-        return Ok(check_base_url(options.server_url))
-    except (TypeError, ValueError) as error:
-        return _invalid(str(error), "server_url")
+        return _refuse_headers(options.headers, "RequestOptions.headers")
+    return None
 
 
 def _invalid(message: str, field: str) -> Err[InputValidationError]:

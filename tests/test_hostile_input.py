@@ -174,8 +174,21 @@ async def test_circular_and_too_deep_bodies_are_refused(fake: FakeLaunchDarkly) 
         RequestOptions(timeout="5"),  # type: ignore[arg-type]  # deliberately wrong
         RequestOptions(server_url="http://[bad"),
         RequestOptions(server_url="127.0.0.1:8765"),
+        RequestOptions(retry_config={"max_attempts": 1}),  # type: ignore[arg-type]  # deliberately wrong
+        RequestOptions(headers=[("X-Trace", "v")]),  # type: ignore[arg-type]  # deliberately wrong
     ],
-    ids=["dict", "zero", "negative", "nan", "inf", "str", "bad-url", "no-scheme"],
+    ids=[
+        "dict",
+        "zero",
+        "negative",
+        "nan",
+        "inf",
+        "str",
+        "bad-url",
+        "no-scheme",
+        "retry-dict",
+        "header-list",
+    ],
 )
 async def test_nonsense_options_are_input_errors(fake: FakeLaunchDarkly, options: Any) -> None:
     """A dict as options, a timeout that is not finite positive seconds, a bad server_url: Err, 0 requests."""
