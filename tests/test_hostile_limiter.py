@@ -241,3 +241,46 @@ def test_the_header_parser_never_raises_and_clamps(value: str) -> None:
     assert wait is None or 0.0 <= wait <= MAX_SERVER_WAIT
     assert reset is None or reset <= now + MAX_SERVER_WAIT
     assert count is None or count >= 0
+
+
+async def test_calls_still_in_flight_are_spent_from_a_fresh_count() -> None:
+    """Two calls admitted in one window answer late; the next window's probe says 1 left.
+    The limiter spends the 2 in flight from that 1: the next call is held (4 requests at the
+    server, not 5) until the window resets, then answered Ok."""
+    release = asyncio.Event()
+    served = [0]
+
+    def window(left: int, seconds: float) -> dict[str, str]:
+        reset = str(int((time.time() + seconds) * 1000))
+        return {"X-Ratelimit-Global-Remaining": str(left), "X-Ratelimit-Reset": reset}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        index = served[0]
+        served[0] += 1
+        if index == 0:  # the first probe: 2 left in a short window
+            return web.json_response(integration(), headers=window(2, 0.2))
+        if index in {1, 2}:  # admitted in that window, answered late
+            _ = await release.wait()
+            return web.json_response(integration(), headers=window(0, 1.0))
+        if index == 3:  # the next window's probe: the server has not counted the two yet
+            return web.json_response(integration(), headers=window(1, 1.0))
+        return web.json_response(integration(), headers=window(5, 1.0))
+
+    async with serve(handler) as server, core_at(server.url) as core:
+        assert (await get_big_segment_store_integration(core, get_request())).ok
+        late = [
+            asyncio.create_task(get_big_segment_store_integration(core, get_request()))
+            for _ in range(2)
+        ]
+        while len(server.hits) < 3:  # noqa: ASYNC110 (the server records arrivals)
+            await asyncio.sleep(0.005)
+        assert (await get_big_segment_store_integration(core, get_request())).ok  # the probe
+        held = asyncio.create_task(get_big_segment_store_integration(core, get_request()))
+        while core.limiter._changed is None and len(server.hits) < 5:  # noqa: ASYNC110  # pyright: ignore[reportPrivateUsage]
+            await asyncio.sleep(0.005)
+        hits_while_in_flight = len(server.hits)
+        release.set()
+        results = await asyncio.wait_for(asyncio.gather(*late, held), timeout=10)
+
+    assert hits_while_in_flight == 4
+    assert all(isinstance(result, Ok) for result in results)
