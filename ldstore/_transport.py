@@ -322,7 +322,9 @@ async def _send_once(
     if isinstance(result, Err):
         result = Err(redacted(result.error, token))
     elif answered is not None and core.hooks.after_success is not None:
-        # Outside the guard: an exception a hook raises is the caller's, and propagates.
+        # Outside the guard: an exception a hook raises is the caller's, and propagates,
+        # so its traceback's frames should not hold the token.
+        del token, send_headers
         await _maybe_await(core.hooks.after_success(context, answered))
     if debug:
         core.logger.debug(

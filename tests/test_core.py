@@ -2,6 +2,7 @@
 
 import inspect
 import logging
+from types import FrameType
 
 import aiohttp
 import pytest
@@ -306,3 +307,25 @@ async def test_the_token_never_reaches_logs_or_errors(
     text = caplog.text + str(result.error) + repr(result.error) + repr(core)
     assert SECRET not in text
     assert SECRET not in str(dict(result.error.headers))
+
+
+async def test_a_raising_hooks_traceback_holds_no_token(fake: FakeLaunchDarkly) -> None:
+    """An after_success hook that raises: no frame of the traceback shows the token in its locals."""
+
+    def explode(ctx: HookContext, response: object) -> None:
+        message = "hook bug"
+        raise RuntimeError(message)
+
+    async with core_for(fake, hooks=Hooks(after_success=explode)) as core:
+        with pytest.raises(RuntimeError, match="hook bug") as raised:
+            _ = await get_big_segment_store_integrations(core)
+
+    frames: list[FrameType] = []
+    assert raised.value.__traceback__ is not None
+    traceback = raised.value.__traceback__.tb_next  # past this test's own frame
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    assert len(frames) > 2
+    for frame in frames:
+        assert fake.token not in repr(frame.f_locals), frame.f_code.co_name
