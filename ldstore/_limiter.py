@@ -7,22 +7,50 @@ resets (``X-Ratelimit-Reset``, epoch ms). The limiter spends that budget across 
 Core's concurrent calls and holds calls back when it is gone, instead of letting each
 call draw its own 429. When the budget is unknown (first call, new window) one call
 probes it while the others wait for its answer.
+
+Every header is the server's word, so it is parsed here, once, by guarded functions that
+never raise and clamp what they return (``requested_wait``, ``reset_at``, ``remaining``);
+the retry layer sees the same values through ``RateLimitedError.retry_after``. No wait the
+limiter imposes outlasts the deadline of the call it holds: a longer one is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import re
 import time
 from collections.abc import Mapping
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 import attrs
 
-__all__ = ["Limiter", "Permit", "requested_wait"]
+__all__ = [
+    "MAX_SERVER_WAIT",
+    "Held",
+    "Limiter",
+    "Permit",
+    "remaining",
+    "requested_wait",
+    "reset_at",
+]
+
+# The longest wait any header can ask for, in seconds. LaunchDarkly's windows last ten
+# seconds; a larger value is a broken or hostile server, and an hour bounds what it costs.
+MAX_SERVER_WAIT = 3600.0
+# When remaining <= 0 comes without a usable reset, assume LaunchDarkly's 10-second window.
+_DEFAULT_WINDOW = 10.0
 
 _GLOBAL = ""
 _HEADERS = {True: "X-Ratelimit-Global-Remaining", False: "X-Ratelimit-Route-Remaining"}
+# Header grammars, each bounded in length so no value costs more than a few microseconds.
+_SECONDS = re.compile(r"\s*([0-9]{1,12}(?:\.[0-9]{1,12})?(?:[eE][-+]?[0-9]{1,3})?)\s*")
+_MILLIS = re.compile(r"\s*([0-9]{1,16})\s*")  # 16 digits: epoch ms until year 318857
+_COUNT = re.compile(r"\s*(-?[0-9]{1,12})\s*")
+_MAX_DATE = 64  # characters of an HTTP date worth parsing
+_MAX_COUNT = 1_000_000_000
 
 
 @attrs.define
@@ -31,6 +59,7 @@ class _Window:
     reset_at: float = 0.0  # wall-clock epoch seconds
     probing: bool = False
     unlimited: bool = False  # the server sent no header for this scope
+    in_flight: int = 0  # admitted under this scope and not yet answered
 
 
 @attrs.frozen
@@ -40,10 +69,18 @@ class Permit:
     route: str
     probes: tuple[str, ...]  # the scopes whose budget this attempt is probing
     counted: bool  # whether it holds a place under max_in_flight
+    scopes: tuple[str, ...] = ()  # the limited scopes it was admitted under
+
+
+@attrs.frozen
+class Held:
+    """No admission before the call's deadline; ``wait`` is the known wait (None: unknown)."""
+
+    wait: float | None
 
 
 class Limiter:
-    """Shared by every call on one Core; a held-back call waits, it never fails."""
+    """Shared by every call on one Core; a held-back call waits until its own deadline."""
 
     def __init__(self, *, max_in_flight: int | None, rate_limit_aware: bool) -> None:
         self.max_in_flight = max_in_flight
@@ -53,6 +90,7 @@ class Limiter:
         self._paused_until = 0.0  # monotonic; set by a 429's Retry-After
         self._free: dict[str, Permit] = {}  # per route: a permit that probes and counts nothing
         self._changed: asyncio.Event | None = None
+        self._changed_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return (
@@ -81,36 +119,57 @@ class Limiter:
                 return permit  # what _take would build: nothing to probe or count
         return self._take(route) if self._delay(route) == 0.0 else None
 
-    async def acquire(self, route: str) -> Permit:
+    async def acquire(self, route: str, deadline: float) -> Permit | Held:
+        """A permit, or ``Held`` when none can come before ``deadline`` (monotonic seconds).
+
+        A known wait (a pause, a spent window) longer than the time left is refused at
+        once; a wait for another call's answer (a probe, a place under the cap) lasts at
+        most until the deadline.
+        """
         while True:
             delay = self._delay(route)
             if delay == 0.0:
                 return self._take(route)
-            # A timeout means the window reset or the pause ended: look again.
+            left = deadline - time.monotonic()
+            if delay is not None and delay > left:
+                return Held(delay)
+            if left <= 0:
+                return Held(None)
+            # A timeout means the window reset, the pause ended or the deadline came: look again.
             with contextlib.suppress(asyncio.TimeoutError):
-                _ = await asyncio.wait_for(self._event().wait(), timeout=delay)
+                _ = await asyncio.wait_for(
+                    self._event().wait(), timeout=left if delay is None else delay
+                )
 
     def release(
         self, permit: Permit, status: int | None, headers: Mapping[str, str] | None
     ) -> None:
-        """Give the place back and learn from the response's rate-limit headers, if any."""
-        if permit.counted:
-            self._in_flight -= 1
-        for scope in permit.probes:
-            self._window(scope).probing = False
-        if (
-            self.rate_limit_aware
-            and headers is not None
-            and (
-                permit.probes
-                or status == 429  # noqa: PLR2004 (HTTP 429 Too Many Requests)
-                or _HEADERS[True] in headers
-                or _HEADERS[False] in headers
-            )
-        ):  # otherwise the usual answer once the scopes are known: nothing to learn
-            self._observe(permit, status, headers)
-        if self._changed is not None:  # someone waits
-            self._notify()
+        """Give the place back and learn from the response's rate-limit headers, if any.
+
+        Waiters are woken whatever happens here: a call queued behind this one never
+        stays pending because this answer was odd.
+        """
+        try:
+            if permit.counted:
+                self._in_flight -= 1
+            for scope in permit.scopes:
+                self._window(scope).in_flight -= 1
+            for scope in permit.probes:
+                self._window(scope).probing = False
+            if (
+                self.rate_limit_aware
+                and headers is not None
+                and (
+                    permit.probes
+                    or status == 429  # noqa: PLR2004 (HTTP 429 Too Many Requests)
+                    or _HEADERS[True] in headers
+                    or _HEADERS[False] in headers
+                )
+            ):  # otherwise the usual answer once the scopes are known: nothing to learn
+                self._observe(permit, status, headers)
+        finally:
+            if self._changed is not None:  # someone waits
+                self._notify()
 
     def _delay(self, route: str) -> float | None:
         """0 to go now, seconds to wait for, or None to wait for another call's answer."""
@@ -138,11 +197,14 @@ class Limiter:
 
     def _take(self, route: str) -> Permit:
         probes: list[str] = []
+        scopes: list[str] = []
         if self.rate_limit_aware:
             for scope in (_GLOBAL, route):
                 window = self._window(scope)
                 if window.unlimited:
                     continue
+                window.in_flight += 1
+                scopes.append(scope)
                 if window.remaining is None:
                     window.probing = True
                     probes.append(scope)
@@ -151,27 +213,32 @@ class Limiter:
         counted = self.max_in_flight is not None
         if counted:
             self._in_flight += 1
-        return Permit(route=route, probes=tuple(probes), counted=counted)
+        return Permit(route=route, probes=tuple(probes), counted=counted, scopes=tuple(scopes))
 
     def _observe(self, permit: Permit, status: int | None, headers: Mapping[str, str]) -> None:
-        reset_at = _epoch_seconds(headers.get("X-Ratelimit-Reset"))
+        now = time.time()
+        reset = reset_at(headers, now)
         for scope in (_GLOBAL, permit.route):
             window = self._window(scope)
-            remaining = _integer(headers.get(_HEADERS[scope == _GLOBAL]))
-            if remaining is None:
+            left = remaining(headers.get(_HEADERS[scope == _GLOBAL]))
+            if left is None:
                 # Only a probe's answer may conclude that this scope is not limited.
                 window.unlimited = window.unlimited or scope in permit.probes
                 continue
             window.unlimited = False
-            new_window = reset_at is not None and reset_at > window.reset_at
+            new_window = reset is not None and reset > window.reset_at
+            # The calls still in flight may reach the server after it counted this answer
+            # (a loaded client sends late): spend them from its count too.
+            left -= window.in_flight
             if scope in permit.probes or window.remaining is None or new_window:
-                window.remaining = remaining
+                window.remaining = left
             else:
                 # Our count already spends the calls still in flight; the server's may not.
-                window.remaining = min(window.remaining, remaining)
-            window.reset_at = reset_at if reset_at is not None else time.time() + 10.0
+                window.remaining = min(window.remaining, left)
+            # Without a usable reset, a spent budget lasts one ordinary window.
+            window.reset_at = reset if reset is not None else now + _DEFAULT_WINDOW
         if status == 429:  # noqa: PLR2004 (HTTP 429 Too Many Requests)
-            wait = requested_wait(headers) or 0.0
+            wait = requested_wait(headers, now) or 0.0
             self._paused_until = max(self._paused_until, time.monotonic() + wait)
             for scope in (_GLOBAL, permit.route):
                 self._window(scope).remaining = None
@@ -183,8 +250,11 @@ class Limiter:
         return window
 
     def _event(self) -> asyncio.Event:
-        if self._changed is None:
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._changed_loop is not loop:
+            # A Core reused in a new event loop: an Event is bound to the loop it waited in.
             self._changed = asyncio.Event()
+            self._changed_loop = loop
         return self._changed
 
     def _notify(self) -> None:
@@ -193,34 +263,59 @@ class Limiter:
             self._changed = None  # waiters hold the set event; new waiters get a new one
 
 
-def _integer(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
+def remaining(value: str | None) -> int | None:
+    """A ``X-Ratelimit-*-Remaining`` count, clamped to [0, 10⁹]; None when absent or garbled."""
+    if value is None:
         return None
+    match = _COUNT.fullmatch(value)
+    if match is None:
+        return None
+    return min(max(int(match.group(1)), 0), _MAX_COUNT)
 
 
-def requested_wait(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asked us to wait, or None: the longer of ``Retry-After``
-    (seconds or an HTTP date) and ``X-Ratelimit-Reset`` (epoch milliseconds)."""
+def reset_at(headers: Mapping[str, str], now: float) -> float | None:
+    """``X-Ratelimit-Reset`` as epoch seconds, at most ``MAX_SERVER_WAIT`` after ``now``."""
+    value = headers.get("X-Ratelimit-Reset")
+    if value is None:
+        return None
+    match = _MILLIS.fullmatch(value)
+    if match is None:
+        return None
+    return min(int(match.group(1)) / 1000, now + MAX_SERVER_WAIT)
+
+
+def requested_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait, in [0, ``MAX_SERVER_WAIT``], or None.
+
+    The longer of ``Retry-After`` (seconds or an HTTP date) and ``X-Ratelimit-Reset``
+    (epoch milliseconds). A value that does not parse counts as absent; this never raises.
+    """
+    now = time.time() if now is None else now
     waits: list[float] = []
     retry_after = headers.get("Retry-After")
     if retry_after is not None:
-        try:
-            waits.append(float(retry_after))
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(retry_after)
-            except (TypeError, ValueError):
-                pass  # unparseable: as if absent
-            else:
-                waits.append(when.timestamp() - time.time())
-    reset_at = _epoch_seconds(headers.get("X-Ratelimit-Reset"))
-    if reset_at is not None:
-        waits.append(reset_at - time.time())
-    return max(0.0, *waits) if waits else None
+        seconds = _retry_after(retry_after, now)
+        if seconds is not None:
+            waits.append(seconds)
+    reset = reset_at(headers, now)
+    if reset is not None:
+        waits.append(reset - now)
+    if not waits:
+        return None
+    return min(max(0.0, *waits), MAX_SERVER_WAIT)
 
 
-def _epoch_seconds(value: str | None) -> float | None:
-    millis = _integer(value)
-    return millis / 1000 if millis is not None else None
+def _retry_after(value: str, now: float) -> float | None:
+    match = _SECONDS.fullmatch(value)
+    if match is not None:
+        seconds = float(match.group(1))
+        return seconds if math.isfinite(seconds) else MAX_SERVER_WAIT
+    if len(value) > _MAX_DATE:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=timezone.utc)
+        return when.timestamp() - now
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # unparseable: as if absent

@@ -12,24 +12,33 @@ from ldstore.core import RetryConfig
 from ldstore.errors import (
     APIError,
     ConnectionFailedError,
+    ConnectionLostError,
     LDStoreError,
-    NetworkError,
     RateLimitedError,
+    RequestTimeoutError,
 )
 from ldstore.result import Err, Ok, Result
 
-__all__ = ["retrying"]
+__all__ = ["MIN_ATTEMPT_TIME", "retrying", "should_retry"]
 
 T = TypeVar("T")
 Attempt = Callable[[], Awaitable[Result[T, LDStoreError]]]
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+# The least time worth giving another attempt: with less left, the last answer stands.
+MIN_ATTEMPT_TIME = 0.05
 _rng = random.SystemRandom()
 
 
-def should_retry(result: Result[Any, LDStoreError], config: RetryConfig, method: str) -> bool:
-    """Whether another attempt is safe and useful, ignoring the time budget."""
+def should_retry(
+    result: Result[Any, LDStoreError], config: RetryConfig, *, idempotent: bool
+) -> bool:
+    """Whether another attempt is safe and useful, ignoring the time budget.
+
+    ``idempotent``: whether repeating a request that may have been applied is harmless
+    (a GET, a DELETE, a PATCH guarded by a ``test`` op); a create, or a PATCH whose
+    ``add /tags/-`` would apply twice, is not.
+    """
     if not isinstance(result, Err):
         return False
     error = result.error
@@ -37,67 +46,99 @@ def should_retry(result: Result[Any, LDStoreError], config: RetryConfig, method:
         return True  # refused before any work was done: always safe
     if isinstance(error, ConnectionFailedError):
         return config.retry_connection_errors  # never reached the server
-    # From here the request may have reached the server: a create could be duplicated.
-    safe = method in _IDEMPOTENT or config.retry_non_idempotent
+    # From here the request may have reached the server: it could be applied twice.
+    safe = idempotent or config.retry_non_idempotent
     if isinstance(error, APIError):
         # 409 is not retried: a duplicate name or a lost update only the caller can resolve.
+        # 3xx neither: the API does not redirect, and redirects are never followed.
         return safe and error.status_code in _RETRYABLE_STATUS
-    if isinstance(error, NetworkError):
+    if isinstance(error, RequestTimeoutError | ConnectionLostError):
         return safe and config.retry_connection_errors
-    return False
+    return False  # the caller's input, a bad body, an unexpected failure: the same again
 
 
 def server_floor(result: Result[Any, LDStoreError]) -> float | None:
-    """The wait the server asked for on this answer, if any."""
+    """The wait the server asked for on this answer, if any (already clamped)."""
     if isinstance(result, Err) and isinstance(result.error, RateLimitedError):
         return result.error.retry_after
     return None
 
 
-def _waits(config: RetryConfig) -> Generator[float, Any, None]:
-    # backoff primes the generator, then sends in each attempt's Result.
-    result = yield 0.0
-    attempt = 0
-    while True:
-        ceiling = min(config.max_interval, config.initial_interval * config.exponent**attempt)
+class _Policy:
+    """One call's retry decisions: whether to go again and, in the same step, how long to wait.
+
+    Deciding both together is what keeps a call inside its budget: a retry is only
+    worth it when its wait and a useful attempt still fit before the deadline.
+    """
+
+    def __init__(self, config: RetryConfig, *, idempotent: bool, deadline: float) -> None:
+        self.config = config
+        self.idempotent = idempotent
+        self.deadline = deadline
+        self.ceiling = config.initial_interval
+        self.next_wait = 0.0
+
+    def worth_it(self, result: Result[Any, LDStoreError]) -> bool:
+        if not should_retry(result, self.config, idempotent=self.idempotent):
+            return False
+        # Grown step by step and capped, so no number of attempts can overflow.
+        ceiling = self.ceiling
+        self.ceiling = min(self.config.max_interval, ceiling * self.config.exponent)
         floor = server_floor(result)
         if floor is None:
             wait = _rng.uniform(ceiling / 2, ceiling)  # equal jitter: spread, never zero
         else:
-            wait = floor + _rng.uniform(
-                0, ceiling / 2
-            )  # Retry-After is a floor; jitter goes above it
-        attempt += 1
-        result = yield wait
+            wait = floor + _rng.uniform(0, ceiling / 2)  # Retry-After is a floor; jitter above
+        left = self.deadline - time.monotonic() - MIN_ATTEMPT_TIME
+        if (floor or 0.0) > left or left <= 0:
+            # The server's wait (or any attempt) no longer fits: answer now, not early.
+            return False
+        self.next_wait = min(wait, left)
+        return True
 
 
-async def retrying(
+def _waits(policy: _Policy) -> Generator[float, Any, None]:
+    # backoff primes the generator, then sends in each attempt's Result; the policy has
+    # computed the wait when it decided to retry.
+    _ = yield 0.0
+    while True:
+        _ = yield policy.next_wait
+
+
+async def retrying(  # noqa: PLR0913 (one call's whole retry context)
     attempt: Attempt[T],
     config: RetryConfig,
     *,
-    method: str,
+    idempotent: bool,
+    deadline: float,
     logger: logging.Logger,
     operation_id: str,
 ) -> Result[T, LDStoreError]:
     """Run ``attempt`` until it succeeds, is not worth retrying, or the budget is spent.
 
+    ``deadline`` is the monotonic time by which the call must end (``inf``: no budget).
     The first attempt runs without backoff's machinery: most calls need no retry.
     """
-    started = time.monotonic()
     first = await attempt()
     if isinstance(first, Ok) or config.max_attempts == 1:
         return first
-    if not _worth_it(first, config, method, started):
+    policy = _Policy(config, idempotent=idempotent, deadline=deadline)
+    if not policy.worth_it(first):
         return first
 
     # Imported here, not at the top: most calls never retry, and backoff costs
     # `import ldstore` a few milliseconds.
     import backoff  # noqa: PLC0415
 
+    # backoff starts with a call: it replays the first answer, already decided on.
     pending = [first]
+    decided = [True]
 
     async def again() -> Result[T, LDStoreError]:
         return pending.pop() if pending else await attempt()
+
+    def predicate(result: Result[T, LDStoreError]) -> bool:
+        return decided.pop() if decided else policy.worth_it(result)
 
     def on_backoff(details: Any) -> None:
         logger.info(
@@ -108,28 +149,14 @@ async def retrying(
             details["wait"],
         )
 
-    spent = time.monotonic() - started
     retried = backoff.on_predicate(
         _waits,
-        predicate=lambda result: _worth_it(result, config, method, started),
+        predicate=predicate,
         max_tries=config.max_attempts,
-        max_time=None if config.max_elapsed_time is None else config.max_elapsed_time - spent,
-        jitter=None,  # our generator jitters above the server's floor, never below
+        jitter=None,  # our policy jitters above the server's floor, never below
         on_backoff=on_backoff,
         logger=None,
-        config=config,
+        policy=policy,
     )(again)
     result: Result[T, LDStoreError] = await retried()
     return result
-
-
-def _worth_it(
-    result: Result[Any, LDStoreError], config: RetryConfig, method: str, started: float
-) -> bool:
-    if not should_retry(result, config, method):
-        return False
-    floor = server_floor(result)
-    if floor is None or config.max_elapsed_time is None:
-        return True
-    # A server's wait longer than the budget left: answer now rather than retry early.
-    return time.monotonic() - started + floor <= config.max_elapsed_time

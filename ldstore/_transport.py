@@ -1,4 +1,11 @@
-"""URL, headers, one send and response -> Result; the only module that calls aiohttp."""
+"""Headers, one send and response -> Result; the only module that calls aiohttp.
+
+Everything that arrives from the server is bounded here before anything else sees it:
+the body is read under the Core's size cap, redirects are never followed, rate-limit
+headers go through the limiter's guarded parser, and any unexpected exception while
+handling an answer becomes an ``Err``. Only cancellation, and exceptions raised by the
+caller's own hooks and token provider, propagate.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +15,44 @@ import inspect
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Mapping
+from typing import Any, cast
 
 import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ldstore._limiter import requested_wait
+from ldstore._limiter import Held, requested_wait
 from ldstore._retry import retrying
-from ldstore.core import Core, HookContext, HookRequest, RequestOptions, normalize_base_url
+from ldstore.core import (
+    Core,
+    HookContext,
+    HookRequest,
+    RequestOptions,
+    RetryConfig,
+    check_base_url,
+    header_value_problem,
+)
 from ldstore.errors import (
+    APIError,
     ConnectionFailedError,
     ConnectionLostError,
     InputValidationError,
     LDStoreError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
     RequestTimeoutError,
+    ResponseValidationError,
     api_error,
+    redacted,
 )
 from ldstore.result import Err, Ok, Result
 
-__all__ = ["RESOURCE", "RawResponse", "call", "resource_keys"]
+__all__ = ["RawResponse", "call"]
 
-RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
+_MAX_DETAIL = 300  # characters of an exception's text kept in an error message
 
 
 def _user_agent() -> str:
@@ -62,37 +82,22 @@ def _headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (one cac
     return CIMultiDictProxy(headers)
 
 
-# quote(key, safe="") leaves exactly these characters alone; most keys are made of them.
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+# RFC 9110's token: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @attrs.frozen
 class RawResponse:
-    """A success as received: the body is decoded by the caller, which knows the model."""
+    """A success as received: the body is decoded by the caller, which knows the model.
+
+    ``secret`` is the token the attempt used, so that an error built from this body can
+    redact it; it lives as long as the response, no longer.
+    """
 
     status: int
     headers: CIMultiDictProxy[str] = attrs.field(repr=False)
     body: bytes = attrs.field(repr=False)
-
-
-def resource_keys(**keys: object) -> Result[tuple[str, ...], LDStoreError]:
-    """The path keys, in order, or an ``InputValidationError`` naming the bad one.
-
-    Any character is allowed (it is percent-encoded); an empty key, ``.`` or ``..``
-    would change which URL is called, so it is refused before anything is sent.
-    """
-    checked: list[str] = []
-    for name, key in keys.items():
-        if not isinstance(key, str):
-            return Err(
-                InputValidationError(
-                    message=f"{name} must be a string, not {type(key).__name__}", field=name
-                )
-            )
-        if key in {"", ".", ".."}:
-            return Err(InputValidationError(message=f"{name} must not be {key!r}", field=name))
-        checked.append(key)
-    return Ok(tuple(checked))
+    secret: str = attrs.field(default="", repr=False, eq=False)
 
 
 async def call(  # noqa: PLR0913 (one call's whole description)
@@ -100,34 +105,42 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     *,
     operation_id: str,
     method: str,
-    keys: Sequence[str] = (),
+    path: str,
     body: bytes | None = None,
     options: RequestOptions | None = None,
+    idempotent: bool = True,
 ) -> Result[RawResponse, LDStoreError]:
-    """Send one operation with the Core's (or the options') retries; 2xx is ``Ok``."""
+    """Send one operation to ``path`` (finished and quoted) with the Core's or the options'
+    retries; 2xx is ``Ok``.
+
+    ``idempotent``: whether a request that may have been applied can be sent again.
+    """
+    if core.closed:
+        return Err(
+            InputValidationError(
+                message="this Core is closed: use `async with core:` to reopen it, or a new Core",
+                field="core",
+            )
+        )
     base_url = core.base_url
     timeout = core.timeout
     retry_config = core.retry_config
     headers: CIMultiDictProxy[str] | CIMultiDict[str] = _headers(body is not None)
     if options is not None:
-        if options.server_url is not None:
-            base_url = normalize_base_url(options.server_url)
+        checked = _options(options)
+        if isinstance(checked, Err):
+            return checked
+        base_url = checked.value or base_url
         timeout = options.timeout if options.timeout is not None else timeout
         retry_config = options.retry_config or retry_config
         if options.headers:
-            refused = _refuse_authorization(options.headers, "RequestOptions.headers")
-            if refused is not None:
-                return refused
             headers = CIMultiDict(headers)
             headers.update(options.headers)  # replaces ours case-insensitively
 
-    if _UNRESERVED.fullmatch("".join(keys)):  # usual keys: one check instead of quote() each
-        path = "/".join((RESOURCE, *keys))
-    else:
-        path = RESOURCE + "".join("/" + quote(key, safe="") for key in keys)
     url = _parsed(base_url)
     # yarl's "/" would re-quote our "%", and URL.join resolves "..": set the path whole.
     url = url.with_path(url.raw_path.rstrip("/") + path, encoded=True)
+    budget = retry_config.max_elapsed_time
     exchange = _Exchange(
         core=core,
         operation_id=operation_id,
@@ -135,20 +148,61 @@ async def call(  # noqa: PLR0913 (one call's whole description)
         url=url,
         headers=headers,
         body=body,
-        timeout=_client_timeout(timeout),
+        timeout=timeout,
+        deadline=time.monotonic() + budget if budget is not None else None,
     )
-    return await retrying(
+    result = await retrying(
         exchange.attempt,
         retry_config,
-        method=method,
+        idempotent=idempotent,
+        deadline=exchange.deadline if exchange.deadline is not None else float("inf"),
         logger=core.logger,
         operation_id=operation_id,
     )
+    if exchange.maybe_applied and isinstance(result, Err) and method == "DELETE":
+        return _deleted_earlier(result)
+    return result
+
+
+def _options(options: object) -> Result[str | None, LDStoreError]:
+    """The options' base URL (None: the Core's), or the ``InputValidationError`` they earn."""
+    if not isinstance(options, RequestOptions):
+        return _invalid(
+            f"options must be a RequestOptions, not {type(options).__name__}", "options"
+        )
+    refused = _refuse_values(options)
+    if refused is not None:
+        return refused
+    if options.server_url is None:
+        return Ok(None)
+    try:
+        return Ok(check_base_url(options.server_url))
+    except (TypeError, ValueError) as error:
+        return _invalid(str(error), "server_url")
+
+
+def _refuse_values(options: RequestOptions) -> Err[InputValidationError] | None:
+    timeout = options.timeout
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)  # pyright: ignore[reportUnnecessaryIsInstance]
+        or not 0 < timeout < float("inf")
+    ):
+        return _invalid(f"timeout must be finite positive seconds, not {timeout!r}", "timeout")
+    if options.retry_config is not None and not isinstance(options.retry_config, RetryConfig):  # pyright: ignore[reportUnnecessaryIsInstance]  # an untyped caller's mistake
+        return _invalid("retry_config must be a RetryConfig", "retry_config")  # type: ignore[unreachable]  # as above
+    if options.headers:
+        return _refuse_headers(options.headers, "RequestOptions.headers")
+    return None
+
+
+def _invalid(message: str, field: str) -> Err[InputValidationError]:
+    return Err(InputValidationError(message=message, field=field))
 
 
 @attrs.define(kw_only=True)
 class _Exchange:
-    """One call's request, shared by its attempts, and how many attempts it has made.
+    """One call's request, shared by its attempts, and what its attempts have learned.
 
     A class rather than a closure, which would allocate a cell per captured name on every
     call.
@@ -160,8 +214,10 @@ class _Exchange:
     url: URL
     headers: CIMultiDictProxy[str] | CIMultiDict[str]
     body: bytes | None
-    timeout: aiohttp.ClientTimeout
+    timeout: float
+    deadline: float | None  # monotonic, when the budget ends; None: the call has none
     attempts: int = 0
+    maybe_applied: bool = False  # an earlier attempt may have reached the server
 
     async def attempt(self) -> Result[RawResponse, LDStoreError]:
         self.attempts += 1
@@ -177,22 +233,16 @@ class _Exchange:
             )
             extra = await _maybe_await(core.hooks.before_request(context, request))
             if extra:
-                refused = _refuse_authorization(extra, "a before_request hook")
+                refused = _refuse_headers(extra, "a before_request hook")
                 if refused is not None:
                     return refused
                 attempt_headers = CIMultiDict(headers)
                 attempt_headers.update(extra)
-        result = await _send_once(
-            core,
-            context,
-            method=self.method,
-            url=self.url,
-            headers=attempt_headers,
-            body=self.body,
-            timeout=self.timeout,
-        )
-        if isinstance(result, Err) and core.hooks.after_error is not None:
-            await _maybe_await(core.hooks.after_error(context, result.error))
+        result = await _send_once(self, context, attempt_headers)
+        if isinstance(result, Err):
+            self.maybe_applied = self.maybe_applied or _may_have_been_applied(result.error)
+            if core.hooks.after_error is not None:
+                await _maybe_await(core.hooks.after_error(context, result.error))
         return result
 
 
@@ -208,90 +258,198 @@ def _client_timeout(total: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total)
 
 
-async def _send_once(  # noqa: PLR0913
-    core: Core,
+async def _send_once(
+    exchange: _Exchange,
     context: HookContext,
-    *,
-    method: str,
-    url: URL,
     headers: CIMultiDictProxy[str] | CIMultiDict[str],
-    body: bytes | None,
-    timeout: aiohttp.ClientTimeout,
 ) -> Result[RawResponse, LDStoreError]:
+    core, method, url = exchange.core, exchange.method, exchange.url
+    send_headers = CIMultiDict(headers)
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
     token = core.api_key if isinstance(core.api_key, str) else await core.token()
-    send_headers = CIMultiDict(headers)
+    # A provider is the caller's code: its value is checked like any input.
+    if (
+        not isinstance(token, str)  # pyright: ignore[reportUnnecessaryIsInstance]
+        or not token
+        or header_value_problem(token) is not None
+    ):
+        return _invalid(
+            "the token provider must return a non-empty string without CR, LF or NUL",
+            "api_key",
+        )
     send_headers["Authorization"] = token
+    # Limiter waits and the request end by this attempt's deadline: the budget's for a
+    # retry (the call ends within it); the first attempt may also use one whole timeout,
+    # and without a budget each attempt ends within its timeout.
+    deadline = exchange.deadline
+    if deadline is None or exchange.attempts == 1:
+        deadline = max(deadline or 0.0, time.monotonic() + exchange.timeout)
     permit = core.limiter.try_acquire(context.operation_id) or await core.limiter.acquire(
-        context.operation_id
+        context.operation_id, deadline
     )
+    if isinstance(permit, Held):
+        return Err(_held(permit, method, url))
     status: int | None = None
     response_headers: CIMultiDictProxy[str] | None = None
+    answered: aiohttp.ClientResponse | None = None
     debug = core.logger.isEnabledFor(logging.DEBUG)
     started = time.perf_counter() if debug else 0.0
     try:
+        left = deadline - time.monotonic()
+        # The last attempt gets what is left of the budget, so the call ends within it.
+        timeout = (
+            _client_timeout(exchange.timeout)
+            if left >= exchange.timeout
+            else aiohttp.ClientTimeout(total=max(left, 0.001))
+        )
         async with core.session().request(
-            method, url, headers=send_headers, data=body, timeout=timeout
+            method,
+            url,
+            headers=send_headers,
+            data=exchange.body,
+            timeout=timeout,
+            allow_redirects=False,  # the API does not redirect: a 3xx is an error, never followed
         ) as response:
             status = response.status
             response_headers = response.headers
-            payload = await response.read()
-            result = _result(response, payload)
-            if isinstance(result, Ok) and core.hooks.after_success is not None:
-                await _maybe_await(core.hooks.after_success(context, response))
-    except aiohttp.ConnectionTimeoutError:
-        result = Err(_network(ConnectionFailedError, "timed out connecting to", method, url))
-    except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
-        result = Err(_network(RequestTimeoutError, "no full answer in time from", method, url))
-    except aiohttp.ClientConnectorError as error:
-        result = Err(_network(ConnectionFailedError, "could not connect to", method, url, error))
-    except aiohttp.InvalidURL as error:
-        result = Err(
-            InputValidationError(message=f"invalid server URL: {error}", field="server_url")
-        )
-    except aiohttp.ClientError as error:
-        # Disconnected, reset or a truncated body: the request may have been processed.
-        result = Err(_network(ConnectionLostError, "connection lost with", method, url, error))
+            result = await _answer(response, core.max_response_bytes, token)
+            answered = response
+    except Exception as error:  # noqa: BLE001 (the guard: an answer never makes a func raise)
+        result = Err(_failure(error, method, url))
     finally:
         core.limiter.release(permit, status, response_headers)
-    if not debug:
-        return result
-    core.logger.debug(
-        "%s %s -> %s in %.1f ms",
-        method,
-        url,
-        status
-        if status is not None
-        else type(result.error).__name__
-        if isinstance(result, Err)
-        else "?",
-        (time.perf_counter() - started) * 1000,
-    )
+    if isinstance(result, Err):
+        result = Err(redacted(result.error, token))
+    elif answered is not None and core.hooks.after_success is not None:
+        # Outside the guard: an exception a hook raises is the caller's, and propagates,
+        # so its traceback's frames should not hold the token.
+        del token, send_headers
+        await _maybe_await(core.hooks.after_success(context, answered))
+    if debug:
+        core.logger.debug(
+            "%s %s -> %s in %.1f ms",
+            method,
+            url,
+            status if status is not None else type(result.error).__name__,
+            (time.perf_counter() - started) * 1000,
+        )
     return result
 
 
-def _result(response: aiohttp.ClientResponse, payload: bytes) -> Result[RawResponse, LDStoreError]:
-    if response.status < 300:  # noqa: PLR2004 (2xx is success)
-        return Ok(RawResponse(response.status, response.headers, payload))
+async def _answer(
+    response: aiohttp.ClientResponse, limit: int, token: str
+) -> Result[RawResponse, LDStoreError]:
+    status = response.status
+    payload = await _read(response, limit)
+    if payload is None:
+        return Err(
+            ResponseValidationError(
+                message=f"HTTP {status} body is larger than max_response_bytes ({limit} bytes);"
+                " it was not read",
+                status_code=status,
+                body=b"",
+            )
+        )
+    if status < 300:  # noqa: PLR2004 (2xx is success)
+        return Ok(RawResponse(status, response.headers, payload, token))
     return Err(
         api_error(
-            response.status,
+            status,
             response.headers,
             payload,
             retry_after=requested_wait(response.headers),
+            secret=token,
         )
     )
 
 
+def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
+    """The error value for an exception raised while exchanging with the server."""
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return _network(ConnectionFailedError, "timed out connecting to", method, url)
+    if isinstance(error, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return _network(RequestTimeoutError, "no full answer in time from", method, url)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return _network(ConnectionFailedError, "could not connect to", method, url, error)
+    if isinstance(error, aiohttp.InvalidURL):
+        return InputValidationError(
+            message=f"invalid server URL: {_detail(error)}", field="server_url"
+        )
+    if isinstance(error, aiohttp.ClientError):
+        # Disconnected, reset or a truncated body: the request may have been processed.
+        return _network(ConnectionLostError, "connection lost with", method, url, error)
+    # Anything else is unexpected: still an answer, never an exception out of a func.
+    return _network(
+        NetworkError, f"unexpected {type(error).__name__} while exchanging with", method, url, error
+    )
+
+
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The (decompressed) body, or None once it is larger than ``limit`` bytes."""
+    length = response.content_length
+    headers = response.headers
+    if (
+        length is not None
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    ):
+        # The usual answer: its framing bounds what read() takes.
+        return await response.read() if length <= limit else None
+    chunks: list[bytes] = []
+    size = 0
+    # Chunked or compressed: count while reading (aiohttp inflates in bounded steps).
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None  # leaving unread data closes the connection rather than reusing it
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _held(held: Held, method: str, url: URL) -> LDStoreError:
+    if held.wait is not None:
+        return RateLimitedError(
+            message=f"rate limited: the server asked to wait {held.wait:.1f}s, longer than"
+            " this call's budget allows; nothing was sent",
+            status_code=429,
+            retry_after=held.wait,
+        )
+    return _network(
+        RequestTimeoutError,
+        "held back by the Core's limiter until the call's budget ran out; nothing was sent to",
+        method,
+        url,
+    )
+
+
+def _may_have_been_applied(error: LDStoreError) -> bool:
+    if isinstance(error, APIError):
+        return error.status_code >= 500  # noqa: PLR2004 (a server error may follow the work)
+    return isinstance(error, RequestTimeoutError | ConnectionLostError)
+
+
+def _deleted_earlier(result: Err[LDStoreError]) -> Result[RawResponse, LDStoreError]:
+    error = result.error
+    if not isinstance(error, NotFoundError):
+        return result
+    note = "; it may already have been deleted by the earlier attempt, whose answer was lost"
+    return Err(attrs.evolve(error, message=error.message + note))
+
+
+def _detail(error: BaseException) -> str:
+    text = str(error)
+    return text if len(text) <= _MAX_DETAIL else f"{text[:_MAX_DETAIL]}..."
+
+
 def _network(
-    cls: type[ConnectionFailedError | RequestTimeoutError | ConnectionLostError],
+    cls: type[NetworkError],
     what: str,
     method: str,
     url: URL,
     error: Exception | None = None,
-) -> LDStoreError:
-    detail = f": {error}" if error is not None and str(error) else ""
+) -> NetworkError:
+    detail = f": {_detail(error)}" if error is not None and str(error) else ""
     return cls(
         message=f"{what} {url.host}:{url.port} ({method} {url.path}){detail}",
         method=method,
@@ -299,16 +457,20 @@ def _network(
     )
 
 
-def _refuse_authorization(
-    headers: Mapping[str, str], source: str
-) -> Err[InputValidationError] | None:
-    if any(name.lower() == "authorization" for name in headers):
-        return Err(
-            InputValidationError(
-                message=f"Authorization cannot be set by {source}: pass api_key to Core",
-                field="headers",
+def _refuse_headers(headers: object, source: str) -> Err[InputValidationError] | None:
+    """An ``Err`` for headers that cannot go out as given; None when they can."""
+    if not isinstance(headers, Mapping):
+        return _invalid(f"{source} must be a mapping of names to values", "headers")
+    for name, value in cast("Mapping[object, object]", headers).items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            return _invalid(f"{source} has an invalid header name {name!r:.80}", "headers")
+        if name.lower() == "authorization":
+            return _invalid(
+                f"Authorization cannot be set by {source}: pass api_key to Core", "headers"
             )
-        )
+        problem = header_value_problem(value)
+        if problem is not None:
+            return _invalid(f"{source}: {name}: {problem}", "headers")
     return None
 
 

@@ -137,6 +137,8 @@ class Client:
             await self.core.close()
 
     async def __aenter__(self) -> Client:
+        if self._owns_core:
+            _ = await self.core.__aenter__()  # reopens a Core this Client closed before
         return self
 
     async def __aexit__(

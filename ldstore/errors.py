@@ -9,7 +9,7 @@ LDStoreError
 │   ├── StatusConflictError       409
 │   └── RateLimitedError          429 (retry_after: the wait the server asked for)
 ├── InputValidationError          the caller's input was invalid; nothing was sent
-├── ResponseValidationError       a 2xx body did not match the schema
+├── ResponseValidationError       a body did not match the schema, or was over the size cap
 └── NetworkError
     ├── ConnectionFailedError     the connection was never made
     ├── RequestTimeoutError       no full answer in time
@@ -47,11 +47,12 @@ __all__ = [
     "StatusConflictErrorRep",
     "UnauthorizedError",
     "UnauthorizedErrorRep",
-    "api_error",
 ]
 
 _EMPTY_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 _BODY_EXCERPT = 200  # characters of a non-JSON body shown in the message
+_MAX_FIELD = 1000  # characters kept of a server-given message, code, id or Location
+REDACTED = "[REDACTED]"
 
 
 @attrs.frozen(kw_only=True)
@@ -121,7 +122,8 @@ class InputValidationError(LDStoreError):
 
 @attrs.frozen(kw_only=True)
 class ResponseValidationError(LDStoreError):
-    """A success body did not match the schema; ``body`` holds the raw bytes."""
+    """A body did not match the schema (``body`` holds the raw bytes), or it was larger
+    than the Core's ``max_response_bytes`` (``body`` is empty: it was not read)."""
 
     status_code: int
     body: bytes = attrs.field(repr=False)
@@ -175,12 +177,25 @@ def api_error(
     body: bytes,
     *,
     retry_after: float | None = None,
+    secret: str | None = None,
 ) -> APIError:
-    """The error value for an error status; a non-JSON body (a proxy's HTML) is kept raw."""
+    """The error value for an error status; a non-JSON body (a proxy's HTML) is kept raw.
+
+    Every text the server chose is bounded, and ``secret`` (the token the request
+    carried) is redacted from the body, the headers and the message built from them.
+    """
+    if secret:
+        body, headers = _redact_bytes(body, secret), _redact_headers(headers, secret)
     code, message, error_id = _parse_error_body(body)
     if message is None:
-        text = body.decode("utf-8", "replace").strip()
+        text = body[: _BODY_EXCERPT * 4].decode("utf-8", "replace").strip()
         message = text[:_BODY_EXCERPT] if text else f"HTTP {status_code} with an empty body"
+    if 300 <= status_code < 400:  # noqa: PLR2004 (the redirect statuses)
+        location = _bounded(headers.get("Location") or "nowhere")
+        message = (
+            f"redirect to {location!r} not followed (the API does not redirect: check the"
+            f" server URL); {message}"
+        )
     cls = _BY_STATUS.get(status_code, APIError)
     fields: dict[str, Any] = {
         "status_code": status_code,
@@ -195,10 +210,14 @@ def api_error(
     return cls(**fields)
 
 
+def _bounded(text: str) -> str:
+    return text if len(text) <= _MAX_FIELD else f"{text[:_MAX_FIELD]}..."
+
+
 def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None, None, None
     if not isinstance(document, dict):
         return None, None, None
@@ -206,6 +225,38 @@ def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
 
     def text(key: str) -> str | None:
         value = fields.get(key)
-        return value if isinstance(value, str) else None
+        return _bounded(value) if isinstance(value, str) else None
 
     return text("code"), text("message"), text("id")
+
+
+def redacted(error: LDStoreError, secret: str) -> LDStoreError:
+    """``error`` with every occurrence of ``secret`` replaced; the same object when none."""
+    if not secret:
+        return error
+    changes: dict[str, Any] = {}
+    if secret in error.message:
+        changes["message"] = error.message.replace(secret, REDACTED)
+    if isinstance(error, APIError | ResponseValidationError) and secret.encode() in error.body:
+        changes["body"] = _redact_bytes(error.body, secret)
+    if isinstance(error, APIError):
+        if error.code is not None and secret in error.code:
+            changes["code"] = error.code.replace(secret, REDACTED)
+        if error.id is not None and secret in error.id:
+            changes["id"] = error.id.replace(secret, REDACTED)
+        headers = _redact_headers(error.headers, secret)
+        if headers is not error.headers:
+            changes["headers"] = headers
+    return attrs.evolve(error, **changes) if changes else error
+
+
+def _redact_bytes(body: bytes, secret: str) -> bytes:
+    return body.replace(secret.encode(), REDACTED.encode())
+
+
+def _redact_headers(headers: Mapping[str, str], secret: str) -> Mapping[str, str]:
+    if not any(secret in value for value in headers.values()):
+        return headers
+    return CIMultiDictProxy(
+        CIMultiDict((name, value.replace(secret, REDACTED)) for name, value in headers.items())
+    )

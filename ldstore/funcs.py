@@ -14,14 +14,17 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import TypeVar
+from urllib.parse import quote
 
 import attrs
 
 from ldstore import _codec
-from ldstore._transport import RawResponse, call, resource_keys
+from ldstore._transport import RawResponse, call
 from ldstore.core import Core, RequestOptions
-from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError
+from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
 from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
@@ -29,6 +32,7 @@ from ldstore.operations import (
     GetBigSegmentStoreIntegrationRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
+from ldstore.patch import PatchOperation, PatchWithComment
 from ldstore.result import Err, Ok, Result
 
 __all__ = [
@@ -95,7 +99,10 @@ async def patch_big_segment_store_integration(
 
     ``Err``: ``InvalidRequestError`` for a patch the server refuses,
     ``StatusConflictError`` when a ``test`` op fails (someone updated first: re-read,
-    then decide), and the errors of the get call.
+    then decide), and the errors of the get call. A patch without a ``test`` op is not
+    retried once it may have reached the server (a 5xx, a timeout, a connection lost
+    after sending) unless ``RetryConfig(retry_non_idempotent=True)``: a repeated
+    ``add /tags/-`` would apply twice. A guarded patch (``patch.if_version``) is.
     """
     raw = await _exchange(core, _PATCH, request, options)
     return _decoded(raw, BigSegmentStoreIntegration)
@@ -108,11 +115,16 @@ async def delete_big_segment_store_integration(
 ) -> Result[None, LDStoreError]:
     """``Ok(None)`` once deleted (204).
 
-    ``Err``: ``NotFoundError`` (already gone, or never there), ``StatusConflictError``,
-    and the errors of the list call.
+    ``Err``: ``NotFoundError`` (already gone, or never there; when a retry meets it after
+    an attempt whose answer was lost, its message says the integration may already have
+    been deleted by that earlier attempt), ``StatusConflictError``, and the errors of the
+    list call.
     """
     raw = await _exchange(core, _DELETE, request, options)
     return raw.map(lambda _: None)
+
+
+RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
 
 
 @attrs.frozen
@@ -142,41 +154,91 @@ _DELETE = _Operation(
 )
 # The path parameters, in URL order; each request object has the ones its path needs.
 _PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
+# quote(key, safe="") leaves exactly these characters alone; most keys are made of them,
+# and skip the call.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 async def _exchange(
     core: Core, operation: _Operation, request: object, options: RequestOptions | None
 ) -> Result[RawResponse, LDStoreError]:
-    """Check the request, encode its path and body, and send it: nothing invalid is sent."""
-    keys: tuple[str, ...] = ()
+    """Check the request, build its path and body, and send it: nothing invalid is sent."""
+    path = RESOURCE
     body: bytes | None = None
+    idempotent = operation.method != "POST"
     if operation.request_type is not None:
         if (wrong := _wrong_request(request, operation.request_type)) is not None:
             return wrong
-        checked = resource_keys(
-            **{name: getattr(request, name) for name in _PATH_FIELDS if hasattr(request, name)}
-        )
-        if isinstance(checked, Err):
-            return checked
-        keys = checked.value
+        built = _path(request)
+        if isinstance(built, Err):
+            return built
+        path = built.value
         if operation.body_field is not None:
-            encoded = _encoded(getattr(request, operation.body_field))
+            value = getattr(request, operation.body_field)
+            encoded = _encoded(value)
             if isinstance(encoded, Err):
                 return encoded
             body = encoded.value
+            if operation.method == "PATCH":
+                idempotent = _guarded(value)
     return await call(
         core,
         operation_id=operation.id,
         method=operation.method,
-        keys=keys,
+        path=path,
         body=body,
         options=options,
+        idempotent=idempotent,
     )
+
+
+def _path(request: object) -> Result[str, LDStoreError]:
+    """The request's finished path: its keys in URL order, each percent-encoded whole.
+
+    Any character is allowed (it is percent-encoded); an empty key, ``.`` or ``..``
+    would change which URL is called, so it is refused before anything is sent, as is
+    a key that is not a string or cannot be encoded (a lone surrogate).
+    """
+    keys: list[str] = []
+    for name in _PATH_FIELDS:
+        if not hasattr(request, name):
+            continue
+        key = getattr(request, name)
+        if not isinstance(key, str):
+            return _invalid(f"{name} must be a string, not {type(key).__name__}", name)
+        if key in {"", ".", ".."}:
+            return _invalid(f"{name} must not be {key!r}", name)
+        if not _UNRESERVED.fullmatch(key):
+            try:
+                key = quote(key, safe="")
+            except UnicodeEncodeError:  # a lone surrogate: no URL can carry it
+                return _invalid(f"{name} cannot be encoded as UTF-8", name)
+        keys.append(key)
+    return Ok("/".join((RESOURCE, *keys)))
+
+
+def _guarded(body: object) -> bool:
+    """Whether a patch carries a ``test`` op, which makes sending it twice harmless."""
+    operations = body.patch if isinstance(body, PatchWithComment) else body
+    return isinstance(operations, Sequence) and any(
+        isinstance(operation, PatchOperation) and operation.op == "test"
+        for operation in operations  # pyright: ignore[reportUnknownVariableType]
+    )
+
+
+def _invalid(message: str, field: str) -> Err[InputValidationError]:
+    return Err(InputValidationError(message=message, field=field))
 
 
 def _encoded(value: object) -> Result[bytes, LDStoreError]:
     try:
         return Ok(_codec.encode(value))
+    except RecursionError:
+        return Err(
+            InputValidationError(
+                message="the request body cannot be encoded: it is circular or nested too deep"
+            )
+        )
     except (TypeError, ValueError) as error:
         return Err(InputValidationError(message=f"the request body cannot be encoded: {error}"))
 
@@ -187,14 +249,21 @@ def _decoded(raw: Result[RawResponse, LDStoreError], cls: type[T]) -> Result[T, 
     response = raw.value
     try:
         return Ok(_codec.decode(response.body, cls))
+    except RecursionError:
+        problem = "it is nested deeper than can be decoded"
     except _codec.DecodeError as error:
-        return Err(
-            ResponseValidationError(
-                message=f"HTTP {response.status} body is not a valid {cls.__name__}: {error!r}",
-                status_code=response.status,
-                body=response.body,
-            )
-        )
+        problem = repr(error)
+        if len(problem) > _MAX_PROBLEM:
+            problem = f"{problem[:_MAX_PROBLEM]}..."
+    invalid = ResponseValidationError(
+        message=f"HTTP {response.status} body is not a valid {cls.__name__}: {problem}",
+        status_code=response.status,
+        body=response.body,
+    )
+    return Err(redacted(invalid, response.secret))
+
+
+_MAX_PROBLEM = 500  # characters of a decode error kept in the message
 
 
 def _wrong_request(request: object, expected: type) -> Err[InputValidationError] | None:

@@ -14,7 +14,7 @@ E = TypeVar("E")
 U = TypeVar("U")
 F = TypeVar("F")
 
-__all__ = ["Err", "Ok", "Result", "collect"]
+__all__ = ["Err", "Ok", "Result", "chain_async", "collect"]
 
 
 @attrs.frozen
@@ -96,12 +96,14 @@ def collect(results: Iterable[Result[T, E]]) -> Result[list[T], E]:
     return Ok(values)
 
 
-async def and_then_async(
+async def chain_async(
     pending: Awaitable[Result[T, E]], fn: Callable[[T], Awaitable[Result[U, E]]]
 ) -> Result[U, E]:
     """Await a Result, then chain an awaitable step on its value; an ``Err`` passes through.
 
-    >>> await and_then_async(get_big_segment_store_integration(core, req), check_synced)
+    The method ``Result.and_then_async`` does the same on a Result already awaited.
+
+    >>> await chain_async(get_big_segment_store_integration(core, req), check_synced)
     """
     result = await pending
     if isinstance(result, Err):

@@ -88,3 +88,17 @@ async def test_a_client_leaves_a_core_it_was_given_open(fake: FakeLaunchDarkly) 
     assert still_open
     with pytest.raises(TypeError, match="either core"):
         _ = Client("api-x", core=core)
+
+
+async def test_a_client_reopens_its_core_on_a_new_async_with(fake: FakeLaunchDarkly) -> None:
+    """A Client closed by one `async with` works again in the next: its Core is reopened."""
+    client = Client(api_key=fake.token, server_url=fake.url, retry_config=RetryConfig.none())
+    api = client.persistent_store_integrations_beta
+
+    async with client:
+        first = await api.get_big_segment_store_integrations()
+    async with client:
+        second = await api.get_big_segment_store_integrations()
+
+    assert first.items == second.items == ()
+    assert client.core.closed

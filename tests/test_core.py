@@ -1,13 +1,15 @@
 """Core: configuration, the session's lifecycle, tokens, hooks and logging."""
 
+import inspect
 import logging
+from types import FrameType
 
 import aiohttp
 import pytest
 from sdk import FAST_RETRIES, core_for, seed
 
 from ldstore import Core, Err, HookContext, Hooks, Ok, RequestOptions, RetryConfig
-from ldstore.core import HookRequest
+from ldstore.core import DEFAULT_TIMEOUT, HookRequest
 from ldstore.errors import InputValidationError, UnauthorizedError
 from ldstore.funcs import get_big_segment_store_integrations
 from ldstore.testing import FakeLaunchDarkly, ServerError
@@ -29,16 +31,136 @@ def test_the_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
         _ = Core()
 
 
-def test_servers_and_base_urls() -> None:
-    """commercial and federal pick their hosts; server_url wins; a trailing slash is dropped."""
+def test_servers_and_base_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """commercial, federal and eu pick their hosts; server_url wins; a trailing slash is dropped."""
+    monkeypatch.delenv("LD_BASE_URI", raising=False)
+
     assert Core("k").base_url == "https://app.launchdarkly.com"
+    assert Core("k").server == "commercial"
     assert Core("k", server="federal").base_url == "https://app.launchdarkly.us"
+    assert Core("k", server="eu").base_url == "https://app.eu.launchdarkly.com"
     assert (
         Core("k", server="federal", server_url="http://proxy:8080/ld/").base_url
         == "http://proxy:8080/ld"
     )
-    with pytest.raises(ValueError, match="commercial"):
-        _ = Core("k", server="eu")
+    with pytest.raises(ValueError, match="'commercial', 'federal', 'eu', not 'mars'"):
+        _ = Core("k", server="mars")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, "http://from-env:8765/prefix"),
+        ({"server": "commercial"}, "https://app.launchdarkly.com"),
+        ({"server": "eu"}, "https://app.eu.launchdarkly.com"),
+        ({"server_url": "http://explicit/"}, "http://explicit"),
+        ({"server": "federal", "server_url": "http://explicit"}, "http://explicit"),
+    ],
+)
+def test_base_url_precedence_with_ld_base_uri(
+    monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, str], expected: str
+) -> None:
+    """server_url > an explicit server= > LD_BASE_URI > commercial; LD_BASE_URI read at construction."""
+    monkeypatch.setenv("LD_BASE_URI", "http://from-env:8765/prefix/")
+
+    core = Core("k", **kwargs)  # type: ignore[arg-type]  # a dict of str is fine at run time
+    monkeypatch.setenv("LD_BASE_URI", "http://changed-later")
+
+    assert core.base_url == expected
+
+
+def test_an_empty_ld_base_uri_counts_as_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LD_BASE_URI="" is like no LD_BASE_URI: commercial."""
+    monkeypatch.setenv("LD_BASE_URI", "")
+
+    assert Core("k").base_url == "https://app.launchdarkly.com"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:8765",
+        "ftp://host",
+        "http://",
+        "http://[bad",
+        "http://h:port",
+        "http://u:p@h",
+        "http://h/?q=1",
+        "http://h/a b",
+    ],
+)
+def test_an_invalid_server_url_is_refused_at_construction(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """server_url (or LD_BASE_URI) must be http(s) with a host: ValueError naming the value."""
+    with pytest.raises(ValueError, match="invalid server URL") as raised:
+        _ = Core("k", server_url=url)
+    assert repr(url)[1:-1] in str(raised.value)
+
+    monkeypatch.setenv("LD_BASE_URI", url)
+    with pytest.raises(ValueError, match="LD_BASE_URI"):
+        _ = Core("k")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"api_key": "api-a\r\nX-Injected: 1"}, ValueError),
+        ({"api_key": "api-\x00"}, ValueError),
+        ({"api_key": 12345}, TypeError),
+        ({"api_key": "k", "timeout": float("nan")}, ValueError),
+        ({"api_key": "k", "timeout": float("inf")}, ValueError),
+        ({"api_key": "k", "timeout": -1}, ValueError),
+        ({"api_key": "k", "timeout": "5"}, TypeError),
+        ({"api_key": "k", "max_in_flight": 1.5}, TypeError),
+        ({"api_key": "k", "max_response_bytes": 0}, ValueError),
+        ({"api_key": "k", "retry_config": {"max_attempts": 3}}, TypeError),
+        ({"api_key": "k", "server_url": 8765}, TypeError),
+    ],
+)
+def test_nonsense_construction_is_refused(
+    kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    """Bad keys, timeouts, caps and types fail at construction; the key is not in the message."""
+    with pytest.raises(error) as raised:
+        _ = Core(**kwargs)  # type: ignore[arg-type]  # deliberately wrong types
+
+    assert "api-a" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"max_attempts": 0}, ValueError),
+        ({"max_attempts": -1}, ValueError),
+        ({"max_attempts": 2.5}, TypeError),
+        ({"initial_interval": -0.1}, ValueError),
+        ({"max_interval": float("inf")}, ValueError),
+        ({"max_elapsed_time": float("nan")}, ValueError),
+        ({"exponent": 0.5}, ValueError),
+        ({"exponent": 11}, ValueError),
+        ({"exponent": "2"}, TypeError),
+        ({"max_elapsed_time": None, "max_attempts": None}, ValueError),
+    ],
+)
+def test_nonsense_retry_configs_are_refused(
+    kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    """RetryConfig validates when built: no unlimited attempts by accident, no infinite waits."""
+    with pytest.raises(error):
+        _ = RetryConfig(**kwargs)  # type: ignore[arg-type]  # deliberately wrong values
+
+
+def test_help_shows_the_real_defaults() -> None:
+    """help(Core) shows RetryConfig(), None for hooks and logger, 30.0: no attrs NOTHING."""
+    parameters = inspect.signature(Core).parameters
+
+    assert parameters["retry_config"].default == RetryConfig()
+    assert parameters["hooks"].default is None
+    assert parameters["logger"].default is None
+    assert parameters["server"].default is None
+    assert parameters["timeout"].default == DEFAULT_TIMEOUT == 30.0
+    assert "NOTHING" not in str(inspect.signature(Core))
 
 
 @pytest.mark.parametrize("kwargs", [{"timeout": 0}, {"max_in_flight": 0}])
@@ -185,3 +307,25 @@ async def test_the_token_never_reaches_logs_or_errors(
     text = caplog.text + str(result.error) + repr(result.error) + repr(core)
     assert SECRET not in text
     assert SECRET not in str(dict(result.error.headers))
+
+
+async def test_a_raising_hooks_traceback_holds_no_token(fake: FakeLaunchDarkly) -> None:
+    """An after_success hook that raises: no frame of the traceback shows the token in its locals."""
+
+    def explode(ctx: HookContext, response: object) -> None:
+        message = "hook bug"
+        raise RuntimeError(message)
+
+    async with core_for(fake, hooks=Hooks(after_success=explode)) as core:
+        with pytest.raises(RuntimeError, match="hook bug") as raised:
+            _ = await get_big_segment_store_integrations(core)
+
+    frames: list[FrameType] = []
+    assert raised.value.__traceback__ is not None
+    traceback = raised.value.__traceback__.tb_next  # past this test's own frame
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    assert len(frames) > 2
+    for frame in frames:
+        assert fake.token not in repr(frame.f_locals), frame.f_code.co_name

@@ -8,6 +8,7 @@ from ldstore.errors import (
     APIError,
     ForbiddenError,
     ForbiddenErrorRep,
+    InputValidationError,
     InvalidRequestError,
     LDStoreError,
     NotFoundError,
@@ -18,6 +19,7 @@ from ldstore.errors import (
     StatusConflictError,
     UnauthorizedError,
     api_error,
+    redacted,
 )
 
 
@@ -90,3 +92,28 @@ def test_every_error_is_an_exception_and_shadows_no_builtin() -> None:
     assert len(classes) >= 14
     assert all(issubclass(cls, LDStoreError) for cls in classes.values())
     assert not set(classes) & set(dir(builtins))
+
+
+def test_a_redirect_names_its_location_and_is_bounded() -> None:
+    """A 3xx APIError says the redirect was not followed and names (at most 1000 chars of) Location."""
+    error = api_error(307, {"Location": "http://elsewhere/" + "x" * 5000}, b"")
+
+    assert type(error) is APIError
+    assert "redirect to 'http://elsewhere/" in error.message
+    assert "not followed" in error.message
+    assert len(error.message) < 1200
+
+
+def test_the_secret_is_redacted_from_body_headers_and_message() -> None:
+    """api_error(secret=...) and redacted() leave no trace of the token anywhere."""
+    secret = "api-secret-xyz"
+    body = b'{"message": "bad token api-secret-xyz", "code": "api-secret-xyz"}'
+
+    error = api_error(401, {"X-Echo": secret}, body, secret=secret)
+    again = redacted(InputValidationError(message=f"saw {secret}"), secret)
+
+    assert secret not in str(error) + repr(error) + str(error.code) + str(dict(error.headers))
+    assert secret.encode() not in error.body
+    assert str(again) == "saw [REDACTED]"
+    plain = InputValidationError(message="nothing to hide")
+    assert redacted(plain, secret) is plain

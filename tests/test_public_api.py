@@ -97,3 +97,13 @@ def test_design_names_live_where_design_says() -> None:
         importlib.import_module("ldstore.models").PatchOperation
         is importlib.import_module("ldstore.patch").PatchOperation
     )
+
+
+def test_internal_constructors_are_not_public() -> None:
+    """errors.api_error is internal; result's module-level helper has its own name."""
+    errors = importlib.import_module("ldstore.errors")
+    result = importlib.import_module("ldstore.result")
+
+    assert "api_error" not in errors.__all__
+    assert "chain_async" in result.__all__
+    assert "and_then_async" not in result.__all__

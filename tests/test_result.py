@@ -4,7 +4,7 @@ import pytest
 
 from ldstore import Err, Ok, Result, collect
 from ldstore.errors import LDStoreError, NotFoundError
-from ldstore.result import UnwrapError, and_then_async
+from ldstore.result import UnwrapError, chain_async
 
 
 def _not_found() -> NotFoundError:
@@ -82,7 +82,7 @@ def test_and_then_chains_steps_and_stops_at_the_first_err() -> None:
 
 
 async def test_async_steps_chain_awaitables() -> None:
-    """`and_then_async` (method and helper) chains awaitable steps; an Err passes through."""
+    """`and_then_async` (method) and `chain_async` chain awaitable steps; an Err passes through."""
 
     async def double(value: int) -> Result[int, str]:
         await asyncio.sleep(0)
@@ -94,8 +94,8 @@ async def test_async_steps_chain_awaitables() -> None:
 
     assert await Ok(2).and_then_async(double) == Ok(4)
     assert await Err("no").and_then_async(double) == Err("no")
-    assert await and_then_async(start(Ok(5)), double) == Ok(10)
-    assert await and_then_async(start(Err("early")), double) == Err("early")
+    assert await chain_async(start(Ok(5)), double) == Ok(10)
+    assert await chain_async(start(Err("early")), double) == Err("early")
 
 
 async def test_collect_gathers_values_or_the_first_err() -> None:

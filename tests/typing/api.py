@@ -80,6 +80,26 @@ async def every_operation(core: Core) -> None:
     print(names, version, deleted.ok)  # noqa: T201
 
 
+async def configuration() -> None:
+    from ldstore.core import DEFAULT_TIMEOUT  # noqa: PLC0415
+    from ldstore.result import chain_async  # noqa: PLC0415
+
+    async with Core(
+        "api-123", server="eu", timeout=DEFAULT_TIMEOUT, max_response_bytes=8 * 1024 * 1024
+    ) as core:
+        request = GetBigSegmentStoreIntegrationRequest("default", "production", "redis", "abc")
+
+        async def still_there(
+            integration: BigSegmentStoreIntegration,
+        ) -> Result[BigSegmentStoreIntegration, LDStoreError]:
+            return await get_big_segment_store_integration(core, request)
+
+        chained: Result[BigSegmentStoreIntegration, LDStoreError] = await chain_async(
+            get_big_segment_store_integration(core, request), still_there
+        )
+        print(chained.ok, core.closed)  # noqa: T201
+
+
 async def facade() -> None:
     async with Client(api_key="api-123", timeout=10.0) as client:
         api = client.persistent_store_integrations_beta
