@@ -1,0 +1,99 @@
+"""The ``ldstore`` logger on stderr: one short line per retry, each exchange with --debug."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import re
+import sys
+from collections.abc import Generator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ldstore.cli._core import NEVER_CONNECTED
+from ldstore.cli._errors import redact
+from ldstore.errors import ConnectionFailedError, LDStoreError
+
+__all__ = ["logging_to_stderr", "retry_line"]
+
+_LOG = logging.getLogger("ldstore")
+_REASONS = (
+    (re.compile(r"refused|connect call failed", re.IGNORECASE), "connection refused"),
+    (re.compile(r"timed out|timeout", re.IGNORECASE), "timed out"),
+    (
+        re.compile(r"name or service|nodename|getaddrinfo|name resolution", re.IGNORECASE),
+        "unknown host",
+    ),
+    (re.compile(r"unreachable", re.IGNORECASE), "network unreachable"),
+)
+
+
+def retry_line(retry: Mapping[str, Any], *, never_connected_budget: bool) -> str:
+    """``cannot connect to HOST:PORT (why); retrying in 1.2 s (attempt 2 of 4)``."""
+    error: object = retry.get("error")
+    attempt = int(retry.get("attempt", 1)) + 1
+    wait = float(retry.get("wait", 0.0))
+    limit: object = retry.get("max_attempts")
+    if isinstance(error, ConnectionFailedError):
+        what = _cannot_connect(error)
+        if never_connected_budget:
+            limit = NEVER_CONNECTED.attempts
+    elif isinstance(error, LDStoreError):
+        what = " ".join(str(error).split())
+    else:
+        what = "the attempt failed"
+    of = f" of {limit}" if isinstance(limit, int) else ""
+    return f"{what}; retrying in {wait:.1f} s (attempt {attempt}{of})"
+
+
+def _cannot_connect(error: ConnectionFailedError) -> str:
+    try:
+        parts = urlsplit(error.url)
+        where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    except ValueError:
+        where = "the server"
+    reason = next((why for pattern, why in _REASONS if pattern.search(error.message)), "")
+    return f"cannot connect to {where}" + (f" ({reason})" if reason else "")
+
+
+class _Formatter(logging.Formatter):
+    """``ldstore: <message>``, with the level when debugging; tokens redacted."""
+
+    def __init__(self, *, debug: bool, never_connected_budget: bool) -> None:
+        super().__init__("%(message)s")
+        self.debug = debug
+        self.never_connected_budget = never_connected_budget
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = f"{record.levelname.lower()}: " if self.debug else ""
+        retry: object = getattr(record, "ldstore_retry", None)
+        if isinstance(retry, dict) and not self.debug:
+            text = retry_line(retry, never_connected_budget=self.never_connected_budget)  # pyright: ignore[reportUnknownArgumentType]
+        else:
+            text = super().format(record)
+        return redact(f"ldstore: {level}{text}")
+
+
+@contextlib.contextmanager
+def logging_to_stderr(args: argparse.Namespace) -> Generator[None, None, None]:
+    """Send the ``ldstore`` logger to stderr: retry notices, and each exchange with --debug.
+
+    The logger is restored on exit, so ``main()`` can run inside another program.
+    """
+    debug = bool(getattr(args, "debug", False))
+    quiet = bool(getattr(args, "quiet", False))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _Formatter(debug=debug, never_connected_budget=getattr(args, "retry_budget", None) is None)
+    )
+    level, propagate = _LOG.level, _LOG.propagate
+    _LOG.addHandler(handler)
+    _LOG.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    _LOG.propagate = False  # our handler says it all; an application's root handler would repeat it
+    try:
+        yield
+    finally:
+        _LOG.removeHandler(handler)
+        _LOG.setLevel(level)
+        _LOG.propagate = propagate
