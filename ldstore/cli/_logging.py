@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 from ldstore.cli._core import NEVER_CONNECTED
 from ldstore.cli._errors import redact
-from ldstore.errors import ConnectionFailedError, LDStoreError
+from ldstore.errors import (
+    APIError,
+    ConnectionFailedError,
+    LDStoreError,
+    NetworkError,
+    RequestTimeoutError,
+)
 
 __all__ = ["logging_to_stderr", "retry_line"]
 
@@ -39,22 +45,38 @@ def retry_line(retry: Mapping[str, Any], *, never_connected_budget: bool) -> str
         what = _cannot_connect(error)
         if never_connected_budget:
             limit = NEVER_CONNECTED.attempts
+    elif isinstance(error, APIError):
+        what = f"the server answered HTTP {error.status_code}" + (
+            f" {error.code}" if error.code else ""
+        )
+    elif isinstance(error, RequestTimeoutError):
+        what = f"no answer in time from {_where(error.url)}"
+    elif isinstance(error, NetworkError):
+        what = f"connection lost with {_where(error.url)}"
     elif isinstance(error, LDStoreError):
-        what = " ".join(str(error).split())
+        what = _shorten(" ".join(str(error).split()))
     else:
         what = "the attempt failed"
     of = f" of {limit}" if isinstance(limit, int) else ""
     return f"{what}; retrying in {wait:.1f} s (attempt {attempt}{of})"
 
 
-def _cannot_connect(error: ConnectionFailedError) -> str:
+def _where(url: str) -> str:
     try:
-        parts = urlsplit(error.url)
-        where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        where = "the server"
+        return "the server"
+    return f"{parts.hostname}:{port}"
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _cannot_connect(error: ConnectionFailedError) -> str:
     reason = next((why for pattern, why in _REASONS if pattern.search(error.message)), "")
-    return f"cannot connect to {where}" + (f" ({reason})" if reason else "")
+    return f"cannot connect to {_where(error.url)}" + (f" ({reason})" if reason else "")
 
 
 class _Formatter(logging.Formatter):

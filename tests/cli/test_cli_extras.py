@@ -97,8 +97,8 @@ async def test_fake_server_serves_until_sigint() -> None:
     assert code == 0
 
 
-async def test_ctrl_c_exits_130_quietly(fake: FakeLaunchDarkly) -> None:
-    """SIGINT while a call is in flight: exit 130, no traceback, nothing on stderr."""
+async def test_ctrl_c_exits_130_saying_interrupted(fake: FakeLaunchDarkly) -> None:
+    """SIGINT while a call is in flight: exit 130, no traceback, one `interrupted` line."""
     fake.schedule(Hang())
     process = await asyncio.create_subprocess_exec(
         ldstore_executable(),
@@ -116,7 +116,7 @@ async def test_ctrl_c_exits_130_quietly(fake: FakeLaunchDarkly) -> None:
             process.kill()
         _ = await process.wait()
 
-    assert (process.returncode, stdout, stderr) == (130, b"", b"")
+    assert (process.returncode, stdout, stderr) == (130, b"", b"ldstore: interrupted\n")
 
 
 async def test_python_dash_m_ldstore_is_the_cli() -> None:

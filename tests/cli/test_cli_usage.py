@@ -19,6 +19,19 @@ _BY_ID = (
     "--integration-id",
     "abc",
 )
+_COMMANDS = (
+    "list",
+    "get",
+    "create",
+    "update",
+    "delete",
+    "wait",
+    "apply",
+    "config",
+    "demo",
+    "fake-server",
+    "completion",
+)
 _CREATE = ("create", "--project", "default", "--environment", "test")
 
 
@@ -37,7 +50,7 @@ def test_help_documents_exit_codes_and_environment(capsys: pytest.CaptureFixture
 
     out = capsys.readouterr().out
     assert code == 0
-    for command in ("list", "get", "create", "update", "delete", "demo", "fake-server"):
+    for command in _COMMANDS:
         assert command in out
     assert "exit codes:" in out
     assert "3    network" in out
@@ -45,9 +58,7 @@ def test_help_documents_exit_codes_and_environment(capsys: pytest.CaptureFixture
     assert "LD_BASE_URI" in out
 
 
-@pytest.mark.parametrize(
-    "command", ["list", "get", "create", "update", "delete", "demo", "fake-server"]
-)
+@pytest.mark.parametrize("command", _COMMANDS)
 def test_every_command_help_shows_an_example(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
