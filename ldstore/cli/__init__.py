@@ -181,7 +181,7 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
 
 def _asks_for_json(words: Sequence[str]) -> bool:
     """Whether errors, even parse errors, should be JSON: a quick look before parsing."""
-    pairs = zip(words, [*words[1:], ""], strict=True)
+    pairs = zip(words, [*words[1:], ""][: len(words)], strict=True)
     flagged = any(
         (word in {"-o", "--output"} and following == "json") or word in {"--output=json", "-ojson"}
         for word, following in pairs

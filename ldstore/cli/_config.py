@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import textwrap
 
 from ldstore.cli._errors import EXIT_OK, UsageError, remember_secret
-from ldstore.cli._options import OUTPUT_CHOICES, Subparsers, add_command
+from ldstore.cli._options import OUTPUT_CHOICES, Subparsers
 from ldstore.cli._output import write
 from ldstore.cli._settings import KEYS, Setting, read_settings, toml_line, write_settings
 
@@ -17,15 +18,18 @@ _MASK = "********"
 
 def register(subparsers: Subparsers) -> None:
     """Add the ``config`` subcommand."""
-    parser = add_command(
-        subparsers,
+    parser = subparsers.add_parser(
         "config",
-        summary="set, unset or list defaults in the config file (mode 0600)",
-        description="Keep settings in the config file ($LDSTORE_CONFIG, else "
-        "$XDG_CONFIG_HOME/ldstore/config.toml), readable by you only. Keys: "
-        f"{', '.join(KEYS)}. A flag wins over its LD_ environment variable, which wins "
-        "over the file. --list shows the token masked.",
-        examples="""\
+        help="set, unset or list defaults in the config file (mode 0600)",
+        description=textwrap.fill(
+            "Keep settings in the config file ($LDSTORE_CONFIG, else "
+            "$XDG_CONFIG_HOME/ldstore/config.toml), readable by you only. Keys: "
+            f"{', '.join(KEYS)}. A flag wins over its LD_ environment variable, which "
+            "wins over the file. --list shows the token masked.",
+            80,
+        ),
+        epilog="""\
+examples:
   ldstore config --set access-token api-0123...   # or: export LD_ACCESS_TOKEN=...
   ldstore config --set project default
   ldstore config --set environment production
