@@ -315,8 +315,10 @@ def _command_index(parser: Parser, commands: dict[str, Parser], argv: Sequence[s
         if arg == "--" or not arg.startswith("-") or arg == "-":
             word = "--" if arg == "--" else arg
             close = difflib.get_close_matches(word, list(commands), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else " (ldstore --help lists them)"
-            parser.error(f"{word!r} is not a command{hint}")
+            if close:
+                parser.error(f"{word!r} is not a command (did you mean {close[0]}?)")
+            # Not echoed: a stray word may be a value meant for a flag, such as a token.
+            parser.error("that is not a command (ldstore --help lists them)")
         flag = arg.split("=", 1)[0]
         action = flags.get(flag)
         if action is None and not arg.startswith("--") and len(arg) > 2:  # noqa: PLR2004

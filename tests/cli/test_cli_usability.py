@@ -6,7 +6,9 @@ import asyncio
 import json
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import (
@@ -26,9 +28,11 @@ from ldstore.cli._settings import toml_line
 from ldstore.testing import FakeLaunchDarkly, RateLimited
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    import tomllib as _toml
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as _toml  # pyright: ignore[reportMissingImports]
+
+loads_toml: Callable[[str], dict[str, Any]] = _toml.loads  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 # 1. Flags before or after the command; no abbreviations; did you mean.
 
@@ -122,7 +126,7 @@ async def test_config_set_list_unset_keep_a_private_file(
     assert 'access-token = "********"' in listed.lines
     assert 'project = "p1"' in listed.lines
     assert unset.code == 0
-    assert tomllib.loads(path.read_text()) == {
+    assert loads_toml(path.read_text()) == {
         "access-token": token,
         "base-uri": fake.url,
         "project": "p1",
@@ -172,7 +176,7 @@ async def test_output_plaintext_is_the_table(fake: FakeLaunchDarkly) -> None:
 @given(st.text())
 def test_the_config_writer_escapes_any_text(value: str) -> None:
     """Any string (quotes, backslashes, control characters, unicode) survives TOML."""
-    assert tomllib.loads(toml_line("project", value)) == {"project": value}
+    assert loads_toml(toml_line("project", value)) == {"project": value}
 
 
 async def test_config_round_trips_quotes_backslashes_and_unicode(tmp_path: Path) -> None:
@@ -185,8 +189,8 @@ async def test_config_round_trips_quotes_backslashes_and_unicode(tmp_path: Path)
     listed = await run("config", "--list", env=environment)
 
     assert written.code == 0, written.stderr
-    assert tomllib.loads(path.read_text(encoding="utf-8")) == {"environment": value}
-    assert tomllib.loads(listed.stdout) == {"environment": value}
+    assert loads_toml(path.read_text(encoding="utf-8")) == {"environment": value}
+    assert loads_toml(listed.stdout) == {"environment": value}
 
 
 async def test_config_refuses_unknown_keys_and_bad_values(tmp_path: Path) -> None:
