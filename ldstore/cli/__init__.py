@@ -14,7 +14,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ldstore.cli import _completion, _config, _crud, _demo, _fake_server, _workflows
@@ -61,11 +60,28 @@ examples:
   ldstore completion bash > ~/.local/share/bash-completion/completions/ldstore"""
 
 
-def _version() -> str:
-    try:
-        return version("ldstore")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
+class _Version(argparse.Action):
+    """``-V``/``--version``: looks the version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            found = version("ldstore")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            found = "unknown"
+        _ = sys.stdout.write(f"ldstore {found}\n")
+        parser.exit()
 
 
 def _build() -> tuple[Parser, dict[str, Parser]]:
@@ -74,7 +90,7 @@ def _build() -> tuple[Parser, dict[str, Parser]]:
         description=_DESCRIPTION,
         epilog=f"{_EXAMPLES}\n\n{ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}",
     )
-    _ = parser.add_argument("-V", "--version", action="version", version=f"ldstore {_version()}")
+    _ = parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
     add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for module in _COMMANDS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -364,6 +363,8 @@ def _prompt_for_password(args: argparse.Namespace) -> None:
     """--password-stdin at a terminal: ask without echo, rather than wait in silence."""
     if not (getattr(args, "password_stdin", None) and sys.stdin.isatty()):
         return
+    import getpass  # noqa: PLC0415 - only this prompt needs it
+
     password = getpass.getpass("Redis password: ")
     if not password:
         msg = "--password-stdin: no password was typed"

@@ -10,7 +10,6 @@ secret: values after ``--access-token``, ``--password`` and any unknown flag are
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -314,7 +313,7 @@ def _command_index(parser: Parser, commands: dict[str, Parser], argv: Sequence[s
             return index
         if arg == "--" or not arg.startswith("-") or arg == "-":
             word = "--" if arg == "--" else arg
-            close = difflib.get_close_matches(word, list(commands), n=1)
+            close = _close(word, list(commands), n=1)
             if close:
                 parser.error(f"{word!r} is not a command (did you mean {close[0]}?)")
             # Not echoed: a stray word may be a value meant for a flag, such as a token.
@@ -352,7 +351,7 @@ def _unrecognized(
     if all_flags is not None and any(flag in command.flags() for command in all_flags.values()):
         return f"{flag} goes after the command name (ldstore COMMAND {flag} ...)"
     candidates = [option for option in parser.flags() if option.startswith("--")]
-    close = difflib.get_close_matches(flag, candidates, n=1, cutoff=0.6)
+    close = _close(flag, candidates, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}?" if close else ""
     more = f" (and {len(flags) - 1} more)" if len(flags) > 1 else ""
     return f"unrecognized argument {flag}{place}{more}{hint}"
@@ -370,3 +369,9 @@ def _remember_flag_secrets(argv: Sequence[str], known: set[str]) -> None:
             remember_secret(value)
         elif index + 1 < len(argv):
             remember_secret(argv[index + 1])
+
+
+def _close(word: str, candidates: list[str], *, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    import difflib  # noqa: PLC0415 - only a mistake needs it: keep it off the start-up path
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)

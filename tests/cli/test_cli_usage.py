@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import logging
 from pathlib import Path
 
@@ -188,3 +190,35 @@ def test_main_leaves_the_ldstore_logger_as_it_found_it(
 
     assert (logger.level, logger.propagate, list(logger.handlers)) == before
     assert "nothing to update" in capsys.readouterr().err
+
+
+_PARTS = (
+    "_asking",
+    "_completion",
+    "_config",
+    "_core",
+    "_errors",
+    "_logging",
+    "_options",
+    "_output",
+    "_settings",
+)
+
+
+@pytest.mark.parametrize("part", _PARTS)
+def test_each_part_of_the_cli_exports_exactly_what_it_defines(part: str) -> None:
+    """Each CLI module's ``__all__`` lists the public names it defines, and only those."""
+    module = importlib.import_module(f"ldstore.cli.{part}")
+    tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defined.add(node.target.id)
+
+    public = {name for name in defined if not name.startswith("_")}
+
+    assert sorted(module.__all__) == sorted(public)
