@@ -25,6 +25,7 @@ __all__ = [
     "NEVER_CONNECTED",
     "Connection",
     "NeverConnectedBudget",
+    "attempts_left_unreached",
     "check_url",
     "make_core",
     "resolve_connection",
@@ -94,6 +95,16 @@ class _FirstContact:
             raise GaveUpError(error)
 
 
+_CONTACTS: list[_FirstContact] = []  # the Cores this process made, for the retry lines
+
+
+def attempts_left_unreached() -> int | None:
+    """The never-connected attempt limit while it applies (no server reached yet), else None."""
+    if _CONTACTS and not any(contact.reached for contact in _CONTACTS):
+        return NEVER_CONNECTED.attempts
+    return None
+
+
 def make_core(args: argparse.Namespace) -> Core:
     """A Core for the options in ``args``; raises ``UsageError`` with no token or a bad URL.
 
@@ -116,11 +127,12 @@ def make_core(args: argparse.Namespace) -> Core:
     timeout = getattr(args, "timeout", None)
     timeout = 30.0 if timeout is None else float(timeout)
     first_contact = _FirstContact(NEVER_CONNECTED)
-    hooks = (
-        Hooks(after_success=first_contact.after_success, after_error=first_contact.after_error)
-        if given_budget is None
-        else None
-    )
+    hooks = None
+    if given_budget is None:
+        _CONTACTS.append(first_contact)
+        hooks = Hooks(
+            after_success=first_contact.after_success, after_error=first_contact.after_error
+        )
     try:
         core = Core(
             connection.token,

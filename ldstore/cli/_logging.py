@@ -11,7 +11,7 @@ from collections.abc import Generator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ldstore.cli._core import NEVER_CONNECTED
+from ldstore.cli._core import attempts_left_unreached
 from ldstore.cli._errors import redact
 from ldstore.errors import (
     APIError,
@@ -35,7 +35,7 @@ _REASONS = (
 )
 
 
-def retry_line(retry: Mapping[str, Any], *, never_connected_budget: bool) -> str:
+def retry_line(retry: Mapping[str, Any]) -> str:
     """``cannot connect to HOST:PORT (why); retrying in 1.2 s (attempt 2 of 4)``."""
     error: object = retry.get("error")
     attempt = int(retry.get("attempt", 1)) + 1
@@ -43,8 +43,7 @@ def retry_line(retry: Mapping[str, Any], *, never_connected_budget: bool) -> str
     limit: object = retry.get("max_attempts")
     if isinstance(error, ConnectionFailedError):
         what = _cannot_connect(error)
-        if never_connected_budget:
-            limit = NEVER_CONNECTED.attempts
+        limit = attempts_left_unreached() or limit
     elif isinstance(error, APIError):
         what = f"the server answered HTTP {error.status_code}" + (
             f" {error.code}" if error.code else ""
@@ -82,16 +81,15 @@ def _cannot_connect(error: ConnectionFailedError) -> str:
 class _Formatter(logging.Formatter):
     """``ldstore: <message>``, with the level when debugging; tokens redacted."""
 
-    def __init__(self, *, debug: bool, never_connected_budget: bool) -> None:
+    def __init__(self, *, debug: bool) -> None:
         super().__init__("%(message)s")
         self.debug = debug
-        self.never_connected_budget = never_connected_budget
 
     def format(self, record: logging.LogRecord) -> str:
         level = f"{record.levelname.lower()}: " if self.debug else ""
         retry: object = getattr(record, "ldstore_retry", None)
         if isinstance(retry, dict) and not self.debug:
-            text = retry_line(retry, never_connected_budget=self.never_connected_budget)  # pyright: ignore[reportUnknownArgumentType]
+            text = retry_line(retry)  # pyright: ignore[reportUnknownArgumentType]
         else:
             text = super().format(record)
         return redact(f"ldstore: {level}{text}")
@@ -106,9 +104,7 @@ def logging_to_stderr(args: argparse.Namespace) -> Generator[None, None, None]:
     debug = bool(getattr(args, "debug", False))
     quiet = bool(getattr(args, "quiet", False))
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        _Formatter(debug=debug, never_connected_budget=getattr(args, "retry_budget", None) is None)
-    )
+    handler.setFormatter(_Formatter(debug=debug))
     level, propagate = _LOG.level, _LOG.propagate
     _LOG.addHandler(handler)
     _LOG.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
