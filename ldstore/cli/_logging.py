@@ -102,7 +102,8 @@ def logging_to_stderr(args: argparse.Namespace) -> Generator[None, None, None]:
     The logger is restored on exit, so ``main()`` can run inside another program.
     """
     debug = bool(getattr(args, "debug", False))
-    quiet = bool(getattr(args, "quiet", False))
+    # --quiet, and --output json (stderr holds only the error object): no retry notices.
+    quiet = bool(getattr(args, "quiet", False)) or getattr(args, "output", None) == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(debug=debug))
     level, propagate = _LOG.level, _LOG.propagate

@@ -79,18 +79,25 @@ def clean_environment(**extra: str) -> dict[str, str]:
     return environment
 
 
-async def run(
-    *args: str, env: Mapping[str, str] | None = None, stdin: str = "", timeout: float = TIMEOUT
-) -> Completed:
-    """Run ``ldstore *args`` with ``env`` (default: a clean one) and ``stdin``."""
-    process = await asyncio.create_subprocess_exec(
-        ldstore_executable(),
+async def spawn(
+    *args: str, env: Mapping[str, str] | None = None, program: tuple[str, ...] = ()
+) -> asyncio.subprocess.Process:
+    """Start ``ldstore *args`` (or ``program *args``) with pipes, for tests that talk to it."""
+    return await asyncio.create_subprocess_exec(
+        *(program or (ldstore_executable(),)),
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=dict(env) if env is not None else clean_environment(),
     )
+
+
+async def run(
+    *args: str, env: Mapping[str, str] | None = None, stdin: str = "", timeout: float = TIMEOUT
+) -> Completed:
+    """Run ``ldstore *args`` to the end with ``env`` (default: a clean one) and ``stdin``."""
+    process = await spawn(*args, env=env)
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout)
     except asyncio.TimeoutError:

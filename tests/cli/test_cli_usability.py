@@ -25,7 +25,7 @@ from sdk import ENVIRONMENT, PROJECT, seed
 
 from ldstore.cli import main
 from ldstore.cli._settings import toml_line
-from ldstore.testing import FakeLaunchDarkly, RateLimited
+from ldstore.testing import FakeLaunchDarkly, RateLimited, ServerError
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -351,12 +351,14 @@ async def test_flags_a_command_would_ignore_are_refused(args: tuple[str, ...], f
 async def test_output_json_errors_are_json_objects_with_the_same_exit_codes(
     fake: FakeLaunchDarkly,
 ) -> None:
-    """With -o json: a 404 is {"error": {...}} on stderr (exit 1); a usage error too (exit 2)."""
+    """With -o json: stderr is only {"error": {...}} (no retry notices), same exit codes."""
     fake.schedule(RateLimited(retry_after=7), times=1)
 
-    limited, missing, usage = await asyncio.gather(
-        run_against(fake, "get", *by_id("a"), "-o", "json", "--retry-budget", "0"),
-        run_against(fake, "-o", "json", "get", *by_id("no-such-id")),
+    limited = await run_against(fake, "get", *by_id("a"), "-o", "json", "--retry-budget", "0")
+    fake.schedule(ServerError(503), times=1)
+    retried = await run_against(fake, "list", "-o", "json")
+    missing, usage = await asyncio.gather(
+        run_against(fake, "-o", "json", "get", *by_id("no-such-id"), "--retry-budget", "0"),
         run_against(fake, "list", "--output", "json", "--bogus"),
     )
 
@@ -375,6 +377,7 @@ async def test_output_json_errors_are_json_objects_with_the_same_exit_codes(
     assert errors[2]["kind"] == "UsageError"
     assert "--bogus" in errors[2]["message"]
     assert missing.stdout == ""
+    assert (retried.code, retried.stderr) == (0, "")  # the retry notice is not mixed in
 
 
 # 7. An unreachable server: short lines, a short budget.
