@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from urllib.parse import urlsplit
 
 from ldstore.errors import (
     APIError,
+    ConnectionFailedError,
     InputValidationError,
     LDStoreError,
     NetworkError,
@@ -26,6 +29,7 @@ __all__ = [
     "TESTING_EXTRA_MISSING",
     "GaveUpError",
     "UsageError",
+    "cannot_connect",
     "error_line",
     "exit_code",
     "fail",
@@ -34,6 +38,7 @@ __all__ = [
     "remember_secret",
     "report",
     "use_json_errors",
+    "where",
 ]
 
 EXIT_OK = 0
@@ -58,6 +63,17 @@ TESTING_EXTRA_MISSING = "the fake server needs the testing extra: pip install 'l
 _SECRETS: set[str] = set()  # tokens this process uses: never written out, not even in logs
 _MIN_SECRET = 8
 _JSON = [False]  # whether errors are JSON objects (--output json); set once by main
+
+
+_REASONS = (
+    (re.compile(r"refused|connect call failed", re.IGNORECASE), "connection refused"),
+    (re.compile(r"timed out|timeout", re.IGNORECASE), "timed out"),
+    (
+        re.compile(r"name or service|nodename|getaddrinfo|name resolution", re.IGNORECASE),
+        "unknown host",
+    ),
+    (re.compile(r"unreachable", re.IGNORECASE), "network unreachable"),
+)
 
 
 class UsageError(Exception):
@@ -137,8 +153,30 @@ def error_line(message: str) -> None:
 
 def fail(error: LDStoreError) -> int:
     """Report ``error`` on one stderr line (or as JSON) and return its exit code."""
-    report(f"{error}{_hint(error)}", kind=type(error).__name__, error=error)
+    text = cannot_connect(error) if isinstance(error, ConnectionFailedError) else str(error)
+    report(f"{text}{_hint(error)}", kind=type(error).__name__, error=error)
     return exit_code(error)
+
+
+def where(url: str) -> str:
+    """``host:port`` of ``url`` (the scheme's default port if none is given)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "the server"
+    return f"{parts.hostname}:{port}"
+
+
+def cannot_connect(error: ConnectionFailedError) -> str:
+    """``cannot connect to HOST:PORT (connection refused)``, without aiohttp's details.
+
+    A reason ldstore cannot name keeps the transport's own message instead.
+    """
+    reason = next((why for pattern, why in _REASONS if pattern.search(error.message)), None)
+    if reason is None:
+        return str(error)
+    return f"cannot connect to {where(error.url)} ({reason})"
 
 
 def _hint(error: LDStoreError) -> str:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import re
 import sys
 from collections.abc import Generator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ldstore.cli._core import attempts_left_unreached
-from ldstore.cli._errors import redact
+from ldstore.cli._errors import cannot_connect, redact, where
 from ldstore.errors import (
     APIError,
     ConnectionFailedError,
@@ -24,15 +22,6 @@ from ldstore.errors import (
 __all__ = ["logging_to_stderr", "retry_line"]
 
 _LOG = logging.getLogger("ldstore")
-_REASONS = (
-    (re.compile(r"refused|connect call failed", re.IGNORECASE), "connection refused"),
-    (re.compile(r"timed out|timeout", re.IGNORECASE), "timed out"),
-    (
-        re.compile(r"name or service|nodename|getaddrinfo|name resolution", re.IGNORECASE),
-        "unknown host",
-    ),
-    (re.compile(r"unreachable", re.IGNORECASE), "network unreachable"),
-)
 
 
 def retry_line(retry: Mapping[str, Any]) -> str:
@@ -42,16 +31,16 @@ def retry_line(retry: Mapping[str, Any]) -> str:
     wait = float(retry.get("wait", 0.0))
     limit: object = retry.get("max_attempts")
     if isinstance(error, ConnectionFailedError):
-        what = _cannot_connect(error)
+        what = _shorten(cannot_connect(error))
         limit = attempts_left_unreached() or limit
     elif isinstance(error, APIError):
         what = f"the server answered HTTP {error.status_code}" + (
             f" {error.code}" if error.code else ""
         )
     elif isinstance(error, RequestTimeoutError):
-        what = f"no answer in time from {_where(error.url)}"
+        what = f"no answer in time from {where(error.url)}"
     elif isinstance(error, NetworkError):
-        what = f"connection lost with {_where(error.url)}"
+        what = f"connection lost with {where(error.url)}"
     elif isinstance(error, LDStoreError):
         what = _shorten(" ".join(str(error).split()))
     else:
@@ -60,22 +49,8 @@ def retry_line(retry: Mapping[str, Any]) -> str:
     return f"{what}; retrying in {wait:.1f} s (attempt {attempt}{of})"
 
 
-def _where(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return "the server"
-    return f"{parts.hostname}:{port}"
-
-
 def _shorten(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
-
-
-def _cannot_connect(error: ConnectionFailedError) -> str:
-    reason = next((why for pattern, why in _REASONS if pattern.search(error.message)), "")
-    return f"cannot connect to {_where(error.url)}" + (f" ({reason})" if reason else "")
 
 
 class _Formatter(logging.Formatter):

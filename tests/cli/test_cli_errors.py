@@ -92,7 +92,7 @@ async def test_server_down_or_silent_exits_3(fake: FakeLaunchDarkly) -> None:
     )
 
     assert refused.code == 3
-    refused.assert_one_error_line("could not connect to 127.0.0.1")
+    refused.assert_one_error_line("cannot connect to 127.0.0.1")
     assert silent.code == 3
     silent.assert_one_error_line("no full answer in time")
 

@@ -398,7 +398,7 @@ async def test_an_unreachable_server_fails_in_four_short_attempts() -> None:
         assert line.startswith("ldstore: cannot connect to 127.0.0.1:1 (connection refused); ")
         assert line.endswith(f" s (attempt {attempt} of 4)")
         assert "ssl" not in line
-    assert lines[3].startswith("ldstore: error: could not connect to 127.0.0.1:1")
+    assert lines[3] == "ldstore: error: cannot connect to 127.0.0.1:1 (connection refused)"
 
 
 async def test_retry_budget_overrides_the_short_budget() -> None:
@@ -410,7 +410,7 @@ async def test_retry_budget_overrides_the_short_budget() -> None:
     completed = await run("list", "--retry-budget", "0", env=environment)
 
     assert completed.code == 3
-    completed.assert_one_error_line("could not connect to 127.0.0.1:1")
+    completed.assert_one_error_line("cannot connect to 127.0.0.1:1 (connection refused)")
 
 
 # 8. Ctrl-C during wait.
