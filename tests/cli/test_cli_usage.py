@@ -10,6 +10,15 @@ from pathlib import Path
 import pytest
 
 from ldstore.cli import main
+from ldstore.cli._logging import retry_line
+from ldstore.errors import (
+    APIError,
+    ConnectionFailedError,
+    ConnectionLostError,
+    InputValidationError,
+    LDStoreError,
+    RequestTimeoutError,
+)
 
 _BY_ID = (
     "--project",
@@ -222,3 +231,99 @@ def test_each_part_of_the_cli_exports_exactly_what_it_defines(part: str) -> None
     public = {name for name in defined if not name.startswith("_")}
 
     assert sorted(module.__all__) == sorted(public)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (None, "which does not exist"),
+        ("project = 1\n", "project in the config file"),
+        ("federal = 'yes'\n", "must be true or false"),
+        ("colour = 'red'\n", "unknown keys ['colour']"),
+        ("project = \n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_config_file_is_one_usage_line(
+    config: str | None,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A named config file that is missing, mistyped or not TOML: exit 2 naming the problem."""
+    path = tmp_path / "config.toml"
+    if config is not None:
+        _ = path.write_text(config)
+    monkeypatch.setenv("LDSTORE_CONFIG", str(path))
+
+    code = main(["list"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_a_config_path_that_cannot_be_read_is_one_line_and_never_overwritten(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory as the config file: commands and `config --set` stop with one line, exit 2."""
+    monkeypatch.setenv("LDSTORE_CONFIG", str(tmp_path))
+
+    read = main(["list"])
+    written = main(["config", "--set", "project", "p"])
+
+    lines = capsys.readouterr().err.splitlines()
+    assert (read, written) == (2, 2)
+    assert lines[0].startswith(f"ldstore: error: cannot read the config file {tmp_path}")
+    assert lines[1] == lines[0]
+    assert tmp_path.is_dir()
+
+
+def test_an_unknown_ld_output_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LD_OUTPUT=yaml is refused by name before anything is sent."""
+    monkeypatch.setenv("LD_OUTPUT", "yaml")
+
+    code = main(["list"])
+
+    assert code == 2
+    assert "LD_OUTPUT must be json or plaintext, not 'yaml'" in capsys.readouterr().err
+
+
+_URL = "http://127.0.0.1:9/api"
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            APIError(status_code=503, code="busy", message="<html>...</html>"),
+            "the server answered HTTP 503 busy; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            RequestTimeoutError(message="no full answer", method="GET", url=_URL),
+            "no answer in time from 127.0.0.1:9; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            ConnectionLostError(message="reset", method="GET", url=_URL),
+            "connection lost with 127.0.0.1:9; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            ConnectionFailedError(
+                message="could not connect: [Errno 1] odd", method="GET", url=_URL
+            ),
+            "could not connect: [Errno 1] odd; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            InputValidationError(message="x " * 100),
+            f"{('x ' * 100).strip()[:117]}...; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+    ],
+)
+def test_each_retry_is_one_short_line(error: LDStoreError, line: str) -> None:
+    """The retry notice names what failed in a few words, the wait and the attempt number."""
+    retry = {"attempt": 2, "wait": 1.5, "error": error, "max_attempts": 5}
+
+    assert retry_line(retry) == line
