@@ -18,8 +18,10 @@ from ldstore.cli._errors import (
     EXIT_NOT_READY,
     EXIT_OK,
     UsageError,
-    error_line,
     fail,
+)
+from ldstore.cli._errors import (
+    report as report_error,
 )
 from ldstore.cli._options import (
     Subparsers,
@@ -220,7 +222,9 @@ async def run_wait(args: argparse.Namespace) -> int:
         integration_key=args.integration,
         integration_id=args.integration_id,
     )
-    progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=bool(args.quiet))
+    # With --output json, stderr holds only an error object: no progress lines either.
+    quiet = bool(args.quiet) or args.output == "json"
+    progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=quiet)
     started = time.monotonic()
     async with make_core(args) as core:
         try:
@@ -244,7 +248,7 @@ async def run_wait(args: argparse.Namespace) -> int:
                 write(f"available after {waited:.1f}s: {_label(integration)}")
             return EXIT_OK
         case Err(NotAvailableError() as error):
-            error_line(str(error))
+            report_error(str(error), kind=type(error).__name__, error=error)
             return EXIT_NOT_READY
         case Err(error):
             return fail(error)
@@ -297,7 +301,7 @@ def _outcomes(steps: Plan, applied: Result[ApplyReport, LDStoreError], *, as_jso
         _print_report(report)
     if report.ok:
         return EXIT_OK
-    error_line(f"{len(report.failed)} of {len(steps.changes)} changes failed")
+    report_error(f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError")
     return EXIT_API_ERROR
 
 

@@ -350,3 +350,19 @@ def test_progress_rewrites_one_line_on_a_terminal(live: bool) -> None:  # noqa: 
         assert text.count("\n") == 2
     assert "waiting   1.0s: available no, stale no" in text
     assert f"waiting   3.5s: available yes, stale yes, last sync {epoch}" in text
+
+
+async def test_wait_not_ready_with_output_json_is_a_json_error(fake: FakeLaunchDarkly) -> None:
+    """`wait -o json` that times out: exit 4 and one JSON object of kind NotAvailableError."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=False
+    )
+
+    ran = await ldstore(
+        fake, "wait", *scope(stored["_id"]), "-o", "json", "--timeout", "0.2", "--interval", "0.05"
+    )
+
+    assert ran.code == 4
+    error = json.loads(ran.stderr)["error"]
+    assert error["kind"] == "NotAvailableError"
+    assert "not available after" in error["message"]
