@@ -139,7 +139,7 @@ def _main(words: list[str]) -> int:
     if parsed is None:  # `ldstore` alone, or flags without a command
         parser.print_help()
         return EXIT_OK if not words else EXIT_USAGE
-    _, args, command = parsed
+    args, command = parsed
     args.ldstore_root = parser
     try:
         _fill_defaults(args, command)

@@ -267,12 +267,12 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 def parse_command_line(
     parser: Parser, commands: dict[str, Parser], argv: Sequence[str]
-) -> tuple[argparse.Namespace, argparse.Namespace, Parser] | None:
-    """Parse ``argv`` as ``[flags] COMMAND [flags]``.
+) -> tuple[argparse.Namespace, Parser] | None:
+    """Parse ``argv`` as ``[flags] COMMAND [flags]``; a flag after the command wins.
 
-    Returns the flags given before the command, the command's namespace (``command`` set)
-    and its parser; ``None`` when there is no command at all. Exits 2 (``SystemExit``)
-    with the right usage on an error.
+    Returns the command's namespace (``command`` set, the flags given before it merged
+    in) and its parser; ``None`` when there is no command at all. Exits 2
+    (``SystemExit``) with the right usage on an error.
     """
     known = {flag for command in commands.values() for flag in command.flags()}
     _remember_flag_secrets(argv, known | set(parser.flags()))
@@ -294,7 +294,7 @@ def parse_command_line(
             command.error(f"{name} does not take {main_flags.get(dest, dest)}")
         if getattr(namespace, dest, None) in (None, False):
             setattr(namespace, dest, value)
-    return given, namespace, command
+    return namespace, command
 
 
 def _strict(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
