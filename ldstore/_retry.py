@@ -147,6 +147,16 @@ async def retrying(  # noqa: PLR0913 (one call's whole retry context)
             details["tries"],
             details["value"].error,
             details["wait"],
+            # The same facts, structured, for a handler that words its own line (the CLI).
+            extra={
+                "ldstore_retry": {
+                    "operation_id": operation_id,
+                    "attempt": details["tries"],
+                    "wait": details["wait"],
+                    "error": details["value"].error,
+                    "max_attempts": config.max_attempts,
+                }
+            },
         )
 
     retried = backoff.on_predicate(

@@ -1,5 +1,7 @@
-"""Helpers for the SDK's tests: a Core aimed at a fake, and ready-made requests."""
+"""The suite's helpers: the scope tests use, seeding the fake, reading its log, requests."""
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from ldstore import Core, RetryConfig
@@ -11,10 +13,17 @@ from ldstore.operations import (
     PatchBigSegmentStoreIntegrationRequest,
 )
 from ldstore.patch import PatchBody
-from ldstore.testing import FakeLaunchDarkly
+from ldstore.testing import FakeLaunchDarkly, RecordedRequest
 
 PROJECT = "default"
 ENVIRONMENT = "production"
+REDIS_HOST: Mapping[str, Any] = {"host": "redis.internal"}
+REDIS_WIRE: Mapping[str, Any] = {"host": "redis.internal", "port": "6379", "tlsEnabled": False}
+REDIS_WITH_PASSWORD: Mapping[str, Any] = {
+    "host": "redis.internal",
+    "port": "6379",
+    "password": "hunter2",
+}
 FAST_RETRIES = RetryConfig(initial_interval=0.001, max_interval=0.01, max_elapsed_time=5.0)
 
 
@@ -63,10 +72,32 @@ def delete_request(integration_id: str) -> DeleteBigSegmentStoreIntegrationReque
     return DeleteBigSegmentStoreIntegrationRequest(PROJECT, ENVIRONMENT, "redis", integration_id)
 
 
-def seed(fake: FakeLaunchDarkly, name: str = "Seeded", **fields: Any) -> str:
-    """Plant one Redis integration in the fake and return its ID."""
+def seed(
+    fake: FakeLaunchDarkly,
+    name: str = "Seeded",
+    *,
+    environment: str = ENVIRONMENT,
+    config: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> str:
+    """Plant one Redis integration in the fake (default config: a host only); return its ID."""
     stored = fake.seed_integration(
-        PROJECT, ENVIRONMENT, "redis", name=name, config={"host": "redis.internal"}, **fields
+        PROJECT,
+        environment,
+        "redis",
+        name=name,
+        config=dict(REDIS_HOST if config is None else config),
+        **fields,
     )
     integration_id: str = stored["_id"]
     return integration_id
+
+
+def sent(fake: FakeLaunchDarkly, method: str) -> list[RecordedRequest]:
+    """The requests the fake received with this method, in order."""
+    return [request for request in fake.requests if request.method == method]
+
+
+def body(request: RecordedRequest) -> Any:
+    """A recorded request's JSON body."""
+    return json.loads(request.body)

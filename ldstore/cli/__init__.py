@@ -3,6 +3,7 @@
 Each subcommand module has ``register(subparsers)``, which adds its parser and sets
 ``run``: an async callable taking the parsed arguments and returning the exit code (a
 plain callable for commands that run their own event loop, such as ``fake-server``).
+Add a module to ``_COMMANDS`` to add its commands.
 """
 
 from __future__ import annotations
@@ -11,71 +12,152 @@ import argparse
 import asyncio
 import os
 import sys
+import traceback
 from collections.abc import Callable, Coroutine, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from ldstore.cli import _crud, _demo, _doctor, _fake_server, _mcp, _workflows
-from ldstore.cli._common import (
-    ENVIRONMENT_HELP,
+from ldstore.cli import (
+    _completion,
+    _config,
+    _crud,
+    _demo,
+    _doctor,
+    _fake_server,
+    _mcp,
+    _workflows,
+)
+from ldstore.cli._errors import (
+    EXIT_API_ERROR,
     EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_USAGE,
+    GaveUpError,
     UsageError,
-    connection_options,
     error_line,
     fail,
-    logging_to_stderr,
+    report,
+    use_json_errors,
 )
-from ldstore.errors import LDStoreError
+from ldstore.cli._options import (
+    ENVIRONMENT_HELP,
+    OUTPUT_CHOICES,
+    Parser,
+    add_global_options,
+    parse_command_line,
+)
 
 __all__ = ["build_parser", "main"]
 
 Run = Callable[[argparse.Namespace], Coroutine[Any, Any, int] | int]
 
+# Each module's register(subparsers) adds its commands, in this order in --help.
+_COMMANDS = (_crud, _workflows, _config, _demo, _doctor, _mcp, _fake_server, _completion)
+
 _DESCRIPTION = """\
 Manage LaunchDarkly persistent store integrations (big segment stores, beta):
-the Redis or DynamoDB stores LaunchDarkly keeps in sync for server-side SDKs."""
+the Redis or DynamoDB stores LaunchDarkly keeps in sync for server-side SDKs.
+Connection and output flags work before or after the command."""
 
 _EXAMPLES = """\
 examples:
   ldstore demo                          # a guided tour against a built-in fake API
-  ldstore list --output json
+  ldstore config --set access-token api-0123...
+  ldstore --project default list --output json
   ldstore get --project default --environment production --integration redis \\
-      --integration-id 6500d7a1e1c2b3a4f5e6d7c8"""
+      --integration-id 6500d7a1e1c2b3a4f5e6d7c8
+  ldstore completion bash > ~/.local/share/bash-completion/completions/ldstore"""
 
 
-def _version() -> str:
-    try:
-        return version("ldstore")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
+class _Version(argparse.Action):
+    """``-V``/``--version``: looks the version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            found = version("ldstore")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            found = "unknown"
+        _ = sys.stdout.write(f"ldstore {found}\n")
+        parser.exit()
+
+
+def _build() -> tuple[Parser, dict[str, Parser]]:
+    parser = Parser(
+        prog="ldstore",
+        description=_DESCRIPTION,
+        epilog=f"{_EXAMPLES}\n\n{ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}",
+    )
+    _ = parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
+    add_global_options(parser)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    for module in _COMMANDS:
+        module.register(subparsers)
+    return parser, dict(subparsers.choices)  # each a Parser: subparsers take the parent's class
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ldstore`` parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
-        prog="ldstore",
-        description=_DESCRIPTION,
-        epilog=f"{_EXAMPLES}\n\n{ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _ = parser.add_argument("--version", action="version", version=f"ldstore {_version()}")
-    connection_options(parser, suppress=False)
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    subparsers.required = True
-    for module in (_crud, _workflows, _demo, _doctor, _fake_server, _mcp):
-        module.register(subparsers)
+    parser, _ = _build()
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ldstore`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    use_json_errors(_asks_for_json(words))
+    debug = "--debug" in words
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, --version, or a usage error argparse reported
+        return _main(words)
+    except SystemExit as exit_:  # --help, --version, or a usage error the parser reported
         code = exit_.code
-        return 0 if code is None else code if isinstance(code, int) else EXIT_USAGE
+        return EXIT_OK if code is None else code if isinstance(code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        _ = sys.stderr.write("ldstore: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`ldstore list | head -1`): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        _ = os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
+        if debug:
+            traceback.print_exc()
+        report(
+            f"unexpected {type(error).__name__}: {error} (a bug in ldstore: please report "
+            "it; --debug shows where)",
+            kind="InternalError",
+        )
+        return EXIT_API_ERROR
+
+
+def _main(words: list[str]) -> int:
+    parser, commands = _build()
+    parsed = parse_command_line(parser, commands, words)
+    if parsed is None:  # `ldstore` alone, or flags without a command
+        parser.print_help()
+        return EXIT_OK if not words else EXIT_USAGE
+    args, command = parsed
+    args.ldstore_root = parser
+    try:
+        _fill_defaults(args, command)
+    except UsageError as error:
+        error_line(str(error))
+        return EXIT_USAGE
+    use_json_errors(args.output == "json")
+    from ldstore.cli._logging import logging_to_stderr  # noqa: PLC0415 - not for --help
+
     run: Run = args.run
     try:
         with logging_to_stderr(args):
@@ -84,12 +166,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         error_line(str(error))
         return EXIT_USAGE
-    except LDStoreError as error:  # a workflow that raised rather than returned an Err
-        return fail(error)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (`ldstore list | head -1`): stop quietly, as cat does.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        _ = os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    except GaveUpError as gave_up:  # the never-connected budget ran out
+        return fail(gave_up.error)
+
+
+def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
+    """Defaults for the flags not given: from LD_* variables, the config file, or none."""
+    for dest in ("access_token", "base_uri", "timeout", "retry_budget"):
+        if not hasattr(args, dest):
+            setattr(args, dest, None)
+    for dest in ("federal", "debug", "quiet"):
+        if not hasattr(args, dest):
+            setattr(args, dest, False)
+    offered = command.dests()
+    wanted = [key for key in ("output", "project", "environment") if key in offered]
+    from ldstore.cli._settings import read_settings, setting  # noqa: PLC0415
+
+    settings = read_settings() if wanted else {}
+    output = "table"
+    if "output" in wanted:
+        value, source = setting("output", getattr(args, "output", None), settings)
+        if value is not None and value not in OUTPUT_CHOICES:
+            msg = f"{source} must be json or plaintext, not {value!r}"
+            raise UsageError(msg)
+        output = "json" if value == "json" else "table"
+    args.output = output
+    for key in ("project", "environment"):
+        value, _ = setting(key, getattr(args, key, None), settings) if key in wanted else (None, "")
+        setattr(args, key, value)
+    missing = [dest for dest in getattr(args, "ldstore_needs", ()) if getattr(args, dest) is None]
+    if missing:
+        flags = ", ".join(f"--{dest}" for dest in missing)
+        hints = " or ".join(f"LD_{dest.upper()}" for dest in missing)
+        command.error(
+            f"the following arguments are required: {flags} (or set {hints}, or "
+            f"`ldstore config --set {missing[0]} KEY`)"
+        )
+
+
+def _asks_for_json(words: Sequence[str]) -> bool:
+    """Whether errors, even parse errors, should be JSON: a quick look before parsing."""
+    pairs = zip(words, [*words[1:], ""][: len(words)], strict=True)
+    flagged = any(
+        (word in {"-o", "--output"} and following == "json") or word in {"--output=json", "-ojson"}
+        for word, following in pairs
+    )
+    return flagged or os.environ.get("LD_OUTPUT") == "json"

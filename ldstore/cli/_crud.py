@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 
 import attrs
 
-from ldstore.cli._common import (
-    EXIT_OK,
-    Subparsers,
-    UsageError,
-    add_command,
-    add_integration_options,
-    fail,
-    finish,
-    make_core,
-    write,
-)
+from ldstore.cli._asking import on_a_terminal, refused
+from ldstore.cli._confirm import Answer, confirm
+from ldstore.cli._core import make_core
+from ldstore.cli._errors import EXIT_OK, UsageError, fail
+from ldstore.cli._options import Subparsers, add_command, add_integration_options
+from ldstore.cli._output import finish, render_integration, write
 from ldstore.cli._store import (
     add_store_flags,
     read_patch,
@@ -77,33 +73,90 @@ def _list(subparsers: Subparsers) -> None:
         summary="list the account's persistent store integrations",
         description="List every persistent store integration of the account. The API sends "
         "summaries: use `get` to see one integration's config. The filters apply here, "
-        "after the API answered.",
+        "after the API answered; every filter given must match.",
         examples="""\
   ldstore list
   ldstore list --project default --integration redis --output json
-  ldstore list --environment production --quiet     # IDs only""",
+  ldstore list --environment production --quiet     # IDs only
+  ldstore list --tag team-a --tag prod --on --status stale
+  ldstore list --name "Prod Redis" --output plaintext""",
+        output=True,
+        quiet=True,
     )
     add_integration_options(parser, with_id=False, required=False)
+    filters = parser.add_argument_group("filters")
+    _ = filters.add_argument("--name", help="only the integration with exactly this name")
+    _ = filters.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only those with TAG (repeatable: all must match)",
+    )
+    _on_off(
+        filters, default=None, on_help="only those switched on", off_help="only those switched off"
+    )
+    _ = filters.add_argument(
+        "--status",
+        choices=_STATUSES,
+        help="only those LaunchDarkly reports available, unavailable, or potentially stale",
+    )
     parser.set_defaults(run=_run_list)
 
 
 async def _run_list(args: argparse.Namespace) -> int:
     async with make_core(args) as core:
         result = await get_big_segment_store_integrations(core)
-    return finish(
-        args,
-        result.map(
-            lambda collection: attrs.evolve(
-                collection, items=tuple(item for item in collection.items if _selected(item, args))
-            )
-        ),
-    )
+    if isinstance(result, Err):
+        return fail(result.error)
+    everything = result.value.items
+    tests = _filters(args)
+    kept = tuple(item for item in everything if all(test(item) for _, test in tests))
+    if not kept and tests and args.output == "table" and not args.quiet:
+        alone = [flag for flag, test in tests if not any(test(item) for item in everything)]
+        named = " ".join(alone) or " ".join(flag for flag, _ in tests)
+        which = "" if alone or len(tests) == 1 else "all of "
+        _ = sys.stderr.write(f"ldstore: no integrations matched {which}{named}\n")
+        return EXIT_OK
+    return finish(args, Ok(attrs.evolve(result.value, items=kept)))
 
 
-def _selected(item: BigSegmentStoreIntegration, args: argparse.Namespace) -> bool:
-    wanted = (args.project, args.environment, args.integration)
-    found = (item.project_key, item.environment_key, str(item.integration_key))
-    return all(want is None or want == have for want, have in zip(wanted, found, strict=True))
+_STATUSES = ("available", "unavailable", "stale")
+_Test = Callable[[BigSegmentStoreIntegration], bool]
+
+
+def _filters(args: argparse.Namespace) -> list[tuple[str, _Test]]:
+    """Each filter given, as the flag that set it and a test an integration must pass."""
+    tests: list[tuple[str, _Test]] = []
+
+    def equal(
+        flag: str, wanted: str | None, field: Callable[[BigSegmentStoreIntegration], str]
+    ) -> None:
+        if wanted is not None:
+            tests.append((f"{flag} {wanted}", lambda item: field(item) == wanted))
+
+    equal("--project", args.project, lambda item: item.project_key)
+    equal("--environment", args.environment, lambda item: item.environment_key)
+    equal("--integration", args.integration, lambda item: str(item.integration_key))
+    equal("--name", args.name, lambda item: item.name)
+    tests.extend((f"--tag {tag}", _has_tag(tag)) for tag in args.tag)
+    if args.on is not None:
+        on: bool = args.on
+        tests.append(("--on" if on else "--off", lambda item: item.on is on))
+    status: str | None = args.status
+    if status is not None:
+        tests.append((f"--status {status}", lambda item: _has_status(item, status)))
+    return tests
+
+
+def _has_tag(tag: str) -> _Test:
+    return lambda item: tag in item.tags
+
+
+def _has_status(item: BigSegmentStoreIntegration, status: str) -> bool:
+    if status == "stale":
+        return item.status.potentially_stale is True
+    return (item.status.available is True) == (status == "available")
 
 
 # get
@@ -119,6 +172,8 @@ def _get(subparsers: Subparsers) -> None:
         examples=f"""\
   ldstore get {_BY_ID}
   ldstore get {_BY_ID} --output json""",
+        output=True,
+        quiet=True,
     )
     add_integration_options(parser, with_id=True)
     parser.set_defaults(run=_run_get)
@@ -153,6 +208,8 @@ def _create(subparsers: Subparsers) -> None:
   ldstore create --project default --environment production --integration dynamodb \\
       --name "Prod DynamoDB" --table-name ld-segments --region us-east-1 \\
       --role-arn arn:aws:iam::123456789012:role/ld --external-id ext-123 --on""",
+        output=True,
+        quiet=True,
     )
     add_integration_options(parser, with_id=False)
     common = parser.add_argument_group("integration settings")
@@ -180,7 +237,21 @@ def _on_off(
     group.set_defaults(on=default)
 
 
+def _prompt_for_password(args: argparse.Namespace) -> None:
+    """--password-stdin at a terminal: ask without echo, rather than wait in silence."""
+    if not (getattr(args, "password_stdin", None) and sys.stdin.isatty()):
+        return
+    import getpass  # noqa: PLC0415 - only this prompt needs it
+
+    password = getpass.getpass("Redis password: ")
+    if not password:
+        msg = "--password-stdin: no password was typed"
+        raise UsageError(msg)
+    args.password, args.password_stdin = password, None
+
+
 async def _run_create(args: argparse.Namespace) -> int:
+    _prompt_for_password(args)
     body = IntegrationDeliveryConfigurationPost(
         config=store_config(args), on=args.on, tags=args.tag or None, name=args.name
     )
@@ -212,6 +283,8 @@ def _update(subparsers: Subparsers) -> None:
   ldstore update {_BY_ID} --patch changes.json
   echo '[{{"op": "replace", "path": "/on", "value": false}}]' | \\
       ldstore update {_BY_ID} --patch -""",
+        output=True,
+        quiet=True,
     )
     add_integration_options(parser, with_id=True)
     changes = parser.add_argument_group("changes")
@@ -301,12 +374,20 @@ def _delete(subparsers: Subparsers) -> None:
         "delete",
         summary="delete an integration",
         description="Delete one integration. LaunchDarkly stops syncing the store; the "
-        "store's data is left as it is. Prints `deleted ID` (nothing with --quiet or "
-        "--output json: the API answers 204 without a body).",
+        "store's data is left as it is. On a terminal it shows the integration and asks "
+        "first; elsewhere (a script, CI) it needs --yes, and without it sends nothing and "
+        "exits 2. Prints `deleted ID` (nothing with --quiet or --output json: the API "
+        "answers 204 without a body).",
         examples=f"""\
-  ldstore delete {_BY_ID}""",
+  ldstore delete {_BY_ID}
+  ldstore delete {_BY_ID} --yes     # no question (scripts)""",
+        output=True,
+        quiet=True,
     )
     add_integration_options(parser, with_id=True)
+    _ = parser.add_argument(
+        "-y", "--yes", action="store_true", help="delete without asking (needed off a terminal)"
+    )
     parser.set_defaults(run=_run_delete)
 
 
@@ -315,6 +396,19 @@ async def _run_delete(args: argparse.Namespace) -> int:
         args.project, args.environment, args.integration, args.integration_id
     )
     async with make_core(args) as core:
+        if not args.yes and on_a_terminal():
+            # Show what would go: a read, before anything is changed.
+            found = await get_big_segment_store_integration(core, _get_request(args))
+            if isinstance(found, Err):
+                return fail(found.error)
+            _ = sys.stderr.write(f"{render_integration(found.value)}\n")
+        answer = confirm(
+            f"Delete {args.integration} integration {args.integration_id} in "
+            f"{args.project}/{args.environment}?",
+            assume_yes=bool(args.yes),
+        )
+        if answer is not Answer.YES:
+            return refused(answer, "delete")
         result = await delete_big_segment_store_integration(core, request)
     match result:
         case Ok():

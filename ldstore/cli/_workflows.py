@@ -10,28 +10,35 @@ from collections import Counter
 from typing import Any, TextIO
 
 from ldstore import _codec
-from ldstore.cli._common import (
+from ldstore.cli._asking import on_a_terminal, refused
+from ldstore.cli._confirm import Answer, confirm
+from ldstore.cli._core import make_core
+from ldstore.cli._errors import (
     EXIT_API_ERROR,
     EXIT_NOT_READY,
     EXIT_OK,
-    Subparsers,
-    add_connection_options,
-    add_integration_options,
-    emit,
-    error_line,
+    UsageError,
     fail,
-    make_core,
+)
+from ldstore.cli._errors import (
+    report as report_error,
+)
+from ldstore.cli._options import (
+    Subparsers,
+    add_command,
+    add_integration_options,
     positive_seconds,
     seconds,
-    write,
 )
+from ldstore.cli._output import emit, write, yes_no
 from ldstore.errors import APIError, LDStoreError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.patch import PatchOperation
-from ldstore.result import Err, Ok
+from ldstore.result import Err, Ok, Result
 from ldstore.workflows import (
     ApplyReport,
+    DesiredIntegration,
     ItemOutcome,
     NotAvailableError,
     Plan,
@@ -47,12 +54,14 @@ __all__ = ["register"]
 _WAIT_EXAMPLES = """\
   ldstore wait --project default --environment production --integration redis \\
       --integration-id 6500d7a1e1c2b3a4f5e6d7c8 --timeout 600
-  ldstore --timeout 10 wait ...     # 10 s per request (before `wait`), 300 s in all"""
+  ldstore --timeout 10 wait ...     # 10 s per request (before `wait`), 300 s in all
+  ldstore wait ... --request-timeout 10 --output json"""
 
 _APPLY_EXAMPLES = """\
   ldstore apply -f stores.toml --dry-run     # show the plan, change nothing
   ldstore apply -f stores.toml               # make it so
-  ldstore apply -f stores.toml --prune       # also delete what the file leaves out
+  ldstore apply -f stores.toml --prune       # also delete what the file leaves out (asks)
+  ldstore apply -f stores.toml --prune --yes # the same in a script: no question
   ldstore apply -f stores.json --output json
 
 stores.toml:
@@ -76,15 +85,19 @@ _PAST = {"create": "created", "update": "updated", "delete": "deleted", "unchang
 
 def register(subparsers: Subparsers) -> None:
     """Add the ``wait`` and ``apply`` subcommands."""
-    wait = _command(
+    wait = add_command(
         subparsers,
         "wait",
         summary="wait until LaunchDarkly has synced a store (exit 4 if it does not)",
         examples=_WAIT_EXAMPLES,
+        output=True,
+        quiet=True,
+        # Here --timeout is the whole wait; one request's is --request-timeout (or
+        # --timeout before `wait`).
+        timeout_flag="--request-timeout",
     )
     add_integration_options(wait, with_id=True)
     waiting = wait.add_argument_group("waiting")
-    # Replaces the per-request --timeout here; that one still works before `wait`.
     _ = waiting.add_argument(
         "--timeout",
         dest="wait_timeout",
@@ -107,11 +120,15 @@ def register(subparsers: Subparsers) -> None:
     )
     wait.set_defaults(run=run_wait)
 
-    apply_ = _command(
+    apply_ = add_command(
         subparsers,
         "apply",
         summary="create, update (and with --prune delete) integrations to match a file",
+        description="Create, update (and with --prune delete) integrations to match a "
+        "file. With --prune, on a terminal it shows the plan and asks before deleting; "
+        "elsewhere it needs --yes, and without it sends nothing and exits 2.",
         examples=_APPLY_EXAMPLES,
+        output=True,  # -q is not offered: apply prints its plan
     )
     _ = apply_.add_argument(
         "-f",
@@ -130,6 +147,12 @@ def register(subparsers: Subparsers) -> None:
         "--dry-run", action="store_true", help="print the plan and change nothing"
     )
     _ = apply_.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="delete without asking with --prune (needed off a terminal)",
+    )
+    _ = apply_.add_argument(
         "--concurrency",
         type=_count,
         default=8,
@@ -137,21 +160,6 @@ def register(subparsers: Subparsers) -> None:
         help="change up to N integrations at once (default: 8)",
     )
     apply_.set_defaults(run=run_apply)
-
-
-def _command(
-    subparsers: Subparsers, name: str, *, summary: str, examples: str
-) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        name,
-        help=summary,
-        description=summary,
-        epilog=f"examples:\n{examples}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        conflict_handler="resolve",  # `wait --timeout` is the whole wait, not one request
-    )
-    add_connection_options(parser)
-    return parser
 
 
 def _count(text: str) -> int:
@@ -183,8 +191,8 @@ class Progress:
         status = integration.status
         last_sync = status.last_sync.isoformat(timespec="seconds") if status.last_sync else "never"
         line = (
-            f"waiting {elapsed:5.1f}s: available {_yes_no(status.available)}, "
-            f"stale {_yes_no(status.potentially_stale)}, last sync {last_sync}"
+            f"waiting {elapsed:5.1f}s: available {yes_no(status.available)}, "
+            f"stale {yes_no(status.potentially_stale)}, last sync {last_sync}"
         )
         if status.errors:
             line += f", {len(status.errors)} error(s)"
@@ -203,10 +211,6 @@ class Progress:
             self._stream.flush()
 
 
-def _yes_no(value: bool | None) -> str:  # noqa: FBT001 (a formatter)
-    return "-" if value is None else "yes" if value else "no"
-
-
 async def run_wait(args: argparse.Namespace) -> int:
     """``ldstore wait``: 0 once available, 4 when it is not in time, else the error's code."""
     request = GetBigSegmentStoreIntegrationRequest(
@@ -215,7 +219,9 @@ async def run_wait(args: argparse.Namespace) -> int:
         integration_key=args.integration,
         integration_id=args.integration_id,
     )
-    progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=bool(args.quiet))
+    # With --output json, stderr holds only an error object: no progress lines either.
+    quiet = bool(args.quiet) or args.output == "json"
+    progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=quiet)
     started = time.monotonic()
     async with make_core(args) as core:
         try:
@@ -229,7 +235,7 @@ async def run_wait(args: argparse.Namespace) -> int:
                 on_poll=progress,
             )
         finally:
-            progress.finish()
+            progress.finish()  # end the progress line, even on Ctrl-C (main says "interrupted")
     match result:
         case Ok(integration):
             if args.quiet or args.output == "json":
@@ -239,7 +245,7 @@ async def run_wait(args: argparse.Namespace) -> int:
                 write(f"available after {waited:.1f}s: {_label(integration)}")
             return EXIT_OK
         case Err(NotAvailableError() as error):
-            error_line(str(error))
+            report_error(str(error), kind=type(error).__name__, error=error)
             return EXIT_NOT_READY
         case Err(error):
             return fail(error)
@@ -255,7 +261,9 @@ def _label(integration: BigSegmentStoreIntegration) -> str:
 
 async def run_apply(args: argparse.Namespace) -> int:
     """``ldstore apply``: print the plan, carry it out unless ``--dry-run``, print outcomes."""
-    desired = load_desired(args.file)
+    if args.prune and not args.dry_run and not args.yes and not on_a_terminal():
+        return refused(Answer.NOT_A_TERMINAL, "apply --prune")
+    desired = _load(args.file)
     if isinstance(desired, Err):
         return fail(desired.error)
     as_json = args.output == "json"
@@ -272,7 +280,14 @@ async def run_apply(args: argparse.Namespace) -> int:
                     json.dumps({"dryRun": bool(args.dry_run), "plan": _plan_json(steps)}, indent=2)
                 )
             return EXIT_OK
+        answer = _confirm_deletions(steps, assume_yes=bool(args.yes), as_json=as_json)
+        if answer is not Answer.YES:
+            return refused(answer, "apply --prune")
         applied = await apply(core, steps, concurrency=args.concurrency)
+    return _outcomes(steps, applied, as_json=as_json)
+
+
+def _outcomes(steps: Plan, applied: Result[ApplyReport, LDStoreError], *, as_json: bool) -> int:
     if isinstance(applied, Err):  # only for a bad concurrency, which argparse refuses
         return fail(applied.error)
     report = applied.value
@@ -283,8 +298,29 @@ async def run_apply(args: argparse.Namespace) -> int:
         _print_report(report)
     if report.ok:
         return EXIT_OK
-    error_line(f"{len(report.failed)} of {len(steps.changes)} changes failed")
+    report_error(f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError")
     return EXIT_API_ERROR
+
+
+def _load(path: str) -> Result[list[DesiredIntegration], LDStoreError]:
+    try:
+        return load_desired(path)
+    except RecursionError:
+        # load_desired should answer this with an Err itself (issue 15); until it does,
+        # the command line turns it into one line and exit 2.
+        msg = f"{path} is nested too deeply to be a desired-state file"
+        raise UsageError(msg) from None
+
+
+def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answer:
+    deletions = [item for item in steps.items if item.action == "delete"]
+    if not deletions:
+        return Answer.YES
+    if as_json and not assume_yes and on_a_terminal():  # the plan went to stdout as JSON
+        _ = sys.stderr.write("".join(f"{item}\n" for item in deletions))
+    return confirm(
+        f"Delete the {len(deletions)} integration(s) marked - above?", assume_yes=assume_yes
+    )
 
 
 def _print_plan(steps: Plan, *, prune: bool) -> None:

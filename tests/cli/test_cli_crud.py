@@ -7,15 +7,13 @@ import json
 from pathlib import Path
 
 from cli_support import (
-    ENVIRONMENT,
-    PROJECT,
     SCOPE,
     by_id,
     clean_environment,
     run,
     run_against,
-    seed_redis,
 )
+from sdk import ENVIRONMENT, PROJECT, REDIS_WITH_PASSWORD, seed
 
 from ldstore.testing import MASKED_SECRET, FakeLaunchDarkly
 
@@ -93,8 +91,10 @@ async def test_create_get_update_delete_round_trip(fake: FakeLaunchDarkly) -> No
     assert sent["patch"][0] == {"op": "test", "path": "/version", "value": 1}
 
     deleted, quiet_delete = await asyncio.gather(
-        run_against(fake, "delete", *by_id(integration_id)),
-        run_against(fake, "delete", *by_id(seed_redis(fake)), "--quiet"),
+        run_against(fake, "delete", *by_id(integration_id), "--yes"),
+        run_against(
+            fake, "delete", *by_id(seed(fake, config=REDIS_WITH_PASSWORD)), "--quiet", "-y"
+        ),
     )
 
     assert (deleted.code, deleted.stdout) == (0, f"deleted {integration_id}\n")
@@ -104,7 +104,7 @@ async def test_create_get_update_delete_round_trip(fake: FakeLaunchDarkly) -> No
 
 async def test_list_in_every_output_mode(fake: FakeLaunchDarkly) -> None:
     """list prints a table, the API's JSON, or IDs; the filters apply client-side."""
-    redis_id = seed_redis(fake, "Redis store", on=True)
+    redis_id = seed(fake, "Redis store", on=True, config=REDIS_WITH_PASSWORD)
     fake.set_status(redis_id, available=True)
     dynamo = fake.seed_integration(
         PROJECT,
@@ -155,7 +155,7 @@ async def test_list_in_every_output_mode(fake: FakeLaunchDarkly) -> None:
 
 async def test_get_prints_wire_json_or_the_id(fake: FakeLaunchDarkly) -> None:
     """get --output json is the API's shape (port a string); --quiet prints the ID alone."""
-    integration_id = seed_redis(fake)
+    integration_id = seed(fake, config=REDIS_WITH_PASSWORD)
 
     as_json, quiet, flags_first = await asyncio.gather(
         run_against(fake, "get", *by_id(integration_id), "--output", "json"),
@@ -217,7 +217,7 @@ async def test_update_with_a_raw_patch_from_stdin_or_a_file(
     fake: FakeLaunchDarkly, tmp_path: Path
 ) -> None:
     """--patch reads a JSON Patch array or a {comment, patch} envelope, from stdin or a file."""
-    integration_id = seed_redis(fake)
+    integration_id = seed(fake, config=REDIS_WITH_PASSWORD)
     envelope = {
         "comment": "from stdin",
         "patch": [{"op": "replace", "path": "/name", "value": "Patched"}],
@@ -247,7 +247,7 @@ async def test_update_with_a_raw_patch_from_stdin_or_a_file(
 
 async def test_config_file_names_the_account(fake: FakeLaunchDarkly, tmp_path: Path) -> None:
     """With no flag nor variable, the token and base URI come from the LDSTORE_CONFIG file."""
-    integration_id = seed_redis(fake)
+    integration_id = seed(fake, config=REDIS_WITH_PASSWORD)
     config = tmp_path / "config.toml"
     _ = config.write_text(f'access-token = "{fake.token}"\nbase-uri = "{fake.url}"\n')
 

@@ -12,8 +12,8 @@ from cli_support import (
     last_error_id,
     run,
     run_against,
-    seed_redis,
 )
+from sdk import REDIS_WITH_PASSWORD, seed
 
 from ldstore.testing import FakeLaunchDarkly, Hang, ServerError
 
@@ -56,7 +56,7 @@ async def test_bad_flags_and_invalid_config_exit_2(fake: FakeLaunchDarkly) -> No
     assert bad_flag.code == 2
     assert "Traceback" not in bad_flag.stderr
     assert bad_flag.stderr.splitlines()[-1] == (
-        "ldstore: error: unrecognized arguments: --no-such-flag"
+        "ldstore: error: unrecognized argument --no-such-flag"
     )
     assert bad_port.code == 2
     bad_port.assert_one_error_line("invalid Redis config: port must be between 1 and 65535")
@@ -92,14 +92,14 @@ async def test_server_down_or_silent_exits_3(fake: FakeLaunchDarkly) -> None:
     )
 
     assert refused.code == 3
-    refused.assert_one_error_line("could not connect to 127.0.0.1")
+    refused.assert_one_error_line("cannot connect to 127.0.0.1")
     assert silent.code == 3
     silent.assert_one_error_line("no full answer in time")
 
 
 async def test_guarded_update_conflict_exits_1(fake: FakeLaunchDarkly) -> None:
     """--if-version with a stale version: the 409 line, exit 1, and nothing changed."""
-    integration_id = seed_redis(fake, version=4)
+    integration_id = seed(fake, version=4, config=REDIS_WITH_PASSWORD)
 
     result = await run_against(fake, "update", *by_id(integration_id), "--if-version", "3", "--off")
 
@@ -112,7 +112,7 @@ async def test_guarded_update_conflict_exits_1(fake: FakeLaunchDarkly) -> None:
 
 async def test_token_never_appears_even_with_debug(fake: FakeLaunchDarkly) -> None:
     """--debug logs each exchange to stderr, but the token appears nowhere, flag or variable."""
-    integration_id = seed_redis(fake)
+    integration_id = seed(fake, config=REDIS_WITH_PASSWORD)
 
     results = await asyncio.gather(
         run_against(fake, "--debug", "list", "-o", "json"),
@@ -132,7 +132,7 @@ async def test_token_never_appears_even_with_debug(fake: FakeLaunchDarkly) -> No
 
 async def test_retries_are_announced_unless_quiet(fake: FakeLaunchDarkly) -> None:
     """A 503 then success: exit 0, with a retry notice on stderr (none with --quiet)."""
-    _ = seed_redis(fake)
+    _ = seed(fake, config=REDIS_WITH_PASSWORD)
     fake.schedule(ServerError(503), times=1)
     loud = await run_against(fake, "list")
     fake.schedule(ServerError(503), times=1)
@@ -140,7 +140,8 @@ async def test_retries_are_announced_unless_quiet(fake: FakeLaunchDarkly) -> Non
     quiet = await run_against(fake, "list", "--quiet")
 
     assert (loud.code, quiet.code) == (0, 0)
-    assert "attempt 1 failed" in loud.stderr
+    assert "ldstore: the server answered HTTP 503; retrying in " in loud.stderr
+    assert loud.stderr.endswith(" s (attempt 2)\n")
     assert "retrying" in loud.stderr
     assert quiet.stderr == ""
     assert len(quiet.lines) == 1

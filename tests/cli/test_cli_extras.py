@@ -8,15 +8,14 @@ import signal
 import sys
 
 import aiohttp
-from cli_support import clean_environment, ldstore_executable
+from cli_support import clean_environment, spawn
 
 from ldstore.testing import FakeLaunchDarkly, Hang
 
 
 async def test_fake_server_serves_until_sigint() -> None:
     """`ldstore fake-server --port 0` prints its URL first, answers the API, exits 0 on SIGINT."""
-    process = await asyncio.create_subprocess_exec(
-        ldstore_executable(),
+    process = await spawn(
         "fake-server",
         "--port",
         "0",
@@ -24,8 +23,6 @@ async def test_fake_server_serves_until_sigint() -> None:
         "2",
         "--token",
         "api-served-token",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
         env=clean_environment(),
     )
     try:
@@ -55,14 +52,11 @@ async def test_fake_server_serves_until_sigint() -> None:
     assert code == 0
 
 
-async def test_ctrl_c_exits_130_quietly(fake: FakeLaunchDarkly) -> None:
-    """SIGINT while a call is in flight: exit 130, no traceback, nothing on stderr."""
+async def test_ctrl_c_exits_130_saying_interrupted(fake: FakeLaunchDarkly) -> None:
+    """SIGINT while a call is in flight: exit 130, no traceback, one `interrupted` line."""
     fake.schedule(Hang())
-    process = await asyncio.create_subprocess_exec(
-        ldstore_executable(),
+    process = await spawn(
         "list",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
         env=clean_environment(LD_BASE_URI=fake.url, LD_ACCESS_TOKEN=fake.token),
     )
     try:
@@ -74,19 +68,12 @@ async def test_ctrl_c_exits_130_quietly(fake: FakeLaunchDarkly) -> None:
             process.kill()
         _ = await process.wait()
 
-    assert (process.returncode, stdout, stderr) == (130, b"", b"")
+    assert (process.returncode, stdout, stderr) == (130, b"", b"ldstore: interrupted\n")
 
 
 async def test_python_dash_m_ldstore_is_the_cli() -> None:
     """`python -m ldstore --version` runs the same command line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ldstore",
-        "--version",
-        stdout=asyncio.subprocess.PIPE,
-        env=clean_environment(),
-    )
+    process = await spawn("--version", program=(sys.executable, "-m", "ldstore"))
     stdout, _ = await asyncio.wait_for(process.communicate(), 10)
 
     assert process.returncode == 0

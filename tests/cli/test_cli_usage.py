@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import logging
 from pathlib import Path
 
 import pytest
 
 from ldstore.cli import main
+from ldstore.cli._logging import retry_line
+from ldstore.errors import (
+    APIError,
+    ConnectionFailedError,
+    ConnectionLostError,
+    InputValidationError,
+    LDStoreError,
+    RequestTimeoutError,
+)
 
 _BY_ID = (
     "--project",
@@ -18,6 +29,19 @@ _BY_ID = (
     "redis",
     "--integration-id",
     "abc",
+)
+_COMMANDS = (
+    "list",
+    "get",
+    "create",
+    "update",
+    "delete",
+    "wait",
+    "apply",
+    "config",
+    "demo",
+    "fake-server",
+    "completion",
 )
 _CREATE = ("create", "--project", "default", "--environment", "test")
 
@@ -37,7 +61,7 @@ def test_help_documents_exit_codes_and_environment(capsys: pytest.CaptureFixture
 
     out = capsys.readouterr().out
     assert code == 0
-    for command in ("list", "get", "create", "update", "delete", "demo", "fake-server"):
+    for command in _COMMANDS:
         assert command in out
     assert "exit codes:" in out
     assert "3    network" in out
@@ -45,9 +69,7 @@ def test_help_documents_exit_codes_and_environment(capsys: pytest.CaptureFixture
     assert "LD_BASE_URI" in out
 
 
-@pytest.mark.parametrize(
-    "command", ["list", "get", "create", "update", "delete", "demo", "fake-server"]
-)
+@pytest.mark.parametrize("command", _COMMANDS)
 def test_every_command_help_shows_an_example(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,3 +199,131 @@ def test_main_leaves_the_ldstore_logger_as_it_found_it(
 
     assert (logger.level, logger.propagate, list(logger.handlers)) == before
     assert "nothing to update" in capsys.readouterr().err
+
+
+_PARTS = (
+    "_asking",
+    "_completion",
+    "_config",
+    "_core",
+    "_errors",
+    "_logging",
+    "_options",
+    "_output",
+    "_settings",
+)
+
+
+@pytest.mark.parametrize("part", _PARTS)
+def test_each_part_of_the_cli_exports_exactly_what_it_defines(part: str) -> None:
+    """Each CLI module's ``__all__`` lists the public names it defines, and only those."""
+    module = importlib.import_module(f"ldstore.cli.{part}")
+    tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defined.add(node.target.id)
+
+    public = {name for name in defined if not name.startswith("_")}
+
+    assert sorted(module.__all__) == sorted(public)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (None, "which does not exist"),
+        ("project = 1\n", "project in the config file"),
+        ("federal = 'yes'\n", "must be true or false"),
+        ("colour = 'red'\n", "unknown keys ['colour']"),
+        ("project = \n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_config_file_is_one_usage_line(
+    config: str | None,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A named config file that is missing, mistyped or not TOML: exit 2 naming the problem."""
+    path = tmp_path / "config.toml"
+    if config is not None:
+        _ = path.write_text(config)
+    monkeypatch.setenv("LDSTORE_CONFIG", str(path))
+
+    code = main(["list"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_a_config_path_that_cannot_be_read_is_one_line_and_never_overwritten(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory as the config file: commands and `config --set` stop with one line, exit 2."""
+    monkeypatch.setenv("LDSTORE_CONFIG", str(tmp_path))
+
+    read = main(["list"])
+    written = main(["config", "--set", "project", "p"])
+
+    lines = capsys.readouterr().err.splitlines()
+    assert (read, written) == (2, 2)
+    assert lines[0].startswith(f"ldstore: error: cannot read the config file {tmp_path}")
+    assert lines[1] == lines[0]
+    assert tmp_path.is_dir()
+
+
+def test_an_unknown_ld_output_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LD_OUTPUT=yaml is refused by name before anything is sent."""
+    monkeypatch.setenv("LD_OUTPUT", "yaml")
+
+    code = main(["list"])
+
+    assert code == 2
+    assert "LD_OUTPUT must be json or plaintext, not 'yaml'" in capsys.readouterr().err
+
+
+_URL = "http://127.0.0.1:9/api"
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            APIError(status_code=503, code="busy", message="<html>...</html>"),
+            "the server answered HTTP 503 busy; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            RequestTimeoutError(message="no full answer", method="GET", url=_URL),
+            "no answer in time from 127.0.0.1:9; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            ConnectionLostError(message="reset", method="GET", url=_URL),
+            "connection lost with 127.0.0.1:9; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            ConnectionFailedError(
+                message="could not connect: [Errno 1] odd", method="GET", url=_URL
+            ),
+            "could not connect: [Errno 1] odd; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+        (
+            InputValidationError(message="x " * 100),
+            f"{('x ' * 100).strip()[:117]}...; retrying in 1.5 s (attempt 3 of 5)",
+        ),
+    ],
+)
+def test_each_retry_is_one_short_line(error: LDStoreError, line: str) -> None:
+    """The retry notice names what failed in a few words, the wait and the attempt number."""
+    retry = {"attempt": 2, "wait": 1.5, "error": error, "max_attempts": 5}
+
+    assert retry_line(retry) == line

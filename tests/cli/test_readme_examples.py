@@ -6,7 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
-from cli_support import Completed, run_against, seed_redis
+from cli_support import Completed, run_against
+from sdk import REDIS_WITH_PASSWORD, seed
 
 from ldstore.testing import FakeLaunchDarkly
 
@@ -19,19 +20,23 @@ README_EXAMPLES = re.search(
 ).group(1)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
 
 
-async def test_readme_examples_succeed(fake: FakeLaunchDarkly) -> None:
+async def test_readme_examples_succeed(fake: FakeLaunchDarkly, tmp_path: Path) -> None:
     """Every README example exits 0, in order, with LD_ACCESS_TOKEN and LD_BASE_URI set."""
-    integration_id = seed_redis(fake, tags=["legacy"])
+    config = str(tmp_path / "config.toml")
+    integration_id = seed(fake, tags=["legacy"], config=REDIS_WITH_PASSWORD)
     lines = README_EXAMPLES.splitlines()
 
     results: list[Completed] = []
     for line in lines:
         program, *args = [word.replace("$ID", integration_id) for word in shlex.split(line)]
         assert program == "ldstore"
-        results.append(await run_against(fake, *args, stdin="redis-password\n"))
+        results.append(
+            await run_against(fake, *args, stdin="redis-password\n", LDSTORE_CONFIG=config)
+        )
 
     assert [
         (line, result.code, result.stderr) for line, result in zip(lines, results, strict=True)
     ] == [(line, 0, "") for line in lines]
+    assert results[2].lines == ['environment = "production"', 'project = "default"']
     names = sorted(item["name"] for item in fake.integrations)
     assert names == ["Prod Redis"]  # the seeded one was deleted; the demo cleaned up

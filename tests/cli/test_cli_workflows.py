@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
+from cli_support import Completed, run_against
+from sdk import ENVIRONMENT, PROJECT, sent
 
 from ldstore import _codec
-from ldstore.cli import main
 from ldstore.cli._workflows import Progress
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.testing import FakeLaunchDarkly
-
-from .helpers import ENVIRONMENT, PROJECT, sent
-
-RUN = "import sys; from ldstore.cli import main; sys.exit(main())"
-PROCESS_TIMEOUT = 20
 
 STORES = f"""
 [[integration]]
@@ -51,37 +42,9 @@ host = "kept.internal"
 """
 
 
-@attrs.frozen
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-
-async def ldstore(fake: FakeLaunchDarkly, tmp_path: Path, *args: str) -> Ran:
-    """Run the CLI in a child process; the fake keeps serving from this event loop."""
-    environment = {
-        **os.environ,
-        "LD_ACCESS_TOKEN": fake.token,
-        "LD_BASE_URI": fake.url,
-        "XDG_CONFIG_HOME": str(tmp_path),  # no user config file
-        "LDSTORE_TEST_PASSWORD": "hunter2",
-    }
-    _ = environment.pop("LDSTORE_CONFIG", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        RUN,
-        *args,
-        "--retry-budget",
-        "0",
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environment,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
-    assert process.returncode is not None
-    return Ran(process.returncode, stdout.decode(), stderr.decode())
+async def ldstore(fake: FakeLaunchDarkly, *args: str) -> Completed:
+    """``ldstore *args`` against ``fake``: one attempt, the stores file's password set."""
+    return await run_against(fake, *args, "--retry-budget", "0", LDSTORE_TEST_PASSWORD="hunter2")
 
 
 def scope(integration_id: str) -> list[str]:
@@ -111,7 +74,7 @@ async def test_wait_exits_0_once_the_store_is_available(
         PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=True
     )
 
-    ran = await ldstore(fake, tmp_path, "wait", *scope(stored["_id"]), "--interval", "0.02")
+    ran = await ldstore(fake, "wait", *scope(stored["_id"]), "--interval", "0.02")
 
     assert ran.code == 0, ran.stderr
     assert ran.stdout.startswith("available after ")
@@ -129,7 +92,7 @@ async def test_wait_exits_4_with_one_line_saying_why(
     )
 
     ran = await ldstore(
-        fake, tmp_path, "wait", *scope(stored["_id"]), "--timeout", "0.2", "--interval", "0.05"
+        fake, "wait", *scope(stored["_id"]), "--timeout", "0.2", "--interval", "0.05"
     )
 
     assert ran.code == 4
@@ -147,7 +110,7 @@ async def test_apply_dry_run_prints_the_plan_and_changes_nothing(
         PROJECT, ENVIRONMENT, "redis", name="Kept", config={"host": "old.internal"}
     )
 
-    ran = await ldstore(fake, tmp_path, "apply", "-f", stores_file(tmp_path), "--dry-run")
+    ran = await ldstore(fake, "apply", "-f", stores_file(tmp_path), "--dry-run")
 
     assert ran.code == 0, ran.stderr
     assert "+ create redis default/production 'Cache'" in ran.stdout
@@ -166,8 +129,8 @@ async def test_apply_then_apply_again_prints_only_unchanged(
     )
     path = stores_file(tmp_path)
 
-    first = await ldstore(fake, tmp_path, "apply", "-f", path, "--prune")
-    second = await ldstore(fake, tmp_path, "apply", "-f", path, "--prune")
+    first = await ldstore(fake, "apply", "-f", path, "--prune", "--yes")
+    second = await ldstore(fake, "apply", "-f", path, "--prune", "--yes")
 
     assert first.code == 0, first.stderr
     assert "- delete redis default/production 'Gone'" in first.stdout
@@ -202,7 +165,7 @@ async def test_apply_output_json_prints_the_plan_and_outcomes(
     }
     _ = path.write_text(json.dumps({"integration": [item]}), encoding="utf-8")
 
-    ran = await ldstore(fake, tmp_path, "apply", "-f", str(path), "--output", "json")
+    ran = await ldstore(fake, "apply", "-f", str(path), "--output", "json")
 
     assert ran.code == 0, ran.stderr
     assert "brand-new" not in ran.stdout
@@ -232,7 +195,7 @@ async def test_apply_exits_1_when_an_item_fails(fake: FakeLaunchDarkly, tmp_path
     ]  # fmt: skip
     _ = path.write_text(json.dumps(items), encoding="utf-8")
 
-    ran = await ldstore(fake, tmp_path, "apply", "-f", str(path))
+    ran = await ldstore(fake, "apply", "-f", str(path))
 
     assert ran.code == 1
     assert "created redis default/production 'Fine'" in ran.stdout
@@ -247,43 +210,23 @@ async def test_apply_with_a_bad_file_exits_2_naming_the_field(
     path = tmp_path / "bad.toml"
     _ = path.write_text(STORES.replace("port = 6380", 'port = "http"'), encoding="utf-8")
 
-    ran = await ldstore(fake, tmp_path, "apply", "-f", str(path))
+    ran = await ldstore(fake, "apply", "-f", str(path))
 
     assert ran.code == 2
     assert "integration[0] (Cache): config.port must be an int" in ran.stderr
     assert fake.requests == []
 
 
-async def in_process(
-    fake: FakeLaunchDarkly,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *args: str,
-) -> Ran:
-    """Run main() in a thread (it runs its own event loop) while the fake serves here."""
-    monkeypatch.setenv("LD_ACCESS_TOKEN", fake.token)
-    monkeypatch.setenv("LD_BASE_URI", fake.url)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    monkeypatch.delenv("LDSTORE_CONFIG", raising=False)
-    code = await asyncio.to_thread(main, [*args, "--retry-budget", "0"])
-    captured = capsys.readouterr()
-    return Ran(code, captured.out, captured.err)
-
-
 async def test_wait_output_json_prints_the_available_integration(
     fake: FakeLaunchDarkly,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`wait --output json` prints the integration in the API's wire shape once available."""
     stored = fake.seed_integration(
         PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=True
     )
 
-    ran = await in_process(
-        fake, tmp_path, monkeypatch, capsys, "wait", *scope(stored["_id"]), "--interval", "0.02",
+    ran = await ldstore(fake, "wait", *scope(stored["_id"]), "--interval", "0.02",
         "--output", "json",
     )  # fmt: skip
 
@@ -296,11 +239,9 @@ async def test_wait_output_json_prints_the_available_integration(
 async def test_wait_for_an_unknown_integration_exits_1(
     fake: FakeLaunchDarkly,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """An API error while waiting (404) is one error line and its own exit code, not 4."""
-    ran = await in_process(fake, tmp_path, monkeypatch, capsys, "wait", *scope("nope"))
+    ran = await ldstore(fake, "wait", *scope("nope"))
 
     assert ran.code == 1
     assert ran.stderr.startswith("ldstore: error: HTTP 404")
@@ -310,8 +251,6 @@ async def test_wait_for_an_unknown_integration_exits_1(
 async def test_fail_fast_stops_at_the_first_store_error(
     fake: FakeLaunchDarkly,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`wait --fail-fast` exits 4 at the first status with errors, naming them."""
     stored = fake.seed_integration(
@@ -320,9 +259,7 @@ async def test_fail_fast_stops_at_the_first_store_error(
     error = {"statusCode": 500, "message": "NOAUTH Authentication required", "timestamp": 1}
     fake.set_status(stored["_id"], available=False, errors=[error])
 
-    ran = await in_process(
-        fake, tmp_path, monkeypatch, capsys, "wait", *scope(stored["_id"]), "--fail-fast"
-    )
+    ran = await ldstore(fake, "wait", *scope(stored["_id"]), "--fail-fast")
 
     assert ran.code == 4
     assert "NOAUTH Authentication required (HTTP 500)" in ran.stderr
@@ -333,8 +270,6 @@ async def test_fail_fast_stops_at_the_first_store_error(
 async def test_apply_json_with_nothing_to_change_prints_only_the_plan(
     fake: FakeLaunchDarkly,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """With everything unchanged, --output json prints the plan and no outcomes."""
     path = tmp_path / "one.json"
@@ -346,9 +281,7 @@ async def test_apply_json_with_nothing_to_change_prints_only_the_plan(
         "tlsEnabled": False},
     )  # fmt: skip
 
-    ran = await in_process(
-        fake, tmp_path, monkeypatch, capsys, "apply", "-f", str(path), "-o", "json"
-    )
+    ran = await ldstore(fake, "apply", "-f", str(path), "-o", "json")
 
     assert ran.code == 0, ran.stderr
     document = json.loads(ran.stdout)
@@ -368,12 +301,10 @@ async def test_apply_json_with_nothing_to_change_prints_only_the_plan(
 async def test_out_of_range_numbers_are_usage_errors(
     fake: FakeLaunchDarkly,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     args: tuple[str, ...],
 ) -> None:
     """A zero interval, a negative timeout or concurrency 0 exits 2 before any request."""
-    ran = await in_process(fake, tmp_path, monkeypatch, capsys, *args)
+    ran = await ldstore(fake, *args)
 
     assert ran.code == 2
     assert "expected" in ran.stderr
@@ -419,3 +350,19 @@ def test_progress_rewrites_one_line_on_a_terminal(live: bool) -> None:  # noqa: 
         assert text.count("\n") == 2
     assert "waiting   1.0s: available no, stale no" in text
     assert f"waiting   3.5s: available yes, stale yes, last sync {epoch}" in text
+
+
+async def test_wait_not_ready_with_output_json_is_a_json_error(fake: FakeLaunchDarkly) -> None:
+    """`wait -o json` that times out: exit 4 and one JSON object of kind NotAvailableError."""
+    stored = fake.seed_integration(
+        PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=False
+    )
+
+    ran = await ldstore(
+        fake, "wait", *scope(stored["_id"]), "-o", "json", "--timeout", "0.2", "--interval", "0.05"
+    )
+
+    assert ran.code == 4
+    error = json.loads(ran.stderr)["error"]
+    assert error["kind"] == "NotAvailableError"
+    assert "not available after" in error["message"]

@@ -1,0 +1,195 @@
+"""How the command line fails: exit codes, redaction, and one error line (or JSON object)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from urllib.parse import urlsplit
+
+from ldstore.errors import (
+    APIError,
+    ConnectionFailedError,
+    InputValidationError,
+    LDStoreError,
+    NetworkError,
+    RateLimitedError,
+    StatusConflictError,
+    UnauthorizedError,
+)
+
+__all__ = [
+    "EXIT_API_ERROR",
+    "EXIT_CODES_HELP",
+    "EXIT_INTERRUPTED",
+    "EXIT_NETWORK",
+    "EXIT_NOT_READY",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "TESTING_EXTRA_MISSING",
+    "GaveUpError",
+    "UsageError",
+    "cannot_connect",
+    "error_line",
+    "exit_code",
+    "fail",
+    "json_errors",
+    "redact",
+    "remember_secret",
+    "report",
+    "use_json_errors",
+    "where",
+]
+
+EXIT_OK = 0
+EXIT_API_ERROR = 1  # the server refused: an HTTP error status, or an answer off the schema
+EXIT_USAGE = 2  # bad flags or input, an invalid store config, no access token
+EXIT_NETWORK = 3  # connection refused or lost, timeout
+EXIT_NOT_READY = 4  # `wait` gave up before the store was available
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success
+  1    the server refused the request (HTTP 4xx/5xx) or answered off the schema
+  2    usage: bad flags or input, invalid store config, no access token, a refused
+       confirmation
+  3    network: connection refused or lost, timeout
+  4    not ready: `wait` gave up before the store was available
+  130  interrupted (Ctrl-C)"""
+
+TESTING_EXTRA_MISSING = "the fake server needs the testing extra: pip install 'ldstore[testing]'"
+
+_SECRETS: set[str] = set()  # tokens this process uses: never written out, not even in logs
+_MIN_SECRET = 8
+_JSON = [False]  # whether errors are JSON objects (--output json); set once by main
+
+
+_REASONS = (
+    (re.compile(r"refused|connect call failed", re.IGNORECASE), "connection refused"),
+    (re.compile(r"timed out|timeout", re.IGNORECASE), "timed out"),
+    (
+        re.compile(r"name or service|nodename|getaddrinfo|name resolution", re.IGNORECASE),
+        "unknown host",
+    ),
+    (re.compile(r"unreachable", re.IGNORECASE), "network unreachable"),
+)
+
+
+class UsageError(Exception):
+    """Bad flags or input, found before anything was sent: one line on stderr, exit 2."""
+
+
+class GaveUpError(Exception):
+    """The CLI's own budget for a server it never reached ran out; carries the last error."""
+
+    def __init__(self, error: LDStoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def use_json_errors(on: bool) -> None:  # noqa: FBT001 - one switch
+    """Report errors as ``{"error": {...}}`` objects on stderr (``--output json``)."""
+    _JSON[0] = on
+
+
+def json_errors() -> bool:
+    """Whether errors are reported as JSON objects."""
+    return _JSON[0]
+
+
+def remember_secret(value: str) -> None:
+    """Never write ``value`` out: every error and log line replaces it."""
+    # Access tokens are long; replacing a one-letter test token everywhere would garble
+    # every message while protecting nothing.
+    if len(value) >= _MIN_SECRET:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret this process knows of replaced."""
+    for secret in _SECRETS:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def exit_code(error: LDStoreError) -> int:
+    """The documented exit code for an error value."""
+    match error:
+        case NetworkError():
+            return EXIT_NETWORK
+        case InputValidationError():
+            return EXIT_USAGE
+        case _:
+            return EXIT_API_ERROR
+
+
+def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None = None) -> None:
+    """Write one ``ldstore: error: <message>`` line, or its JSON object, to stderr."""
+    text = redact(" ".join(message.split()))
+    if not _JSON[0]:
+        _ = sys.stderr.write(f"ldstore: error: {text}\n")
+    else:
+        fields: dict[str, object] = {
+            "kind": kind,
+            "status": None,
+            "code": None,
+            "message": text,
+            "id": None,
+            "retry_after": None,
+        }
+        if isinstance(error, APIError):
+            fields.update(status=error.status_code, code=error.code, id=error.id)
+        if isinstance(error, RateLimitedError):
+            fields["retry_after"] = error.retry_after
+        _ = sys.stderr.write(json.dumps({"error": fields}) + "\n")
+    _ = sys.stderr.flush()
+
+
+def error_line(message: str) -> None:
+    """Report a usage problem: ``ldstore: error: <message>`` (or JSON) on stderr."""
+    report(message)
+
+
+def fail(error: LDStoreError) -> int:
+    """Report ``error`` on one stderr line (or as JSON) and return its exit code."""
+    text = cannot_connect(error) if isinstance(error, ConnectionFailedError) else str(error)
+    report(f"{text}{_hint(error)}", kind=type(error).__name__, error=error)
+    return exit_code(error)
+
+
+def where(url: str) -> str:
+    """``host:port`` of ``url`` (the scheme's default port if none is given)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "the server"
+    return f"{parts.hostname}:{port}"
+
+
+def cannot_connect(error: ConnectionFailedError) -> str:
+    """``cannot connect to HOST:PORT (connection refused)``, without aiohttp's details.
+
+    A reason ldstore cannot name keeps the transport's own message instead.
+    """
+    reason = next((why for pattern, why in _REASONS if pattern.search(error.message)), None)
+    if reason is None:
+        return str(error)
+    return f"cannot connect to {where(error.url)} ({reason})"
+
+
+def _hint(error: LDStoreError) -> str:
+    match error:
+        case UnauthorizedError():
+            return "; check LD_ACCESS_TOKEN or --access-token"
+        case StatusConflictError():
+            return (
+                "; it changed meanwhile or the name is taken: re-read it (ldstore get), then retry"
+            )
+        case RateLimitedError(retry_after=float() as wait):
+            return f"; retry in {wait:.0f} s"
+        case APIError(status_code=403):
+            return "; the token's role may lack permission"
+        case _:
+            return ""

@@ -1,0 +1,377 @@
+"""The command line's flags: the shared ones, how they parse, and what a mistyped one says.
+
+Connection, output and scope flags work before or after the command
+(``ldstore --project p list`` and ``ldstore list --project p``); abbreviations are off,
+so a future flag cannot change what an old script means; an unknown flag shows the
+command's own usage and the closest flag. No parse error echoes a value that might be a
+secret: values after ``--access-token``, ``--password`` and any unknown flag are redacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn, TypeAlias
+
+from ldstore.cli._errors import EXIT_USAGE, error_line, json_errors, remember_secret
+from ldstore.models import IntegrationKey
+
+__all__ = [
+    "DEFAULT_RETRY_BUDGET",
+    "ENVIRONMENT_HELP",
+    "INTEGRATION_KEYS",
+    "OUTPUT_CHOICES",
+    "Parser",
+    "Subparsers",
+    "add_command",
+    "add_connection_options",
+    "add_global_options",
+    "add_integration_options",
+    "add_output_options",
+    "parse_command_line",
+    "positive_seconds",
+    "seconds",
+]
+
+ENVIRONMENT_HELP = """\
+environment (flags win over the environment, which wins over the config file):
+  LD_ACCESS_TOKEN  the access token (API access token, not an SDK key)
+  LD_BASE_URI      the API's base URL (default https://app.launchdarkly.com)
+  LD_PROJECT       the default --project
+  LD_ENVIRONMENT   the default --environment
+  LD_OUTPUT        the default --output: json or plaintext
+  LDSTORE_CONFIG   the config file, TOML (default $XDG_CONFIG_HOME/ldstore/config.toml);
+                   `ldstore config --set KEY VALUE` writes it"""
+
+INTEGRATION_KEYS = tuple(key.value for key in IntegrationKey)
+OUTPUT_CHOICES = ("table", "plaintext", "json")  # plaintext is ldcli's name for table
+DEFAULT_RETRY_BUDGET = 30.0  # outlasts LaunchDarkly's 10-second rate-limit window
+
+# The type checkers know argparse's subparsers action only by its private name.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+
+# Flags whose value is a secret: never echoed, even in a parse error.
+_SECRET_FLAGS = frozenset({"--access-token", "--password"})
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser without abbreviations, whose errors are one redacted line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """The usage of this (sub)command, then one ``ldstore: error:`` line; exit 2."""
+        if not json_errors():
+            self.print_usage(sys.stderr)
+        error_line(message)
+        raise SystemExit(EXIT_USAGE)
+
+    def flags(self) -> dict[str, argparse.Action]:
+        """Every option string of this parser, with its action."""
+        return dict(self._option_string_actions)
+
+    def dests(self) -> frozenset[str]:
+        """The attribute names this parser can set."""
+        return frozenset(action.dest for action in self._actions)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        msg = f"expected a positive number of seconds, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        msg = f"expected seconds (0 or more), not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def add_connection_options(
+    parser: argparse.ArgumentParser, *, timeout_flag: str = "--timeout"
+) -> None:
+    """Token, server, per-attempt timeout, retry budget and --debug.
+
+    Absent flags stay unset (``SUPPRESS``): ``main`` fills the defaults after both halves
+    of the command line are parsed, so a flag works before or after the command.
+    """
+    group = parser.add_argument_group("connection")
+    _ = group.add_argument(
+        "--access-token",
+        metavar="TOKEN",
+        default=argparse.SUPPRESS,
+        help="LaunchDarkly access token (default: $LD_ACCESS_TOKEN, then the config file); "
+        "prefer those, as other users can see a process's flags",
+    )
+    _ = group.add_argument(
+        "--base-uri",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="API base URL (default: $LD_BASE_URI, else https://app.launchdarkly.com)",
+    )
+    _ = group.add_argument(
+        "--federal",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="use LaunchDarkly's federal instance, https://app.launchdarkly.us",
+    )
+    _ = group.add_argument(
+        timeout_flag,
+        dest="timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        default=argparse.SUPPRESS,
+        help="give up on one attempt after this long (default: 30)",
+    )
+    _ = group.add_argument(
+        "--retry-budget",
+        type=seconds,
+        metavar="SECONDS",
+        default=argparse.SUPPRESS,
+        help="retry 429s, 5xx and failed connections for this long in all (default: "
+        f"{DEFAULT_RETRY_BUDGET:g}, but a few seconds for a server never reached; "
+        "0 makes one attempt)",
+    )
+    _ = group.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log each HTTP exchange to stderr (the token is never shown)",
+    )
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, quiet: bool = True) -> None:
+    """``-o/--output`` and (where the command has IDs to print) ``-q/--quiet``."""
+    group = parser.add_argument_group("output")
+    _ = group.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_CHOICES,
+        default=argparse.SUPPRESS,
+        help="table (or plaintext): for people (default: $LD_OUTPUT, then the config "
+        "file); json: the API's own JSON, and errors as JSON objects on stderr",
+    )
+    if quiet:
+        _ = group.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="print only integration IDs, one a line (wins over --output); no retry notices",
+        )
+
+
+def _add_scope_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:  # pyright: ignore[reportPrivateUsage]
+    group = parser.add_argument_group("integration")
+    _ = group.add_argument(
+        "--project",
+        metavar="KEY",
+        default=argparse.SUPPRESS,
+        help="project key (default: $LD_PROJECT, then the config file)",
+    )
+    _ = group.add_argument(
+        "--environment",
+        metavar="KEY",
+        default=argparse.SUPPRESS,
+        help="environment key (default: $LD_ENVIRONMENT, then the config file)",
+    )
+    return group
+
+
+def add_integration_options(
+    parser: argparse.ArgumentParser, *, with_id: bool, required: bool = True
+) -> None:
+    """``--project``, ``--environment``, ``--integration`` (and ``--integration-id``).
+
+    The flag names are those of LaunchDarkly's own CLI; ``required=False`` makes them
+    optional (filters, for ``list``). ``--project`` and ``--environment`` may also come
+    from LD_PROJECT, LD_ENVIRONMENT or the config file, so ``main`` checks them.
+    """
+    group = _add_scope_options(parser)
+    if required:
+        parser.set_defaults(ldstore_needs=("project", "environment"))
+    _ = group.add_argument(
+        "--integration",
+        "--integration-key",
+        dest="integration",
+        choices=INTEGRATION_KEYS,
+        required=required,
+        help="the store kind",
+    )
+    if with_id:
+        _ = group.add_argument(
+            "--integration-id",
+            metavar="ID",
+            required=required,
+            help="the integration's ID (`ldstore list --quiet` prints them)",
+        )
+
+
+def add_command(  # noqa: PLR0913 - keyword-only switches, each a flag group
+    subparsers: Subparsers,
+    name: str,
+    *,
+    summary: str,
+    description: str | None = None,
+    examples: str = "",
+    output: bool = False,
+    quiet: bool = False,
+    timeout_flag: str = "--timeout",
+) -> argparse.ArgumentParser:
+    """A subcommand's parser with the connection flags and ``examples`` in its epilog.
+
+    ``output`` and ``quiet`` offer ``-o`` and ``-q``: only where the command honours
+    them. ``timeout_flag`` renames the per-attempt timeout where ``--timeout`` means
+    something else (``wait``); ``--timeout`` before the command still sets it.
+    """
+    paragraphs = (description or summary).split("\n\n")
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description="\n\n".join(textwrap.fill(paragraph, 80) for paragraph in paragraphs),
+        epilog=f"examples:\n{examples.rstrip()}" if examples else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_connection_options(parser, timeout_flag=timeout_flag)
+    if output or quiet:
+        add_output_options(parser, quiet=quiet)
+    return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """The flags accepted before the command (each still only where the command takes it)."""
+    add_connection_options(parser)
+    add_output_options(parser)
+    _ = _add_scope_options(parser)
+
+
+# Parsing.
+
+
+def parse_command_line(
+    parser: Parser, commands: dict[str, Parser], argv: Sequence[str]
+) -> tuple[argparse.Namespace, Parser] | None:
+    """Parse ``argv`` as ``[flags] COMMAND [flags]``; a flag after the command wins.
+
+    Returns the command's namespace (``command`` set, the flags given before it merged
+    in) and its parser; ``None`` when there is no command at all. Exits 2
+    (``SystemExit``) with the right usage on an error.
+    """
+    known = {flag for command in commands.values() for flag in command.flags()}
+    _remember_flag_secrets(argv, known | set(parser.flags()))
+    index = _command_index(parser, commands, argv)
+    if index is None:
+        _ = _strict(parser, argv)  # --version, --help, or an error for a stray flag
+        return None
+    before, name, after = argv[:index], argv[index], argv[index + 1 :]
+    command = commands[name]
+    given = _strict(parser, before)
+    namespace = _strict(command, after)
+    namespace.command = name
+    offered = command.dests()
+    main_flags = {action.dest: action.option_strings[-1] for action in parser.flags().values()}
+    for dest, value in vars(given).items():
+        if dest == "command":
+            continue
+        if dest not in offered:
+            command.error(f"{name} does not take {main_flags.get(dest, dest)}")
+        if getattr(namespace, dest, None) in (None, False):
+            setattr(namespace, dest, value)
+    return namespace, command
+
+
+def _strict(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
+    namespace, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.error(_unrecognized(parser, extras))
+    return namespace
+
+
+def _command_index(parser: Parser, commands: dict[str, Parser], argv: Sequence[str]) -> int | None:
+    flags = parser.flags()
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg in commands:
+            return index
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            word = "--" if arg == "--" else arg
+            close = _close(word, list(commands), n=1)
+            if close:
+                parser.error(f"{word!r} is not a command (did you mean {close[0]}?)")
+            # Not echoed: a stray word may be a value meant for a flag, such as a token.
+            parser.error("that is not a command (ldstore --help lists them)")
+        flag = arg.split("=", 1)[0]
+        action = flags.get(flag)
+        if action is None and not arg.startswith("--") and len(arg) > 2:  # noqa: PLR2004
+            head = flags.get(arg[:2])
+            if head is not None:
+                tail = flags.get(f"-{arg[-1]}")
+                # -ojson carries its value; -qo json takes the next word.
+                takes_next = head.nargs == 0 and tail is not None and tail.nargs != 0
+                index += 2 if takes_next else 1
+                continue
+        if action is None:
+            parser.error(
+                _unrecognized(parser, [arg], where="before the command", all_flags=commands)
+            )
+        index += 2 if action.nargs != 0 and "=" not in arg else 1
+    return None
+
+
+def _unrecognized(
+    parser: Parser,
+    extras: Iterable[str],
+    *,
+    where: str = "",
+    all_flags: dict[str, Parser] | None = None,
+) -> str:
+    flags = [extra.split("=", 1)[0] for extra in extras if extra.startswith("-") and extra != "-"]
+    if not flags:
+        return "unexpected arguments: this command takes flags only (see --help)"
+    flag = flags[0]
+    place = f" {where}" if where else ""
+    if all_flags is not None and any(flag in command.flags() for command in all_flags.values()):
+        return f"{flag} goes after the command name (ldstore COMMAND {flag} ...)"
+    candidates = [option for option in parser.flags() if option.startswith("--")]
+    close = _close(flag, candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    more = f" (and {len(flags) - 1} more)" if len(flags) > 1 else ""
+    return f"unrecognized argument {flag}{place}{more}{hint}"
+
+
+def _remember_flag_secrets(argv: Sequence[str], known: set[str]) -> None:
+    """Treat the values of secret flags, and of unknown flags, as secrets."""
+    for index, arg in enumerate(argv):
+        if not arg.startswith("--"):
+            continue
+        flag, equals, value = arg.partition("=")
+        if flag in known and flag not in _SECRET_FLAGS:
+            continue
+        if equals:
+            remember_secret(value)
+        elif index + 1 < len(argv):
+            remember_secret(argv[index + 1])
+
+
+def _close(word: str, candidates: list[str], *, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    import difflib  # noqa: PLC0415 - only a mistake needs it: keep it off the start-up path
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
