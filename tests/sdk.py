@@ -100,4 +100,4 @@ def sent(fake: FakeLaunchDarkly, method: str) -> list[RecordedRequest]:
 
 def body(request: RecordedRequest) -> Any:
     """A recorded request's JSON body."""
-    return json.loads(request.body)
+    return json.loads(request.raw_body)  # the log masks secrets; the wire had them

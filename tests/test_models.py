@@ -14,7 +14,7 @@ from sdk import core_for, create_request, get_request
 from ldstore import Ok, models
 from ldstore._codec import converter
 from ldstore.cli import build_parser, main
-from ldstore.cli._common import UsageError
+from ldstore.cli._errors import UsageError
 from ldstore.cli._store import set_config_operation, store_config, unset_config_operation
 from ldstore.errors import LDStoreError
 from ldstore.funcs import create_big_segment_store_integration, get_big_segment_store_integration

@@ -184,7 +184,7 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
 
     settings = read_settings() if wanted else {}
     output = "table"
-    if "output" in wanted:
+    if "output" in wanted or hasattr(args, "output"):  # hasattr: given to a nested command
         value, source = setting("output", getattr(args, "output", None), settings)
         if value is not None and value not in OUTPUT_CHOICES:
             msg = f"{source} must be json or plaintext, not {value!r}"
@@ -192,7 +192,9 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
         output = "json" if value == "json" else "table"
     args.output = output
     for key in ("project", "environment"):
-        value, _ = setting(key, getattr(args, key, None), settings) if key in wanted else (None, "")
+        # A nested command (doctor redis) declares them below `command`: keep what was given.
+        given = getattr(args, key, None)
+        value, _ = setting(key, given, settings) if key in wanted else (given, "")
         setattr(args, key, value)
     missing = [dest for dest in getattr(args, "ldstore_needs", ()) if getattr(args, dest) is None]
     if missing:

@@ -14,20 +14,17 @@ from typing import TypeAlias
 
 import attrs
 
-from ldstore.cli._common import (
+from ldstore.cli._confirm import Answer, confirm
+from ldstore.cli._core import make_core
+from ldstore.cli._errors import (
     EXIT_OK,
     EXIT_USAGE,
     TESTING_EXTRA_MISSING,
-    Subparsers,
     UsageError,
-    add_command,
     error_line,
     fail,
-    make_core,
-    positive_seconds,
-    seconds,
 )
-from ldstore.cli._confirm import Answer, confirm
+from ldstore.cli._options import Subparsers, add_command, positive_seconds, seconds
 from ldstore.core import Core, RetryConfig
 from ldstore.errors import LDStoreError, NotFoundError, StatusConflictError
 from ldstore.funcs import (
@@ -95,11 +92,19 @@ def register(subparsers: Subparsers) -> None:
     _ = parser.add_argument(
         "-y", "--yes", action="store_true", help="with --live: do not ask before starting"
     )
+    # Their own dests: LD_PROJECT and the config file's project name your work, not the
+    # demo's scratch space, so only these flags choose where --live runs.
     _ = parser.add_argument(
-        "--project", metavar="KEY", help="with --live: the project (default: default)"
+        "--project",
+        dest="demo_project",
+        metavar="KEY",
+        help="with --live: the project (default: default)",
     )
     _ = parser.add_argument(
-        "--environment", metavar="KEY", help="with --live: the environment (default: test)"
+        "--environment",
+        dest="demo_environment",
+        metavar="KEY",
+        help="with --live: the environment (default: test)",
     )
     _ = parser.add_argument(
         "--sync-delay",
@@ -119,9 +124,6 @@ def register(subparsers: Subparsers) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    if getattr(args, "output", None) == "json" or getattr(args, "quiet", False):
-        msg = "`ldstore demo` prints a tour for people: --output json and --quiet do not apply"
-        raise UsageError(msg)
     if args.live:
         if args.sync_delay is not None:
             msg = "--sync-delay sets the fake's sync time; with --live the account syncs"
@@ -160,8 +162,8 @@ def _refuse_live_only_flags(args: argparse.Namespace) -> None:
             ("--federal", getattr(args, "federal", False)),
             ("--eu", getattr(args, "eu", False)),
             ("--access-token", getattr(args, "access_token", None)),
-            ("--project", args.project),
-            ("--environment", args.environment),
+            ("--project", args.demo_project),
+            ("--environment", args.demo_environment),
             ("--yes", args.yes),
         )
         if value
@@ -176,7 +178,7 @@ def _refuse_live_only_flags(args: argparse.Namespace) -> None:
 
 
 async def _run_live(args: argparse.Namespace) -> int:
-    project, environment = args.project or "default", args.environment or "test"
+    project, environment = args.demo_project or "default", args.demo_environment or "test"
     async with make_core(args) as core:
         out = _Out(emphasis=_emphasis())
         out.prose(

@@ -5,22 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 
-from ldstore.cli._common import (
+from ldstore.cli._core import make_core
+from ldstore.cli._errors import (
     EXIT_NETWORK,
     EXIT_NOT_READY,
     EXIT_OK,
     EXIT_USAGE,
-    Subparsers,
     UsageError,
+    error_line,
+    fail,
+)
+from ldstore.cli._options import (
+    Subparsers,
     add_command,
     add_connection_options,
     add_integration_options,
-    error_line,
-    fail,
-    make_core,
+    add_output_options,
     positive_seconds,
-    write,
 )
+from ldstore.cli._output import write
 from ldstore.core import Core
 from ldstore.doctor import (
     CheckStatus,
@@ -81,6 +84,8 @@ def register(subparsers: Subparsers) -> None:
         summary="read a big segment store itself and say whether SDKs will trust it",
         description=_DESCRIPTION,
         examples=f"{_REDIS_EXAMPLES}\n{_DYNAMODB_EXAMPLES}",
+        output=True,  # also before the store's name: `ldstore --output json doctor redis ...`
+        quiet=True,
     )
     stores = doctor.add_subparsers(title="stores", metavar="STORE", dest="store")
     stores.required = True
@@ -121,6 +126,7 @@ def _store_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_connection_options(parser)
+    add_output_options(parser, quiet=True)
     return parser
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ldstore.cli._common import EXIT_USAGE, TESTING_EXTRA_MISSING, Subparsers, error_line
+from ldstore.cli._errors import EXIT_USAGE, TESTING_EXTRA_MISSING, error_line
+from ldstore.cli._options import Subparsers
 from ldstore.testing._options import add_arguments, serve
 
 __all__ = ["register"]

@@ -6,7 +6,9 @@ import argparse
 from collections.abc import Sequence
 
 # The connection options, token/base-URL/config resolution and the Core, as every command.
-from ldstore.cli._common import Subparsers, UsageError, add_command, make_core
+from ldstore.cli._core import make_core
+from ldstore.cli._errors import UsageError
+from ldstore.cli._options import Subparsers, add_command
 
 __all__ = ["register"]
 

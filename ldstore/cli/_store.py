@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ldstore import patch
-from ldstore.cli._common import UsageError
+from ldstore.cli._errors import UsageError
 from ldstore.models import (
     ConfigError,
     ConfigField,

@@ -17,7 +17,6 @@ from ldstore.cli._errors import (
     EXIT_API_ERROR,
     EXIT_NOT_READY,
     EXIT_OK,
-    UsageError,
     fail,
 )
 from ldstore.cli._errors import (
@@ -38,7 +37,6 @@ from ldstore.patch import PatchOperation
 from ldstore.result import Err, Ok, Result
 from ldstore.workflows import (
     ApplyReport,
-    DesiredIntegration,
     ItemOutcome,
     NotAvailableError,
     Plan,
@@ -263,7 +261,7 @@ async def run_apply(args: argparse.Namespace) -> int:
     """``ldstore apply``: print the plan, carry it out unless ``--dry-run``, print outcomes."""
     if args.prune and not args.dry_run and not args.yes and not on_a_terminal():
         return refused(Answer.NOT_A_TERMINAL, "apply --prune")
-    desired = _load(args.file)
+    desired = load_desired(args.file)
     if isinstance(desired, Err):
         return fail(desired.error)
     as_json = args.output == "json"
@@ -300,16 +298,6 @@ def _outcomes(steps: Plan, applied: Result[ApplyReport, LDStoreError], *, as_jso
         return EXIT_OK
     report_error(f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError")
     return EXIT_API_ERROR
-
-
-def _load(path: str) -> Result[list[DesiredIntegration], LDStoreError]:
-    try:
-        return load_desired(path)
-    except RecursionError:
-        # load_desired should answer this with an Err itself (issue 15); until it does,
-        # the command line turns it into one line and exit 2.
-        msg = f"{path} is nested too deeply to be a desired-state file"
-        raise UsageError(msg) from None
 
 
 def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answer:

@@ -37,7 +37,7 @@ async def test_apply_with_a_100k_deep_file_is_one_line(
 
     for completed in results:
         assert completed.code == 2
-        completed.assert_one_error_line("nested too deeply")
+        completed.assert_one_error_line("too deeply")
     assert fake.requests == []
 
 

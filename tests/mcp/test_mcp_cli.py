@@ -10,7 +10,7 @@ import pytest
 from mcp_support import TOKEN, ldstore_executable, server_environment
 
 from ldstore.cli import build_parser
-from ldstore.cli._common import UsageError
+from ldstore.cli._errors import UsageError
 from ldstore.cli._mcp import MCP_EXTRA_MISSING, select_tools
 from ldstore.mcp import READ_ONLY_TOOLS, TOOL_NAMES
 

@@ -218,7 +218,7 @@ async def test_a_body_over_the_cap_is_a_json_413_after_auth(
 async def test_cli_patch_with_invalid_utf8_on_stdin_is_refused_cleanly(
     fake: FakeLaunchDarkly, item: dict[str, Any]
 ) -> None:
-    """`ldstore update --patch -` fed invalid UTF-8 gets the fake's 400 (exit 1), not a 500."""
+    """`ldstore update --patch -` fed invalid UTF-8: refused before sending (exit 2), 0 requests."""
     environment = {**os.environ, "LD_BASE_URI": fake.url, "LD_ACCESS_TOKEN": fake.token}
     scope = ["--project", "default", "--environment", "production", "--integration", "redis"]
     process = await asyncio.create_subprocess_exec(
@@ -240,9 +240,9 @@ async def test_cli_patch_with_invalid_utf8_on_stdin_is_refused_cleanly(
 
     _, stderr = await asyncio.wait_for(process.communicate(stdin), 30)
 
-    assert process.returncode == 1
-    assert "HTTP 400 invalid_request" in stderr.decode()
-    assert [record.status for record in fake.requests[1:]] == [400]
+    assert process.returncode == 2
+    assert "UTF-8" in stderr.decode()
+    assert fake.requests[1:] == []
     stored = fake.get_integration(item["_id"])
     assert stored is not None
     assert stored["name"] == "cache"
