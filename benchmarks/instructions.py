@@ -333,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 counts += count(server, targets, names, variant=variant, sizes=sizes, run=run)
     lines = ["# ldstore instruction counts", "", _header(sizes), "", table(counts, contenders)]
     lines += ["## Targets (issue 14)", "", *verdicts(counts), ""]
-    if not any(c.variant == "speed" for c in counts):
+    if not args.skip_speed and not _speed_available():
         lines.append(
             "The speed extra is not installed (`pip install 'ldstore[speed]'`): no [speed] columns.\n"
         )
