@@ -66,9 +66,12 @@ QUICK = Plan(
 class FakeServer:
     """``python -m ldstore.testing`` in a child process, until the ``with`` block ends."""
 
-    def __init__(self, *, seed: int, list_includes_config: bool) -> None:
+    def __init__(
+        self, *, seed: int, list_includes_config: bool, prefix: Sequence[str] = ()
+    ) -> None:
         self.token = f"api-bench-{secrets.token_hex(8)}"
-        command = [sys.executable, "-m", "ldstore.testing", "--port", "0"]
+        # prefix: a command to run it under (``taskset -c 1`` for the instruction counts).
+        command = [*prefix, sys.executable, "-m", "ldstore.testing", "--port", "0"]
         command += ["--seed", str(seed), "--token", self.token]
         if list_includes_config:
             command.append("--list-includes-config")
@@ -394,11 +397,26 @@ def _parser() -> argparse.ArgumentParser:
     _ = parser.add_argument(
         "--skip-official", action="store_true", help="leave out launchdarkly-api"
     )
+    _ = parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help=(
+            "count client instructions per call under callgrind instead (needs valgrind; "
+            "see benchmarks/instructions.py; --repeats N runs it N times, --skip-speed "
+            "leaves out the accelerator run)"
+        ),
+    )
+    _ = parser.add_argument("--skip-speed", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if "--instructions" in arguments:
+        from benchmarks import instructions  # noqa: PLC0415 (it imports this module)
+
+        return instructions.main(arguments)
+    args = _parser().parse_args(arguments)
     plan = QUICK if args.quick else FULL
     if args.repeats is not None:
         plan = attrs.evolve(plan, repeats=max(1, args.repeats))

@@ -15,7 +15,7 @@ from cattrs import BaseValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
-from ldstore import _codec_gen, models, patch
+from ldstore import _codec_gen, _json, models, patch
 from ldstore.models import IntegrationKey
 from ldstore.patch import PatchOperation, PatchWithComment
 
@@ -147,4 +147,4 @@ def encode(value: object) -> bytes:
 
 def decode(body: bytes, cls: type[T]) -> T:
     """The model for a response body; raises one of ``DecodeError`` when it does not fit."""
-    return converter.structure(json.loads(body), cls)
+    return converter.structure(_json.loads(body), cls)
