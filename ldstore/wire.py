@@ -1,16 +1,24 @@
 """The API's JSON shape of ldstore's values, for code outside the SDK (CLI, agents, tools).
 
 The one converter lives in ``ldstore._codec``; this module is its public face, so that the
-command line, the MCP server and the benchmarks print exactly what the API sends.
+command line, the MCP server and the benchmarks print exactly what the API sends. It also
+holds the one machine-readable shape of an error, a plan and an apply's outcomes, which
+``ldstore --output json`` and ``ldstore mcp`` both report.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ldstore import _codec
+from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
+from ldstore.result import Err, Ok
 
-__all__ = ["from_wire", "to_wire"]
+if TYPE_CHECKING:  # the workflows import the funcs: keep this module light for its users
+    from ldstore.patch import PatchOperation
+    from ldstore.workflows import ApplyReport, Plan, PlanItem
+
+__all__ = ["error_to_wire", "from_wire", "outcomes_to_wire", "plan_to_wire", "to_wire"]
 
 T = TypeVar("T")
 
@@ -24,3 +32,68 @@ def from_wire(data: object, cls: type[T]) -> T:
     """A model from JSON-ready data in the API's shape; raises ``ValueError``/``TypeError``
     (or cattrs' errors) when it does not fit."""
     return _codec.converter.structure(data, cls)
+
+
+def error_to_wire(error: LDStoreError) -> dict[str, Any]:
+    """``{"kind", "status", "code", "message", "id", "retry_after", "field"}`` for machines.
+
+    ``kind`` is the ldstore error class, so a caller can tell a 404 from a 429 from bad
+    input; the rest is ``None`` where it does not apply.
+    """
+    api = error if isinstance(error, APIError) else None
+    return {
+        "kind": type(error).__name__,
+        "status": None if api is None else api.status_code,
+        "code": None if api is None else api.code,
+        "message": error.message,
+        "id": None if api is None else api.id,
+        "retry_after": error.retry_after if isinstance(error, RateLimitedError) else None,
+        "field": error.field if isinstance(error, InputValidationError) else None,
+    }
+
+
+def plan_to_wire(plan: Plan) -> list[dict[str, Any]]:
+    """A plan's items as JSON: action, scope, name, ``_id``, changes and the patch (secrets
+    masked: a rotated secret is sent, never shown)."""
+    return [_step(item) for item in plan.items]
+
+
+def outcomes_to_wire(report: ApplyReport) -> list[dict[str, Any]]:
+    """Each applied item as JSON: the plan item's scope, ``ok``, and the integration (API
+    shape) or the error (``error_to_wire``)."""
+    outcomes: list[dict[str, Any]] = []
+    for outcome in report.items:
+        entry = _scope(outcome.item)
+        match outcome.result:
+            case Ok(value):
+                entry.update(ok=True, integration=None if value is None else to_wire(value))
+                entry["error"] = None
+                if value is not None:
+                    entry["_id"] = value.id  # a create's new ID
+            case Err(error):
+                entry.update(ok=False, integration=None, error=error_to_wire(error))
+        outcomes.append(entry)
+    return outcomes
+
+
+def _scope(item: PlanItem) -> dict[str, Any]:
+    return {
+        "action": item.action,
+        "projectKey": item.project_key,
+        "environmentKey": item.environment_key,
+        "integrationKey": str(item.integration_key),
+        "name": item.name,
+        "_id": item.integration_id,
+    }
+
+
+def _step(item: PlanItem) -> dict[str, Any]:
+    return {
+        **_scope(item),
+        "changes": list(item.changes),
+        "patch": [_operation(operation) for operation in item.patch],
+    }
+
+
+def _operation(operation: PatchOperation) -> Any:
+    return to_wire(operation.redacted())

@@ -17,6 +17,7 @@ from ldstore.errors import (
     StatusConflictError,
     UnauthorizedError,
 )
+from ldstore.wire import error_to_wire
 
 __all__ = [
     "EXIT_API_ERROR",
@@ -125,23 +126,25 @@ def exit_code(error: LDStoreError) -> int:
 
 
 def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None = None) -> None:
-    """Write one ``ldstore: error: <message>`` line, or its JSON object, to stderr."""
+    """Write one ``ldstore: error: <message>`` line, or its JSON object, to stderr.
+
+    The JSON object is ``ldstore.wire.error_to_wire``'s, as ``ldstore mcp`` reports it,
+    with this line's (redacted) message.
+    """
     text = redact(" ".join(message.split()))
     if not _JSON[0]:
         _ = sys.stderr.write(f"ldstore: error: {text}\n")
     else:
         fields: dict[str, object] = {
-            "kind": kind,
             "status": None,
             "code": None,
-            "message": text,
             "id": None,
             "retry_after": None,
+            "field": None,
         }
-        if isinstance(error, APIError):
-            fields.update(status=error.status_code, code=error.code, id=error.id)
-        if isinstance(error, RateLimitedError):
-            fields["retry_after"] = error.retry_after
+        if error is not None:
+            fields.update(error_to_wire(error))
+        fields.update(kind=kind, message=text)
         _ = sys.stderr.write(json.dumps({"error": fields}) + "\n")
     _ = sys.stderr.flush()
 

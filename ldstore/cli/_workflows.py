@@ -7,9 +7,8 @@ import json
 import sys
 import time
 from collections import Counter
-from typing import Any, TextIO
+from typing import TextIO
 
-from ldstore import _codec
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
@@ -30,17 +29,16 @@ from ldstore.cli._options import (
     seconds,
 )
 from ldstore.cli._output import emit, write, yes_no
-from ldstore.errors import APIError, LDStoreError
+from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
-from ldstore.patch import PatchOperation
 from ldstore.result import Err, Ok, Result
+from ldstore.wire import outcomes_to_wire, plan_to_wire
 from ldstore.workflows import (
     ApplyReport,
     ItemOutcome,
     NotAvailableError,
     Plan,
-    PlanItem,
     apply,
     load_desired,
     plan,
@@ -275,7 +273,9 @@ async def run_apply(args: argparse.Namespace) -> int:
         if args.dry_run or not steps.changes:
             if as_json:
                 write(
-                    json.dumps({"dryRun": bool(args.dry_run), "plan": _plan_json(steps)}, indent=2)
+                    json.dumps(
+                        {"dryRun": bool(args.dry_run), "plan": plan_to_wire(steps)}, indent=2
+                    )
                 )
             return EXIT_OK
         answer = _confirm_deletions(steps, assume_yes=bool(args.yes), as_json=as_json)
@@ -290,7 +290,11 @@ def _outcomes(steps: Plan, applied: Result[ApplyReport, LDStoreError], *, as_jso
         return fail(applied.error)
     report = applied.value
     if as_json:
-        document = {"dryRun": False, "plan": _plan_json(steps), "outcomes": _report_json(report)}
+        document = {
+            "dryRun": False,
+            "plan": plan_to_wire(steps),
+            "outcomes": outcomes_to_wire(report),
+        }
         write(json.dumps(document, indent=2))
     else:
         _print_report(report)
@@ -345,50 +349,3 @@ def _outcome_line(outcome: ItemOutcome) -> str:
             return f"{_PAST[item.action]} {where} ({integration_id})"
         case Err(error):
             return f"failed to {item.action} {where}: {' '.join(str(error).split())}"
-
-
-def _plan_json(steps: Plan) -> list[dict[str, Any]]:
-    return [_item_json(item) for item in steps.items]
-
-
-def _item_json(item: PlanItem) -> dict[str, Any]:
-    return {
-        "action": item.action,
-        "projectKey": item.project_key,
-        "environmentKey": item.environment_key,
-        "integrationKey": str(item.integration_key),
-        "name": item.name,
-        "_id": item.integration_id,
-        "changes": list(item.changes),
-        "patch": [_operation_json(operation) for operation in item.patch],
-    }
-
-
-def _operation_json(operation: PatchOperation) -> object:
-    # A rotated secret is sent, never printed.
-    return _codec.converter.unstructure(operation.redacted())
-
-
-def _report_json(report: ApplyReport) -> list[dict[str, Any]]:
-    outcomes: list[dict[str, Any]] = []
-    for outcome in report.items:
-        entry = _item_json(outcome.item)
-        del entry["patch"], entry["changes"]
-        entry["ok"] = outcome.ok
-        match outcome.result:
-            case Ok(value):
-                entry["integration"] = _codec.converter.unstructure(value)
-                entry["error"] = None
-            case Err(error):
-                entry["integration"] = None
-                entry["error"] = _error_json(error)
-        outcomes.append(entry)
-    return outcomes
-
-
-def _error_json(error: LDStoreError) -> dict[str, Any]:
-    document: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
-    if isinstance(error, APIError):
-        document["statusCode"] = error.status_code
-        document["code"] = error.code
-    return document

@@ -7,21 +7,19 @@ from typing import Any, cast
 
 from mcp.types import CallToolResult, TextContent
 
-from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
+from ldstore.errors import InputValidationError, LDStoreError, RateLimitedError
 from ldstore.models import ConfigError, TypedConfig, config_class, parse_config
 from ldstore.patch import ABSENT, PatchOperation
 from ldstore.result import Err, Ok, Result
-from ldstore.wire import to_wire
-from ldstore.workflows import DesiredIntegration, Plan, PlanItem
+from ldstore.wire import error_to_wire
+from ldstore.workflows import DesiredIntegration
 
 from ._shapes import DesiredItem, PatchOperationArg
 
 __all__ = [
     "desired_integrations",
-    "error_body",
     "failure",
     "patch_operations",
-    "plan_steps",
     "redact",
     "success",
     "typed_config",
@@ -137,20 +135,6 @@ def success(
     )
 
 
-def error_body(error: LDStoreError) -> dict[str, Any]:
-    """The ``error`` object of a failed result (``ErrorBody``'s shape)."""
-    status = error.status_code if isinstance(error, APIError) else None
-    return {
-        "kind": type(error).__name__,
-        "status": status,
-        "code": error.code if isinstance(error, APIError) else None,
-        "message": error.message,
-        "id": error.id if isinstance(error, APIError) else None,
-        "retry_after": error.retry_after if isinstance(error, RateLimitedError) else None,
-        "field": error.field if isinstance(error, InputValidationError) else None,
-    }
-
-
 def failure(
     error: LDStoreError,
     secrets: Collection[str],
@@ -165,28 +149,5 @@ def failure(
     return CallToolResult(
         is_error=True,
         content=[TextContent(type="text", text=redact(text, secrets))],
-        structured_content=redact({"error": error_body(error), **(extra or {})}, secrets),
+        structured_content=redact({"error": error_to_wire(error), **(extra or {})}, secrets),
     )
-
-
-def plan_steps(steps: Plan) -> list[dict[str, Any]]:
-    """A plan's items as JSON, as ``ldstore apply --output json`` prints them."""
-    return [_step(item) for item in steps.items]
-
-
-def _step(item: PlanItem) -> dict[str, Any]:
-    return {
-        "action": item.action,
-        "projectKey": item.project_key,
-        "environmentKey": item.environment_key,
-        "integrationKey": str(item.integration_key),
-        "name": item.name,
-        "_id": item.integration_id,
-        "changes": list(item.changes),
-        "patch": [_operation(operation) for operation in item.patch],
-    }
-
-
-def _operation(operation: PatchOperation) -> dict[str, Any]:
-    # A rotated secret is sent, never shown.
-    return cast("dict[str, Any]", to_wire(operation.redacted()))

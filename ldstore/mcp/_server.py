@@ -38,15 +38,13 @@ from ldstore.operations import (
 )
 from ldstore.patch import PatchBody, PatchWithComment
 from ldstore.result import Err, Ok
-from ldstore.wire import to_wire
-from ldstore.workflows import ApplyReport, Plan, apply, plan, wait_until_available
+from ldstore.wire import outcomes_to_wire, plan_to_wire, to_wire
+from ldstore.workflows import Plan, apply, plan, wait_until_available
 
 from ._convert import (
     desired_integrations,
-    error_body,
     failure,
     patch_operations,
-    plan_steps,
     success,
     typed_config,
 )
@@ -345,7 +343,7 @@ async def plan_integrations(
     planned = await plan(core, built.value, prune=prune)
     if isinstance(planned, Err):
         return failure(planned.error, _secrets(core))
-    document = {"dryRun": True, "plan": plan_steps(planned.value)}
+    document = {"dryRun": True, "plan": plan_to_wire(planned.value)}
     return success(document, _plan_summary(planned.value), _secrets(core))
 
 
@@ -389,8 +387,8 @@ async def apply_integrations(
     report = applied.value
     document = {
         "dryRun": False,
-        "plan": plan_steps(report.plan),
-        "outcomes": _outcomes(report),
+        "plan": plan_to_wire(report.plan),
+        "outcomes": outcomes_to_wire(report),
     }
     changed = sum(1 for o in report.items if o.ok and o.item.action != "unchanged")
     summary = (
@@ -403,23 +401,6 @@ async def apply_integrations(
     lead = f"{len(failed)} of {len(report.plan.changes)} changes failed"
     text = f"{lead}; first: {item.action} {item.name!r}: {' '.join(str(error).split())}"
     return failure(error, secrets, extra=document, summary=text)
-
-
-def _outcomes(report: ApplyReport) -> list[dict[str, Any]]:
-    outcomes: list[dict[str, Any]] = []
-    for step, outcome in zip(plan_steps(report.plan), report.items, strict=True):
-        entry = {key: value for key, value in step.items() if key not in {"patch", "changes"}}
-        match outcome.result:
-            case Ok(value):
-                entry.update(
-                    ok=True, integration=None if value is None else to_wire(value), error=None
-                )
-                if value is not None:
-                    entry["_id"] = value.id
-            case Err(error):
-                entry.update(ok=False, integration=None, error=error_body(error))
-        outcomes.append(entry)
-    return outcomes
 
 
 # The registry: names, titles, annotations and descriptions an agent reads.

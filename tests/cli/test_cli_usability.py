@@ -365,7 +365,8 @@ async def test_output_json_errors_are_json_objects_with_the_same_exit_codes(
     errors = [json.loads(completed.stderr)["error"] for completed in (limited, missing, usage)]
     assert [completed.code for completed in (limited, missing, usage)] == [1, 1, 2]
     assert all(
-        set(error) == {"kind", "status", "code", "message", "id", "retry_after"} for error in errors
+        set(error) == {"kind", "status", "code", "message", "id", "retry_after", "field"}
+        for error in errors
     )
     assert (errors[0]["kind"], errors[0]["status"], errors[0]["retry_after"]) == (
         "RateLimitedError",
