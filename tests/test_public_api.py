@@ -1,4 +1,6 @@
 import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -107,3 +109,22 @@ def test_internal_constructors_are_not_public() -> None:
     assert "api_error" not in errors.__all__
     assert "chain_async" in result.__all__
     assert "and_then_async" not in result.__all__
+
+
+def test_the_version_and_the_package_need_no_aiohttp() -> None:
+    """`import ldstore` and `ldstore --version` load no aiohttp: the names load on first use."""
+    code = (
+        "import sys, ldstore\n"
+        "from ldstore.cli import main\n"
+        "assert main(['--version']) == 0\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp was imported'\n"
+        "assert ldstore.Core.__name__ == 'Core'\n"
+        "assert 'aiohttp' in sys.modules\n"
+    )
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ldstore ")

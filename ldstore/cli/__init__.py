@@ -10,22 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from ldstore.cli import (
-    _completion,
-    _config,
-    _crud,
-    _demo,
-    _doctor,
-    _fake_server,
-    _mcp,
-    _workflows,
-)
 from ldstore.cli._errors import (
     EXIT_API_ERROR,
     EXIT_CODES_HELP,
@@ -51,8 +42,18 @@ __all__ = ["build_parser", "main"]
 
 Run = Callable[[argparse.Namespace], Coroutine[Any, Any, int] | int]
 
-# Each module's register(subparsers) adds its commands, in this order in --help.
-_COMMANDS = (_crud, _workflows, _config, _demo, _doctor, _mcp, _fake_server, _completion)
+# Each module's register(subparsers) adds its commands, in this order in --help. They are
+# imported when the parser is built: `ldstore --version` needs none of them (nor aiohttp).
+_COMMANDS = (
+    "_crud",
+    "_workflows",
+    "_config",
+    "_demo",
+    "_doctor",
+    "_mcp",
+    "_fake_server",
+    "_completion",
+)
 
 _DESCRIPTION = """\
 Manage LaunchDarkly persistent store integrations (big segment stores, beta):
@@ -83,14 +84,18 @@ class _Version(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-        try:
-            found = version("ldstore")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            found = "unknown"
-        _ = sys.stdout.write(f"ldstore {found}\n")
+        _print_version()
         parser.exit()
+
+
+def _print_version() -> None:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        found = version("ldstore")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "unknown"
+    _ = sys.stdout.write(f"ldstore {found}\n")
 
 
 def _build() -> tuple[Parser, dict[str, Parser]]:
@@ -102,8 +107,8 @@ def _build() -> tuple[Parser, dict[str, Parser]]:
     _ = parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
     add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    for module in _COMMANDS:
-        module.register(subparsers)
+    for name in _COMMANDS:
+        importlib.import_module(f"ldstore.cli.{name}").register(subparsers)
     return parser, dict(subparsers.choices)  # each a Parser: subparsers take the parent's class
 
 
@@ -143,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(words: list[str]) -> int:
+    if words in (["-V"], ["--version"]):  # the common case, without building every command
+        _print_version()
+        return EXIT_OK
     parser, commands = _build()
     parsed = parse_command_line(parser, commands, words)
     if parsed is None:  # `ldstore` alone, or flags without a command
