@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ldstore import Core, RetryConfig
@@ -101,3 +102,6 @@ def sent(fake: FakeLaunchDarkly, method: str) -> list[RecordedRequest]:
 def body(request: RecordedRequest) -> Any:
     """A recorded request's JSON body."""
     return json.loads(request.raw_body)  # the log masks secrets; the wire had them
+
+
+seed_redis = partial(seed, config=REDIS_WIRE)  # the usual store of the workflow tests

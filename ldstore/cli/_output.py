@@ -9,11 +9,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from ldstore import _codec
 from ldstore.cli._errors import EXIT_OK, fail
 from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
 from ldstore.result import Err, Ok, Result
+from ldstore.wire import to_wire
 
 __all__ = [
     "emit",
@@ -42,7 +42,7 @@ def emit(args: argparse.Namespace, value: object) -> None:
         for integration in items or ():
             write(integration.id)
     elif getattr(args, "output", "table") == "json":
-        write(json.dumps(_codec.converter.unstructure(value), indent=2))
+        write(json.dumps(to_wire(value), indent=2))
     elif isinstance(value, BigSegmentStoreIntegration):
         write(render_integration(value))
     elif items is not None:
@@ -51,7 +51,7 @@ def emit(args: argparse.Namespace, value: object) -> None:
         else:
             _ = sys.stderr.write("ldstore: no integrations found\n")
     else:
-        write(json.dumps(_codec.converter.unstructure(value), indent=2))
+        write(json.dumps(to_wire(value), indent=2))
 
 
 def finish(args: argparse.Namespace, result: Result[object, LDStoreError]) -> int:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sdk import core_for
+from sdk import core_for, get_request, seed_redis
 
 from ldstore import Err, Ok, Result
 from ldstore.errors import NotFoundError
 from ldstore.funcs import get_big_segment_store_integration
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.workflows import gather
-
-from .helpers import get_request, seed_redis
 
 
 async def test_results_come_back_in_order_with_errs_in_place(fake: FakeLaunchDarkly) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sdk import core_for
+from sdk import ENVIRONMENT, PROJECT, REDIS_WIRE, body, core_for, seed_redis, sent
 
 from ldstore import Err, Ok
 from ldstore.errors import InputValidationError, NotFoundError, StatusConflictError
@@ -15,8 +15,6 @@ from ldstore.operations import PatchBigSegmentStoreIntegrationRequest
 from ldstore.patch import PatchOperation, set_on
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.workflows import MASKED, DesiredIntegration, Plan, apply, plan
-
-from .helpers import ENVIRONMENT, PROJECT, REDIS_WIRE, body, seed_redis, sent
 
 
 def desired(

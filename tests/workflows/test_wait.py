@@ -7,15 +7,13 @@ import itertools
 import time
 
 import pytest
-from sdk import core_for
+from sdk import core_for, get_request, seed_redis, sent
 
 from ldstore import Err, Ok
 from ldstore.errors import InputValidationError, NotFoundError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.workflows import NotAvailableError, wait_until_available
-
-from .helpers import get_request, seed_redis, sent
 
 STORE_ERROR = {"statusCode": 503, "message": "could not reach redis.internal:6379", "timestamp": 0}
 
