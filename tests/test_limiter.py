@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
+from aiohttp import web
+from hostile import core_at, integration, serve
+from hostile import get_request as hostile_get
 from sdk import ENVIRONMENT, PROJECT, core_for, get_request, seed
 
 from ldstore import Core, Err, Ok, Result, RetryConfig
@@ -23,15 +30,6 @@ WINDOW = RateLimit(limit=20, window=0.25)
 
 def statuses(requests: Sequence[RecordedRequest]) -> list[int | None]:
     return [request.status for request in requests]
-
-
-def peak_arrivals(requests: Sequence[RecordedRequest], span: float) -> int:
-    """The most requests that arrived within any `span` seconds."""
-    times = sorted(request.time for request in requests)
-    return max(
-        sum(1 for later in times[index:] if later - start < span)
-        for index, start in enumerate(times)
-    )
 
 
 async def run_gets(
@@ -134,23 +132,40 @@ async def test_a_429_pauses_every_call_on_the_core(serve_fake: ServeFake) -> Non
     assert fake.requests[1].time - fake.requests[0].time >= 0.3
 
 
-async def test_max_in_flight_caps_concurrent_requests(serve_fake: ServeFake) -> None:
-    """With max_in_flight=4 and 50 ms per answer, no 50 ms span sees more than 4 arrivals."""
-    latency = 0.05
-    fake = await serve_fake(FakeLaunchDarkly(latency=latency))
-    integration_id = seed(fake)
+async def _peak_in_flight(calls: int, hold_until: int, **core_options: Any) -> int:
+    """The most requests a server held at once: each waits (5 s at most) until
+    ``hold_until`` are in flight together, so the count depends on the limiter, not on
+    how fast a loaded machine delivers them."""
+    in_flight, peak, gathered = [0], [0], asyncio.Event()
+    body = json.dumps(integration()).encode()
 
-    async with core_for(fake, max_in_flight=4) as core:
-        capped = await run_gets(core, integration_id, 24)
-    capped_peak = peak_arrivals(fake.requests, latency * 0.9)
-    fake.requests.clear()
-    async with core_for(fake) as core:
-        uncapped = await run_gets(core, integration_id, 24)
-    uncapped_peak = peak_arrivals(fake.requests, latency * 0.9)
+    async def holding(request: web.Request) -> web.StreamResponse:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        if in_flight[0] >= hold_until:
+            gathered.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            _ = await asyncio.wait_for(gathered.wait(), 5)
+        in_flight[0] -= 1
+        return web.Response(body=body, content_type="application/json")
 
-    assert all(isinstance(result, Ok) for result in [*capped, *uncapped])
-    assert capped_peak == 4
-    assert uncapped_peak > 4
+    async with serve(holding) as server, core_at(server.url, **core_options) as core:
+        results = await gather(
+            *(get_big_segment_store_integration(core, hostile_get()) for _ in range(calls))
+        )
+    assert all(isinstance(result, Ok) for result in results)
+    return peak[0]
+
+
+async def test_max_in_flight_caps_concurrent_requests() -> None:
+    """With max_in_flight=4 the server never holds more than 4 of 24 calls (it holds each
+    until 4 are there); without the cap all 24 reach it together. Counted, not timed."""
+    # Rate-limit awareness off: its probe (one call first) is another test's subject.
+    capped = await _peak_in_flight(24, hold_until=4, max_in_flight=4, rate_limit_aware=False)
+    uncapped = await _peak_in_flight(24, hold_until=24, rate_limit_aware=False)
+
+    assert capped == 4
+    assert uncapped == 24
 
 
 async def test_a_call_held_back_by_max_in_flight_waits_rather_than_fails(
