@@ -183,7 +183,7 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
     for dest in ("access_token", "base_uri", "timeout", "retry_budget"):
         if not hasattr(args, dest):
             setattr(args, dest, None)
-    for dest in ("federal", "debug", "quiet"):
+    for dest in ("federal", "eu", "debug", "quiet"):
         if not hasattr(args, dest):
             setattr(args, dest, False)
     offered = command.dests()

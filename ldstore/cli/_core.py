@@ -53,11 +53,17 @@ class Connection:
     token_source: str
     base_uri: str | None
     federal: bool
+    eu: bool = False
 
     @property
     def explicit(self) -> bool:
         """Whether the user named a server (``--base-uri``, ``LD_BASE_URI``, ``--federal``...)."""
-        return self.base_uri is not None or self.federal
+        return self.base_uri is not None or self.federal or self.eu
+
+    @property
+    def server(self) -> str:
+        """The named instance for ``Core(server=...)``; ``base_uri`` wins over it."""
+        return "federal" if self.federal else "eu" if self.eu else "commercial"
 
 
 def resolve_connection(args: argparse.Namespace) -> Connection:
@@ -66,9 +72,15 @@ def resolve_connection(args: argparse.Namespace) -> Connection:
     token, token_source = setting("access-token", getattr(args, "access_token", None), settings)
     base_uri, _ = setting("base-uri", getattr(args, "base_uri", None), settings)
     federal = bool(getattr(args, "federal", False)) or settings.get("federal") is True
+    eu = bool(getattr(args, "eu", False)) or settings.get("eu") is True
+    if federal and eu:
+        msg = "--federal and --eu name two different LaunchDarkly instances: choose one"
+        raise UsageError(msg)
     if token is not None:
         remember_secret(token)
-    return Connection(token=token, token_source=token_source, base_uri=base_uri, federal=federal)
+    return Connection(
+        token=token, token_source=token_source, base_uri=base_uri, federal=federal, eu=eu
+    )
 
 
 @attrs.define
@@ -136,7 +148,7 @@ def make_core(args: argparse.Namespace) -> Core:
     try:
         core = Core(
             connection.token,
-            server="federal" if connection.federal else "commercial",
+            server=connection.server,
             server_url=connection.base_uri,
             timeout=timeout,
             retry_config=RetryConfig.none()

@@ -133,6 +133,12 @@ def add_connection_options(
         help="use LaunchDarkly's federal instance, https://app.launchdarkly.us",
     )
     _ = group.add_argument(
+        "--eu",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="use LaunchDarkly's EU instance, https://app.eu.launchdarkly.com",
+    )
+    _ = group.add_argument(
         timeout_flag,
         dest="timeout",
         type=positive_seconds,

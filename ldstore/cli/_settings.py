@@ -30,6 +30,7 @@ KEYS: Mapping[str, tuple[str, bool, bool]] = {
     "access-token": ("LD_ACCESS_TOKEN", True, False),
     "base-uri": ("LD_BASE_URI", False, False),
     "environment": ("LD_ENVIRONMENT", False, False),
+    "eu": ("", False, True),
     "federal": ("", False, True),
     "output": ("LD_OUTPUT", False, False),
     "project": ("LD_PROJECT", False, False),

@@ -23,7 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sdk import ENVIRONMENT, PROJECT, seed
 
-from ldstore.cli import main
+from ldstore.cli import build_parser, main
+from ldstore.cli._core import make_core
 from ldstore.cli._settings import toml_line
 from ldstore.testing import FakeLaunchDarkly, RateLimited, ServerError
 
@@ -510,3 +511,42 @@ def test_completion_without_shtab_names_the_extra(
 
     assert code == 2
     assert "pip install 'ldstore[completion]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "base_url"),
+    [
+        (["--eu"], "https://app.eu.launchdarkly.com"),
+        (["--federal"], "https://app.launchdarkly.us"),
+        ([], "https://app.launchdarkly.com"),
+        (["--eu", "--base-uri", "http://127.0.0.1:9"], "http://127.0.0.1:9"),
+    ],
+)
+def test_eu_and_federal_name_their_instance(
+    flags: list[str], base_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--eu picks the EU instance as --federal picks the federal one; --base-uri wins.
+
+    The Core is built, not called: nothing is sent anywhere."""
+    empty = tmp_path / "config.toml"
+    _ = empty.write_text("")
+    monkeypatch.setenv("LDSTORE_CONFIG", str(empty))
+    monkeypatch.delenv("LD_BASE_URI", raising=False)
+    parser = build_parser()
+    args = parser.parse_args(["list", "--access-token", "api-0123456789", *flags])
+    for dest in ("federal", "eu", "base_uri", "timeout", "retry_budget"):
+        if not hasattr(args, dest):
+            setattr(args, dest, None if dest in {"base_uri", "timeout", "retry_budget"} else False)
+
+    core = make_core(args)
+
+    assert core.base_url == base_url
+
+
+async def test_federal_and_eu_together_are_a_usage_error(fake: FakeLaunchDarkly) -> None:
+    """Two instances named at once: exit 2, nothing sent."""
+    completed = await run_against(fake, "list", "--federal", "--eu")
+
+    assert completed.code == 2
+    completed.assert_one_error_line("--federal and --eu")
+    assert fake.requests == []
