@@ -112,11 +112,14 @@ def test_internal_constructors_are_not_public() -> None:
 
 
 def test_the_version_and_the_package_need_no_aiohttp() -> None:
-    """`import ldstore` and `ldstore --version` load no aiohttp: the names load on first use."""
+    """`import ldstore`, `ldstore --version` and `ldstore` (its help, every command's parser)
+    load no aiohttp: names load on first use, a command's SDK code when it runs."""
     code = (
         "import sys, ldstore\n"
         "from ldstore.cli import main\n"
         "assert main(['--version']) == 0\n"
+        "assert main([]) == 0\n"
+        "assert main(['doctor', 'redis', '--help']) == 0\n"
         "assert 'aiohttp' not in sys.modules, 'aiohttp was imported'\n"
         "assert ldstore.Core.__name__ == 'Core'\n"
         "assert 'aiohttp' in sys.modules\n"
@@ -128,3 +131,4 @@ def test_the_version_and_the_package_need_no_aiohttp() -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ldstore ")
+    assert "fake-server" in done.stdout  # the help listed every command

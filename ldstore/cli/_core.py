@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import attrs
@@ -18,8 +19,10 @@ import attrs
 from ldstore.cli._errors import GaveUpError, UsageError, remember_secret
 from ldstore.cli._options import DEFAULT_RETRY_BUDGET
 from ldstore.cli._settings import read_settings, setting
-from ldstore.core import SERVERS, Core, HookContext, Hooks, RetryConfig
 from ldstore.errors import ConnectionFailedError
+
+if TYPE_CHECKING:  # the Core loads aiohttp: only commands that call the API pay for it
+    from ldstore.core import Core, HookContext
 
 __all__ = [
     "NEVER_CONNECTED",
@@ -122,6 +125,8 @@ def make_core(args: argparse.Namespace) -> Core:
 
     Use it as ``async with make_core(args) as core:``: the Core closes its session.
     """
+    from ldstore.core import DEFAULT_TIMEOUT, Core, Hooks, RetryConfig  # noqa: PLC0415
+
     connection = resolve_connection(args)
     if connection.token is None:
         msg = (
@@ -137,7 +142,7 @@ def make_core(args: argparse.Namespace) -> Core:
     given_budget = getattr(args, "retry_budget", None)
     budget = DEFAULT_RETRY_BUDGET if given_budget is None else float(given_budget)
     timeout = getattr(args, "timeout", None)
-    timeout = 30.0 if timeout is None else float(timeout)
+    timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     first_contact = _FirstContact(NEVER_CONNECTED)
     hooks = None
     if given_budget is None:
@@ -177,5 +182,7 @@ def check_url(url: str) -> None:
         msg = f"the base URI {url!r} is not a valid URL: {error}"
         raise UsageError(msg) from None
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        msg = f"the base URI must be an http(s) URL such as {SERVERS['commercial']}, not {url!r}"
+        msg = (
+            f"the base URI must be an http(s) URL such as https://app.launchdarkly.com, not {url!r}"
+        )
         raise UsageError(msg)

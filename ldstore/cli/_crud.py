@@ -21,13 +21,6 @@ from ldstore.cli._store import (
     store_config,
     unset_config_operation,
 )
-from ldstore.funcs import (
-    create_big_segment_store_integration,
-    delete_big_segment_store_integration,
-    get_big_segment_store_integration,
-    get_big_segment_store_integrations,
-    patch_big_segment_store_integration,
-)
 from ldstore.models import (
     BigSegmentStoreIntegration,
     IntegrationDeliveryConfigurationPost,
@@ -105,8 +98,10 @@ def _list(subparsers: Subparsers) -> None:
 
 
 async def _run_list(args: argparse.Namespace) -> int:
+    from ldstore import funcs  # noqa: PLC0415 - the SDK loads when a command runs
+
     async with make_core(args) as core:
-        result = await get_big_segment_store_integrations(core)
+        result = await funcs.get_big_segment_store_integrations(core)
     if isinstance(result, Err):
         return fail(result.error)
     everything = result.value.items
@@ -186,8 +181,10 @@ def _get_request(args: argparse.Namespace) -> GetBigSegmentStoreIntegrationReque
 
 
 async def _run_get(args: argparse.Namespace) -> int:
+    from ldstore import funcs  # noqa: PLC0415 - the SDK loads when a command runs
+
     async with make_core(args) as core:
-        result = await get_big_segment_store_integration(core, _get_request(args))
+        result = await funcs.get_big_segment_store_integration(core, _get_request(args))
     return finish(args, result)
 
 
@@ -251,6 +248,8 @@ def _prompt_for_password(args: argparse.Namespace) -> None:
 
 
 async def _run_create(args: argparse.Namespace) -> int:
+    from ldstore import funcs  # noqa: PLC0415 - the SDK loads when a command runs
+
     _prompt_for_password(args)
     body = IntegrationDeliveryConfigurationPost(
         config=store_config(args), on=args.on, tags=args.tag or None, name=args.name
@@ -259,7 +258,7 @@ async def _run_create(args: argparse.Namespace) -> int:
         args.project, args.environment, args.integration, body
     )
     async with make_core(args) as core:
-        result = await create_big_segment_store_integration(core, request)
+        result = await funcs.create_big_segment_store_integration(core, request)
     return finish(args, result)
 
 
@@ -324,6 +323,8 @@ def _update(subparsers: Subparsers) -> None:
 
 
 async def _run_update(args: argparse.Namespace) -> int:
+    from ldstore import funcs  # noqa: PLC0415 - the SDK loads when a command runs
+
     changes: list[PatchOperation] = []
     if args.name is not None:
         changes.append(replace_name(args.name))
@@ -340,7 +341,7 @@ async def _run_update(args: argparse.Namespace) -> int:
     version: int | None = args.if_version
     async with make_core(args) as core:
         if retag:
-            match await get_big_segment_store_integration(core, _get_request(args)):
+            match await funcs.get_big_segment_store_integration(core, _get_request(args)):
                 case Ok(current):
                     changes.append(replace_tags(_retagged(current.tags, args)))
                     # Guard the read-modify-write: a concurrent change gives 409, not a lost tag.
@@ -352,7 +353,7 @@ async def _run_update(args: argparse.Namespace) -> int:
         request = PatchBigSegmentStoreIntegrationRequest(
             args.project, args.environment, args.integration, args.integration_id, body
         )
-        result = await patch_big_segment_store_integration(core, request)
+        result = await funcs.patch_big_segment_store_integration(core, request)
     return finish(args, result)
 
 
@@ -392,13 +393,15 @@ def _delete(subparsers: Subparsers) -> None:
 
 
 async def _run_delete(args: argparse.Namespace) -> int:
+    from ldstore import funcs  # noqa: PLC0415 - the SDK loads when a command runs
+
     request = DeleteBigSegmentStoreIntegrationRequest(
         args.project, args.environment, args.integration, args.integration_id
     )
     async with make_core(args) as core:
         if not args.yes and on_a_terminal():
             # Show what would go: a read, before anything is changed.
-            found = await get_big_segment_store_integration(core, _get_request(args))
+            found = await funcs.get_big_segment_store_integration(core, _get_request(args))
             if isinstance(found, Err):
                 return fail(found.error)
             _ = sys.stderr.write(f"{render_integration(found.value)}\n")
@@ -409,7 +412,7 @@ async def _run_delete(args: argparse.Namespace) -> int:
         )
         if answer is not Answer.YES:
             return refused(answer, "delete")
-        result = await delete_big_segment_store_integration(core, request)
+        result = await funcs.delete_big_segment_store_integration(core, request)
     match result:
         case Ok():
             if not args.quiet and args.output == "table":

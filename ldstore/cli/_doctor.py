@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import (
@@ -24,7 +25,6 @@ from ldstore.cli._options import (
     positive_seconds,
 )
 from ldstore.cli._output import write
-from ldstore.core import Core
 from ldstore.doctor import (
     CheckStatus,
     MissingExtraError,
@@ -37,6 +37,9 @@ from ldstore.doctor import (
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
+
+if TYPE_CHECKING:
+    from ldstore.core import Core
 
 __all__ = ["register"]
 

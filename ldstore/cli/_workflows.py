@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from collections import Counter
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
@@ -34,16 +34,9 @@ from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
 from ldstore.wire import outcomes_to_wire, plan_to_wire
-from ldstore.workflows import (
-    ApplyReport,
-    ItemOutcome,
-    NotAvailableError,
-    Plan,
-    apply,
-    load_desired,
-    plan,
-    wait_until_available,
-)
+
+if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command runs
+    from ldstore.workflows import ApplyReport, ItemOutcome, Plan
 
 __all__ = ["register"]
 
@@ -219,6 +212,8 @@ async def run_wait(args: argparse.Namespace) -> int:
     quiet = bool(args.quiet) or args.output == "json"
     progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=quiet)
     started = time.monotonic()
+    from ldstore.workflows import NotAvailableError, wait_until_available  # noqa: PLC0415
+
     async with make_core(args) as core:
         try:
             result = await wait_until_available(
@@ -259,6 +254,8 @@ async def run_apply(args: argparse.Namespace) -> int:
     """``ldstore apply``: print the plan, carry it out unless ``--dry-run``, print outcomes."""
     if args.prune and not args.dry_run and not args.yes and not on_a_terminal():
         return refused(Answer.NOT_A_TERMINAL, "apply --prune")
+    from ldstore.workflows import apply, load_desired, plan  # noqa: PLC0415
+
     desired = load_desired(args.file)
     if isinstance(desired, Err):
         return fail(desired.error)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
-from ldstore.core import Core
 from ldstore.doctor._report import Check, CheckStatus, StoreReport, iso, seconds_text
 from ldstore.errors import LDStoreError
-from ldstore.funcs import get_big_segment_store_integration
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
+
+if TYPE_CHECKING:  # the Core loads aiohttp; `ldstore doctor --help` should not
+    from ldstore.core import Core
 
 __all__ = ["compare_with_integration", "cross_check"]
 
@@ -102,6 +105,8 @@ async def cross_check(
 
     ``Err``: the errors of ``get_big_segment_store_integration``.
     """
+    from ldstore.funcs import get_big_segment_store_integration  # noqa: PLC0415
+
     match await get_big_segment_store_integration(core, request):
         case Ok(integration):
             return Ok(compare_with_integration(report, integration, stale_after=stale_after))

@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ldstore.testing._config import DEFAULT_ENVIRONMENTS, MASKED_SECRET
+    from ldstore.testing._config import MASKED_SECRET
     from ldstore.testing._faults import (
         DropConnection,
         Fault,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         ServerError,
     )
     from ldstore.testing._openapi import openapi_document
-    from ldstore.testing._options import add_arguments, serve
+    from ldstore.testing._options import DEFAULT_ENVIRONMENTS, add_arguments, serve
     from ldstore.testing._ratelimit import RateLimit
     from ldstore.testing._serve import serve_forever
     from ldstore.testing._server import FakeLaunchDarkly, RecordedRequest, make_app
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "DEFAULT_ENVIRONMENTS": "_config",
+    "DEFAULT_ENVIRONMENTS": "_options",
     "MASKED_SECRET": "_config",
     "DropConnection": "_faults",
     "FakeLaunchDarkly": "_server",

@@ -5,15 +5,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import attrs
 
 from ldstore.testing._wire import invalid
-
-DEFAULT_ENVIRONMENTS: Mapping[str, Sequence[str]] = {"default": ("production", "test")}
-"""The projects and environments a fake knows unless told otherwise; others answer 404."""
 
 MASKED_SECRET = "********"  # noqa: S105 - a mask, not a password
 """What the API shows instead of a stored secret (the Redis `password`)."""

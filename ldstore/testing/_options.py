@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import math
 import textwrap
+from collections.abc import Mapping, Sequence
 
-from ldstore.testing._config import DEFAULT_ENVIRONMENTS
+# Here, not in _config: the options (and `ldstore fake-server --help`) load no aiohttp.
+DEFAULT_ENVIRONMENTS: Mapping[str, Sequence[str]] = {"default": ("production", "test")}
+"""The projects and environments a fake knows unless told otherwise; others answer 404."""
 
 _MAX_PORT = 65535
 

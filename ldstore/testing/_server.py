@@ -13,7 +13,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
-from ldstore.testing._config import DEFAULT_ENVIRONMENTS, MASKED_SECRET, masked_body
+from ldstore.testing._config import MASKED_SECRET, masked_body
 from ldstore.testing._faults import (
     DropConnection,
     Fault,
@@ -25,6 +25,7 @@ from ldstore.testing._faults import (
     ServerError,
     When,
 )
+from ldstore.testing._options import DEFAULT_ENVIRONMENTS
 from ldstore.testing._ratelimit import RateLimit, RateLimiter
 from ldstore.testing._routes import CREATE, DELETE, GET, LIST, PATCH, Route, parse_route
 from ldstore.testing._state import Store

@@ -533,7 +533,10 @@ def test_eu_and_federal_name_their_instance(
     monkeypatch.setenv("LDSTORE_CONFIG", str(empty))
     monkeypatch.delenv("LD_BASE_URI", raising=False)
     parser = build_parser()
-    args = parser.parse_args(["list", "--access-token", "api-0123456789", *flags])
+    # --retry-budget: no never-connected hook, which would count this Core in the process.
+    args = parser.parse_args(
+        ["list", "--access-token", "api-0123456789", "--retry-budget", "30", *flags]
+    )
     for dest in ("federal", "eu", "base_uri", "timeout", "retry_budget"):
         if not hasattr(args, dest):
             setattr(args, dest, None if dest in {"base_uri", "timeout", "retry_budget"} else False)
