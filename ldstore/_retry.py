@@ -113,13 +113,16 @@ async def retrying(  # noqa: PLR0913 (one call's whole retry context)
     deadline: float,
     logger: logging.Logger,
     operation_id: str,
+    first: Result[T, LDStoreError] | None = None,
 ) -> Result[T, LDStoreError]:
     """Run ``attempt`` until it succeeds, is not worth retrying, or the budget is spent.
 
     ``deadline`` is the monotonic time by which the call must end (``inf``: no budget).
     The first attempt runs without backoff's machinery: most calls need no retry.
+    ``first``: the first attempt's answer when the caller has already made it.
     """
-    first = await attempt()
+    if first is None:
+        first = await attempt()
     if isinstance(first, Ok) or config.max_attempts == 1:
         return first
     policy = _Policy(config, idempotent=idempotent, deadline=deadline)

@@ -141,6 +141,16 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     # yarl's "/" would re-quote our "%", and URL.join resolves "..": set the path whole.
     url = url.with_path(url.raw_path.rstrip("/") + path, encoded=True)
     budget = retry_config.max_elapsed_time
+    deadline = time.monotonic() + budget if budget is not None else None
+    hooks = core.hooks
+    first: Result[RawResponse, LDStoreError] | None = None
+    if hooks.before_request is None and hooks.after_error is None:
+        # The usual call: no hook runs around the first attempt, so it is sent as is and
+        # the retry machinery (the exchange, the hook context, the retry loop) is built
+        # only when it fails. The same attempt, minus objects nobody would look at.
+        first = await _send_once(core, operation_id, method, url, headers, body, timeout, deadline)
+        if isinstance(first, Ok):
+            return first
     exchange = _Exchange(
         core=core,
         operation_id=operation_id,
@@ -149,15 +159,19 @@ async def call(  # noqa: PLR0913 (one call's whole description)
         headers=headers,
         body=body,
         timeout=timeout,
-        deadline=time.monotonic() + budget if budget is not None else None,
+        deadline=deadline,
     )
+    if isinstance(first, Err):
+        exchange.attempts = 1
+        exchange.maybe_applied = _may_have_been_applied(first.error)
     result = await retrying(
         exchange.attempt,
         retry_config,
         idempotent=idempotent,
-        deadline=exchange.deadline if exchange.deadline is not None else float("inf"),
+        deadline=deadline if deadline is not None else float("inf"),
         logger=core.logger,
         operation_id=operation_id,
+        first=first,
     )
     if exchange.maybe_applied and isinstance(result, Err) and method == "DELETE":
         return _deleted_earlier(result)
@@ -238,7 +252,18 @@ class _Exchange:
                     return refused
                 attempt_headers = CIMultiDict(headers)
                 attempt_headers.update(extra)
-        result = await _send_once(self, context, attempt_headers)
+        result = await _send_once(
+            core,
+            self.operation_id,
+            self.method,
+            self.url,
+            attempt_headers,
+            self.body,
+            self.timeout,
+            self.deadline,
+            self.attempts,
+            context,
+        )
         if isinstance(result, Err):
             self.maybe_applied = self.maybe_applied or _may_have_been_applied(result.error)
             if core.hooks.after_error is not None:
@@ -258,12 +283,22 @@ def _client_timeout(total: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total)
 
 
-async def _send_once(
-    exchange: _Exchange,
-    context: HookContext,
+async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description, without an object)
+    core: Core,
+    operation_id: str,
+    method: str,
+    url: URL,
     headers: CIMultiDictProxy[str] | CIMultiDict[str],
+    body: bytes | None,
+    timeout: float,
+    deadline: float | None,
+    attempt: int = 1,
+    context: HookContext | None = None,
 ) -> Result[RawResponse, LDStoreError]:
-    core, method, url = exchange.core, exchange.method, exchange.url
+    """One attempt; ``deadline`` is the call's budget (None: none), ``attempt`` counts from 1.
+
+    ``context`` is the attempt's hook context, built here only if a hook needs it.
+    """
     send_headers = CIMultiDict(headers)
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
@@ -282,11 +317,10 @@ async def _send_once(
     # Limiter waits and the request end by this attempt's deadline: the budget's for a
     # retry (the call ends within it); the first attempt may also use one whole timeout,
     # and without a budget each attempt ends within its timeout.
-    deadline = exchange.deadline
-    if deadline is None or exchange.attempts == 1:
-        deadline = max(deadline or 0.0, time.monotonic() + exchange.timeout)
-    permit = core.limiter.try_acquire(context.operation_id) or await core.limiter.acquire(
-        context.operation_id, deadline
+    if deadline is None or attempt == 1:
+        deadline = max(deadline or 0.0, time.monotonic() + timeout)
+    permit = core.limiter.try_acquire(operation_id) or await core.limiter.acquire(
+        operation_id, deadline
     )
     if isinstance(permit, Held):
         return Err(_held(permit, method, url))
@@ -298,17 +332,17 @@ async def _send_once(
     try:
         left = deadline - time.monotonic()
         # The last attempt gets what is left of the budget, so the call ends within it.
-        timeout = (
-            _client_timeout(exchange.timeout)
-            if left >= exchange.timeout
+        client_timeout = (
+            _client_timeout(timeout)
+            if left >= timeout
             else aiohttp.ClientTimeout(total=max(left, 0.001))
         )
         async with core.session().request(
             method,
             url,
             headers=send_headers,
-            data=exchange.body,
-            timeout=timeout,
+            data=body,
+            timeout=client_timeout,
             allow_redirects=False,  # the API does not redirect: a 3xx is an error, never followed
         ) as response:
             status = response.status
@@ -325,6 +359,8 @@ async def _send_once(
         # Outside the guard: an exception a hook raises is the caller's, and propagates,
         # so its traceback's frames should not hold the token.
         del token, send_headers
+        if context is None:
+            context = HookContext(operation_id=operation_id, attempt=attempt)
         await _maybe_await(core.hooks.after_success(context, answered))
     if debug:
         core.logger.debug(
