@@ -1,4 +1,4 @@
-"""Headers, one send and response -> Result; the only module that calls aiohttp.
+"""Headers, one send and response -> RawResponse or Err; the only module that calls aiohttp.
 
 Everything that arrives from the server is bounded here before anything else sees it:
 the body is read under the Core's size cap, redirects are never followed, rate-limit
@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, NamedTuple, TypeAlias, cast
 
 import aiohttp
 import attrs
@@ -50,7 +50,7 @@ from ldstore.errors import (
 )
 from ldstore.result import Err, Ok, Result
 
-__all__ = ["RawResponse", "call"]
+__all__ = ["Answer", "RawResponse", "call"]
 
 _MAX_DETAIL = 300  # characters of an exception's text kept in an error message
 
@@ -86,18 +86,26 @@ def _headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (one cac
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-@attrs.frozen
-class RawResponse:
+class RawResponse(NamedTuple):
     """A success as received: the body is decoded by the caller, which knows the model.
 
     ``secret`` is the token the attempt used, so that an error built from this body can
-    redact it; it lives as long as the response, no longer.
+    redact it; it lives as long as the response, no longer. A named tuple, not a frozen
+    attrs class: one is built per call, and a tuple costs a fifth of it. It is returned
+    bare, not in an ``Ok``: the caller wraps what it decodes from it.
     """
 
     status: int
-    headers: CIMultiDictProxy[str] = attrs.field(repr=False)
-    body: bytes = attrs.field(repr=False)
-    secret: str = attrs.field(default="", repr=False, eq=False)
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    secret: str = ""
+
+    def __repr__(self) -> str:  # the body and the token stay out of reprs
+        return f"RawResponse(status={self.status})"
+
+
+# What the transport answers: a response to decode, or the error.
+Answer: TypeAlias = "RawResponse | Err[LDStoreError]"
 
 
 async def call(  # noqa: PLR0913 (one call's whole description)
@@ -109,9 +117,9 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     body: bytes | None = None,
     options: RequestOptions | None = None,
     idempotent: bool = True,
-) -> Result[RawResponse, LDStoreError]:
+) -> Answer:
     """Send one operation to ``path`` (finished and quoted) with the Core's or the options'
-    retries; 2xx is ``Ok``.
+    retries; 2xx is the ``RawResponse``.
 
     ``idempotent``: whether a request that may have been applied can be sent again.
     """
@@ -143,13 +151,13 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     budget = retry_config.max_elapsed_time
     deadline = time.monotonic() + budget if budget is not None else None
     hooks = core.hooks
-    first: Result[RawResponse, LDStoreError] | None = None
+    first: Answer | None = None
     if hooks.before_request is None and hooks.after_error is None:
         # The usual call: no hook runs around the first attempt, so it is sent as is and
         # the retry machinery (the exchange, the hook context, the retry loop) is built
         # only when it fails. The same attempt, minus objects nobody would look at.
         first = await _send_once(core, operation_id, method, url, headers, body, timeout, deadline)
-        if isinstance(first, Ok):
+        if not isinstance(first, Err):
             return first
     exchange = _Exchange(
         core=core,
@@ -233,7 +241,7 @@ class _Exchange:
     attempts: int = 0
     maybe_applied: bool = False  # an earlier attempt may have reached the server
 
-    async def attempt(self) -> Result[RawResponse, LDStoreError]:
+    async def attempt(self) -> Answer:
         self.attempts += 1
         core, headers = self.core, self.headers
         context = HookContext(operation_id=self.operation_id, attempt=self.attempts)
@@ -294,7 +302,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
     deadline: float | None,
     attempt: int = 1,
     context: HookContext | None = None,
-) -> Result[RawResponse, LDStoreError]:
+) -> Answer:
     """One attempt; ``deadline`` is the call's budget (None: none), ``attempt`` counts from 1.
 
     ``context`` is the attempt's hook context, built here only if a hook needs it.
@@ -367,15 +375,13 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
             "%s %s -> %s in %.1f ms",
             method,
             url,
-            status if status is not None else type(result.error).__name__,
+            type(result.error).__name__ if isinstance(result, Err) and status is None else status,
             (time.perf_counter() - started) * 1000,
         )
     return result
 
 
-async def _answer(
-    response: aiohttp.ClientResponse, limit: int, token: str
-) -> Result[RawResponse, LDStoreError]:
+async def _answer(response: aiohttp.ClientResponse, limit: int, token: str) -> Answer:
     status = response.status
     payload = await _read(response, limit)
     if payload is None:
@@ -388,7 +394,7 @@ async def _answer(
             )
         )
     if status < 300:  # noqa: PLR2004 (2xx is success)
-        return Ok(RawResponse(status, response.headers, payload, token))
+        return RawResponse(status, response.headers, payload, token)
     return Err(
         api_error(
             status,
@@ -465,7 +471,7 @@ def _may_have_been_applied(error: LDStoreError) -> bool:
     return isinstance(error, RequestTimeoutError | ConnectionLostError)
 
 
-def _deleted_earlier(result: Err[LDStoreError]) -> Result[RawResponse, LDStoreError]:
+def _deleted_earlier(result: Err[LDStoreError]) -> Err[LDStoreError]:
     error = result.error
     if not isinstance(error, NotFoundError):
         return result

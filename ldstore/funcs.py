@@ -22,7 +22,7 @@ from urllib.parse import quote
 import attrs
 
 from ldstore import _codec
-from ldstore._transport import RawResponse, call
+from ldstore._transport import Answer, call
 from ldstore.core import Core, RequestOptions
 from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
@@ -121,7 +121,7 @@ async def delete_big_segment_store_integration(
     list call.
     """
     raw = await _exchange(core, _DELETE, request, options)
-    return raw.map(lambda _: None)
+    return raw if isinstance(raw, Err) else Ok(None)
 
 
 RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
@@ -161,7 +161,7 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 async def _exchange(
     core: Core, operation: _Operation, request: object, options: RequestOptions | None
-) -> Result[RawResponse, LDStoreError]:
+) -> Answer:
     """Check the request, build its path and body, and send it: nothing invalid is sent."""
     path = RESOURCE
     body: bytes | None = None
@@ -243,10 +243,10 @@ def _encoded(value: object) -> Result[bytes, LDStoreError]:
         return Err(InputValidationError(message=f"the request body cannot be encoded: {error}"))
 
 
-def _decoded(raw: Result[RawResponse, LDStoreError], cls: type[T]) -> Result[T, LDStoreError]:
+def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
     if isinstance(raw, Err):
         return raw
-    response = raw.value
+    response = raw
     try:
         return Ok(_codec.decode(response.body, cls))
     except RecursionError:
