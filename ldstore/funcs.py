@@ -14,9 +14,10 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 from urllib.parse import quote
 
 import attrs
@@ -127,12 +128,31 @@ async def delete_big_segment_store_integration(
 RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
 
 
+# The path parameters, in URL order; each request object has the ones its path needs.
+_PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
+
+
 @attrs.frozen
 class _Operation:
     id: str  # the OpenAPI operationId
     method: str
     request_type: type[object] | None = None  # None: the operation takes no request
     body_field: str | None = None  # the request attribute sent as the JSON body
+    # The request's path keys in URL order, read in one C call (see _plain_path).
+    keys: Callable[[object], tuple[object, ...]] | None = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: _keys_getter(self.request_type), takes_self=True),
+    )
+
+
+def _keys_getter(
+    request_type: type[object] | None,
+) -> Callable[[object], tuple[object, ...]] | None:
+    if request_type is None:
+        return None
+    names = [name for name in _PATH_FIELDS if name in attrs.fields_dict(request_type)]  # type: ignore[arg-type]  # an attrs class
+    # Every path has at least two keys, and attrgetter of several names returns a tuple.
+    return cast("Callable[[object], tuple[object, ...]]", operator.attrgetter(*names))
 
 
 _LIST = _Operation("getBigSegmentStoreIntegrations", "GET")
@@ -152,11 +172,13 @@ _PATCH = _Operation(
 _DELETE = _Operation(
     "deleteBigSegmentStoreIntegration", "DELETE", DeleteBigSegmentStoreIntegrationRequest
 )
-# The path parameters, in URL order; each request object has the ones its path needs.
-_PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
 # quote(key, safe="") leaves exactly these characters alone; most keys are made of them,
 # and skip the call.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+# Keys made only of those characters, joined by "/" (and holding no "/" of their own:
+# _plain_path counts them), make a path quote() would leave alone.
+_PLAIN_KEYS = re.compile(r"[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)*")
+_REFUSED_KEYS = frozenset({"", ".", ".."})
 
 
 async def _exchange(
@@ -167,12 +189,16 @@ async def _exchange(
     body: bytes | None = None
     idempotent = operation.method != "POST"
     if operation.request_type is not None:
-        if (wrong := _wrong_request(request, operation.request_type)) is not None:
-            return wrong
-        built = _path(request)
-        if isinstance(built, Err):
-            return built
-        path = built.value
+        plain = _plain_path(operation, request)
+        if plain is not None:
+            path = plain
+        else:  # anything unusual: the whole check, with its precise Err
+            if (wrong := _wrong_request(request, operation.request_type)) is not None:
+                return wrong
+            built = _path(request)
+            if isinstance(built, Err):
+                return built
+            path = built.value
         if operation.body_field is not None:
             value = getattr(request, operation.body_field)
             encoded = _encoded(value)
@@ -190,6 +216,26 @@ async def _exchange(
         options=options,
         idempotent=idempotent,
     )
+
+
+def _plain_path(operation: _Operation, request: object) -> str | None:
+    """The path ``_path`` builds, in one pass, for the usual request: of the operation's
+    own type, with keys that need no quoting and none refused; None for anything else,
+    which ``_path`` then decides key by key."""
+    if type(request) is not operation.request_type or operation.keys is None:
+        return None
+    keys = operation.keys(request)
+    try:
+        joined = "/".join(cast("tuple[str, ...]", keys))  # a key that is not a str: TypeError
+    except TypeError:
+        return None
+    if (
+        not _REFUSED_KEYS.isdisjoint(keys)
+        or _PLAIN_KEYS.fullmatch(joined) is None
+        or joined.count("/") != len(keys) - 1  # a key with a "/" of its own: quoted
+    ):
+        return None
+    return f"{RESOURCE}/{joined}"
 
 
 def _path(request: object) -> Result[str, LDStoreError]:
