@@ -15,7 +15,6 @@ import gc
 import linecache
 import types
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import Any, Union, get_args, get_origin
 
 import attrs
@@ -93,82 +92,25 @@ def slot_structure_fn(
         return None
     name = f"structure_{cls.__name__}"
     scope: dict[str, Any] = {"__new": object.__new__, "__cls": cls, "__map": map}
-    lines = [f"def {name}(o, _=None):"]
-    fields = attrs.fields(cls)
-    for number, field in enumerate(fields):
+    lines = [f"def {name}(o, _=None):", "    obj = __new(__cls)"]
+    for number, (field, setter) in enumerate(zip(attrs.fields(cls), setters, strict=True)):
+        scope[f"__set{number}"] = setter
         key = repr(wire_name(field.name))
         value = _value_source(field.type, f"{number}", scope, converter)
         if field.default is attrs.NOTHING:  # required: a missing key is a KeyError
-            lines += [f"    v = o[{key}]", f"    f{number} = {value}"]
+            lines += [f"    v = o[{key}]", f"    __set{number}(obj, {value})"]
         else:
             scope[f"__default{number}"] = field.default
             lines += [
                 f"    if {key} in o:",
                 f"        v = o[{key}]",
-                f"        f{number} = {value}",
+                f"        __set{number}(obj, {value})",
                 "    else:",
-                f"        f{number} = __default{number}",
+                f"        __set{number}(obj, __default{number})",
             ]
-    build = ["obj = __new(__cls)"]
-    for number, setter in enumerate(setters):
-        scope[f"__set{number}"] = setter
-        build.append(f"__set{number}(obj, f{number})")
-    shared = _shared_when(fields)
-    if shared is not None:
-        scope["__table"] = {}
-        scope["__MAX_SHARED"] = MAX_SHARED
-        values = "".join(f"f{number}, " for number in range(len(fields)))
-        lines += [
-            f"    if {shared}:",
-            f"        key = ({values})",
-            "        obj = __table.get(key)",
-            "        if obj is not None:",
-            "            return obj",
-            *(f"        {line}" for line in build),
-            "        if len(__table) >= __MAX_SHARED:",
-            "            __table.clear()",
-            "        __table[key] = obj",
-            "        return obj",
-        ]
-    lines += [*(f"    {line}" for line in build), "    return obj"]
+    lines.append("    return obj")
     function: Callable[[Any, Any], Any] = _compiled(name, lines, scope)
     return function
-
-
-# Small values that repeat across a list (the parent, project and environment links of
-# every integration, an empty _access, an ordinary _status) are built once and shared:
-# instances of these frozen models are values, and two with equal fields are
-# indistinguishable except by ``is``. A class qualifies when every field holds a str,
-# int or bool (each made by calling its type, so exactly of that type: 1 and True never
-# share), a datetime (the converter's hook makes UTC ones only, so equal ones print
-# alike), None, or a tuple that is empty this time. Each class keeps at most MAX_SHARED
-# instances, each with strings of at most MAX_SHARED_TEXT characters, so what is kept
-# between calls stays small whatever a server sends.
-MAX_SHARED = 256
-MAX_SHARED_TEXT = 256
-_SCALARS = (str, int, bool)
-
-
-def _shared_when(fields: Sequence[attrs.Attribute[Any]]) -> str | None:
-    """Source of the condition under which an instance with these fields may be shared,
-    or None when the class never qualifies."""
-    conditions: list[str] = []
-    for number, field in enumerate(fields):
-        args = get_args(field.type)
-        inner = next((arg for arg in args if arg is not type(None)), field.type)
-        if get_origin(field.type) not in (Union, types.UnionType):
-            inner = field.type
-        elif len(args) != 2:  # noqa: PLR2004 (X | None)
-            return None
-        if inner is str:
-            conditions.append(f"(f{number} is None or len(f{number}) <= {MAX_SHARED_TEXT})")
-        elif inner in _SCALARS or inner is datetime:
-            continue
-        elif get_origin(inner) is tuple:
-            conditions.append(f"not f{number}")  # None or ()
-        else:
-            return None
-    return " and ".join(conditions) or "True"
 
 
 def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
