@@ -1,7 +1,6 @@
 """The per-call fast paths (issue 14) do less when nothing needs it, never something else."""
 
 import gc
-import json
 from typing import Any
 
 import pytest
@@ -9,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sdk import FAST_RETRIES, core_for, get_request, seed
 
-from ldstore import Err, Hooks, Ok, _codec, _codec_gen, funcs, models
+from ldstore import Err, Hooks, Ok, _codec, funcs, models
 from ldstore._transport import RawResponse
 from ldstore.core import HookContext
 from ldstore.funcs import (
@@ -19,7 +18,6 @@ from ldstore.funcs import (
 )
 from ldstore.operations import DeleteBigSegmentStoreIntegrationRequest
 from ldstore.testing import DropConnection, FakeLaunchDarkly, ServerError
-from ldstore.wire import from_wire
 
 keys = st.text(max_size=8) | st.sampled_from(["", ".", "..", "a/b", "x", "é", "\ud800", "~a_b.c-"])
 
@@ -110,36 +108,6 @@ def test_a_paused_gc_stays_paused_and_a_failure_turns_it_back_on() -> None:
     with pytest.raises(_codec.DecodeError):
         _ = hook(broken, tuple)
     assert gc.isenabled()
-
-
-def test_shared_values_are_equal_and_bounded() -> None:
-    """Repeated links decode to one shared instance; tables hold at most MAX_SHARED values,
-    and strings longer than MAX_SHARED_TEXT are never kept."""
-    wire = {"href": "/a", "type": "application/json"}
-    first = from_wire(wire, models.Link)
-    assert from_wire(dict(wire), models.Link) is first
-    assert first == models.Link(href="/a", type="application/json")
-
-    for n in range(3 * _codec_gen.MAX_SHARED):
-        assert from_wire({"href": f"/{n}"}, models.Link) == models.Link(href=f"/{n}")
-    hook = _codec.converter.get_structure_hook(models.Link)
-    table: dict[object, object] = hook.__globals__["__table"]
-    assert 0 < len(table) <= _codec_gen.MAX_SHARED
-
-    long = "x" * (_codec_gen.MAX_SHARED_TEXT + 1)
-    table.clear()
-    assert from_wire({"href": long}, models.Link) == models.Link(href=long)
-    assert not table
-
-
-def test_a_status_with_errors_is_not_shared() -> None:
-    """Only an empty (or absent) tuple lets an instance be shared; ints and bools stay apart."""
-    wire = {"available": True, "errors": [{"statusCode": 500, "message": "down"}]}
-    one = from_wire(wire, models.BigSegmentStoreStatus)
-    two = from_wire(json.loads(json.dumps(wire)), models.BigSegmentStoreStatus)
-    assert one == two
-    assert one is not two
-    assert from_wire({"available": 1}, models.BigSegmentStoreStatus).available is True
 
 
 def test_a_raw_response_repr_shows_neither_body_nor_token() -> None:
