@@ -307,21 +307,12 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
 
     ``context`` is the attempt's hook context, built here only if a hook needs it.
     """
-    send_headers = CIMultiDict(headers)
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
     token = core.api_key if isinstance(core.api_key, str) else await core.token()
-    # A provider is the caller's code: its value is checked like any input.
-    if (
-        not isinstance(token, str)  # pyright: ignore[reportUnnecessaryIsInstance]
-        or not token
-        or header_value_problem(token) is not None
-    ):
-        return _invalid(
-            "the token provider must return a non-empty string without CR, LF or NUL",
-            "api_key",
-        )
-    send_headers["Authorization"] = token
+    send_headers = _authorized(core, headers, token)
+    if isinstance(send_headers, Err):
+        return send_headers
     # Limiter waits and the request end by this attempt's deadline: the budget's for a
     # retry (the call ends within it); the first attempt may also use one whole timeout,
     # and without a budget each attempt ends within its timeout.
@@ -379,6 +370,33 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
             (time.perf_counter() - started) * 1000,
         )
     return result
+
+
+def _authorized(
+    core: Core, headers: CIMultiDictProxy[str] | CIMultiDict[str], token: str
+) -> CIMultiDictProxy[str] | CIMultiDict[str] | Err[InputValidationError]:
+    """The attempt's headers with the token, or the Err for a token that cannot be sent."""
+    sent = core._sent_headers  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]  # the transport's cache, kept on the Core
+    if sent is not None and sent[0] is headers and sent[1] is token:
+        # The same headers with the same plain-string key as before: checked and built
+        # then. A provider's value is never kept, and ldstore's headers never change.
+        return sent[2]
+    # A provider is the caller's code: its value is checked like any input.
+    if (
+        not isinstance(token, str)  # pyright: ignore[reportUnnecessaryIsInstance]
+        or not token
+        or header_value_problem(token) is not None
+    ):
+        return _invalid(
+            "the token provider must return a non-empty string without CR, LF or NUL",
+            "api_key",
+        )
+    built = CIMultiDict(headers)
+    built["Authorization"] = token
+    if token is core.api_key and isinstance(headers, CIMultiDictProxy):
+        # ldstore's own headers (read-only) and the Core's plain-string key: kept.
+        core._sent_headers = (headers, token, CIMultiDictProxy(built))  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+    return built
 
 
 async def _answer(response: aiohttp.ClientResponse, limit: int, token: str) -> Answer:
