@@ -401,7 +401,18 @@ def _authorized(
 
 async def _answer(response: aiohttp.ClientResponse, limit: int, token: str) -> Answer:
     status = response.status
-    payload = await _read(response, limit)
+    length = response.content_length
+    headers = response.headers
+    if (
+        length is not None
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    ):
+        # The usual answer: its framing bounds what read() takes (here, not in _read:
+        # one coroutine fewer per call).
+        payload = await response.read() if length <= limit else None
+    else:
+        payload = await _read(response, limit)
     if payload is None:
         return Err(
             ResponseValidationError(
@@ -446,16 +457,8 @@ def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
 
 
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The (decompressed) body, or None once it is larger than ``limit`` bytes."""
-    length = response.content_length
-    headers = response.headers
-    if (
-        length is not None
-        and "Content-Encoding" not in headers
-        and "Transfer-Encoding" not in headers
-    ):
-        # The usual answer: its framing bounds what read() takes.
-        return await response.read() if length <= limit else None
+    """The (decompressed) body of a chunked or compressed answer, or None once it is larger
+    than ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     # Chunked or compressed: count while reading (aiohttp inflates in bounded steps).
