@@ -145,9 +145,9 @@ async def call(  # noqa: PLR0913 (one call's whole description)
             headers = CIMultiDict(headers)
             headers.update(options.headers)  # replaces ours case-insensitively
 
-    url = _parsed(base_url)
+    parsed, prefix = _parsed(base_url)
     # yarl's "/" would re-quote our "%", and URL.join resolves "..": set the path whole.
-    url = url.with_path(url.raw_path.rstrip("/") + path, encoded=True)
+    url = parsed.with_path(prefix + path, encoded=True)
     budget = retry_config.max_elapsed_time
     deadline = time.monotonic() + budget if budget is not None else None
     hooks = core.hooks
@@ -282,8 +282,10 @@ class _Exchange:
 # Both are immutable values; parsing and building them once per distinct input saves
 # each call a few microseconds.
 @functools.lru_cache(maxsize=32)
-def _parsed(base_url: str) -> URL:
-    return URL(base_url)
+def _parsed(base_url: str) -> tuple[URL, str]:
+    """The base URL parsed, and the path every call's path goes after."""
+    url = URL(base_url)
+    return url, url.raw_path.rstrip("/")
 
 
 @functools.lru_cache(maxsize=32)
