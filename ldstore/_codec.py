@@ -94,8 +94,8 @@ _ = converter.register_structure_hook_factory(
 
 def _json_object(value: Mapping[str, Any], _: type) -> Mapping[str, Any]:
     # What cattrs' generated mapping hook does (keys made str, values kept), minus a call
-    # per value. JSON's keys are exactly str, which str() would hand back unchanged.
-    return {key if type(key) is str else str(key): item for key, item in value.items()}
+    # per value.
+    return {str(key): item for key, item in value.items()}
 
 
 converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _json_object)

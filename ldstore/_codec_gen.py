@@ -147,10 +147,6 @@ def _value_source(type_: Any, suffix: str, scope: dict[str, Any], converter: Con
     scope[f"__type{suffix}"] = inner
     if _calls_the_type(converter, hook):
         source = f"__type{suffix}(v)"
-        if inner in _SAME_WHEN_EXACT:
-            # str(v), int(v), bool(v) and float(v) give v itself when v is exactly of that
-            # type, as JSON's values are; a call to the type costs ten times the test.
-            source = f"v if type(v) is __type{suffix} else {source}"
     elif homogeneous_tuple(inner) and _calls_the_type(
         converter, converter.get_structure_hook(get_args(inner)[0])
     ):  # what tuple_structure_fn returns, inlined
@@ -161,11 +157,6 @@ def _value_source(type_: Any, suffix: str, scope: dict[str, Any], converter: Con
         source = f"__hook{suffix}(v, __type{suffix})"
     # The same result as cattrs' optional hook, without its per-value dispatch.
     return f"None if v is None else {source}" if optional else source
-
-
-# The types whose call gives back an argument of exactly that type unchanged (the same
-# object); tests/test_fast_path.py (test_exact_values_pass_through_their_type) checks it.
-_SAME_WHEN_EXACT = (str, int, bool, float)
 
 
 def settings_unstructure_fn(

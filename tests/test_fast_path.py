@@ -18,7 +18,6 @@ from ldstore.funcs import (
 )
 from ldstore.operations import DeleteBigSegmentStoreIntegrationRequest
 from ldstore.testing import DropConnection, FakeLaunchDarkly, ServerError
-from ldstore.wire import from_wire
 
 keys = st.text(max_size=8) | st.sampled_from(["", ".", "..", "a/b", "x", "é", "\ud800", "~a_b.c-"])
 
@@ -160,26 +159,3 @@ async def test_a_lost_first_delete_still_notes_it_may_be_deleted(fake: FakeLaunc
     assert isinstance(result, Err)
     assert "may already have been deleted" in result.error.message
     assert len(fake.requests) == 2
-
-
-@given(st.text() | st.integers() | st.booleans() | st.floats(allow_nan=True))
-def test_exact_values_pass_through_their_type(value: str | float) -> None:
-    """str(v), int(v), bool(v), float(v) give back v itself when v is exactly of that type:
-    the generated decoders skip the call for such values, so it must stay an identity."""
-    convert: type[str | int | float] = type(value)
-    assert convert(value) is value
-
-
-def test_decoded_scalars_are_exactly_what_cattrs_gives() -> None:
-    """Values that are not exactly the field's type are still converted by calling it."""
-
-    class Text(str):
-        __slots__ = ()
-
-    link = from_wire({"href": Text("/a"), "type": 5}, models.Link)
-    status = from_wire({"available": 1, "potentiallyStale": 0}, models.BigSegmentStoreStatus)
-
-    assert type(link.href) is str
-    assert link.type == "5"
-    assert status.available is True
-    assert status.potentially_stale is False
