@@ -23,6 +23,7 @@ from cattrs import Converter
 __all__ = [
     "homogeneous_tuple",
     "settings_unstructure_fn",
+    "slot_setters",
     "slot_structure_fn",
     "tuple_structure_fn",
 ]
@@ -111,6 +112,15 @@ def slot_structure_fn(
     lines.append("    return obj")
     function: Callable[[Any, Any], Any] = _compiled(name, lines, scope)
     return function
+
+
+def slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]]:
+    """Each field's slot setter; ``TypeError`` when ``__init__`` does more than assign."""
+    setters = _slot_setters(cls)
+    if setters is None:
+        msg = f"{cls.__name__}.__init__ does more than assign its fields"
+        raise TypeError(msg)
+    return setters
 
 
 def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ldstore import _codec
+from ldstore import _codec, _codec_gen
 from ldstore._transport import Answer, call
 from ldstore.core import Core, RequestOptions
 from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
@@ -294,13 +294,17 @@ def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
         return raw
     response = raw
     try:
-        return Ok(_codec.decode(response.body, cls))
+        value = _codec.decode(response.body, cls)
     except RecursionError:
         problem = "it is nested deeper than can be decoded"
     except _codec.DecodeError as error:
         problem = repr(error)
         if len(problem) > _MAX_PROBLEM:
             problem = f"{problem[:_MAX_PROBLEM]}..."
+    else:
+        ok = cast("Ok[T]", _new(Ok))  # Ok(value), built as the codec builds models: see _SET_OK
+        _SET_OK(ok, value)
+        return ok
     invalid = ResponseValidationError(
         message=f"HTTP {response.status} body is not a valid {cls.__name__}: {problem}",
         status_code=response.status,
@@ -310,6 +314,13 @@ def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
 
 
 _MAX_PROBLEM = 500  # characters of a decode error kept in the message
+# Every successful call returns an Ok: filling its one slot directly, as the generated
+# decoders fill the models' (``_codec_gen._slot_setters``, which refuses a class whose
+# __init__ does more than assign), costs half of attrs' frozen __init__ and builds the
+# same Ok. tests/test_fast_path.py (test_an_ok_built_from_its_slot_is_an_ok) fails if
+# that stops holding.
+_new = object.__new__
+_SET_OK = _codec_gen.slot_setters(Ok)[0]
 
 
 def _wrong_request(request: object, expected: type) -> Err[InputValidationError] | None:
