@@ -1,14 +1,14 @@
 """The per-call fast paths (issue 14) do less when nothing needs it, never something else."""
 
 import gc
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sdk import FAST_RETRIES, core_for, get_request, seed
 
-from ldstore import Err, Hooks, Ok, _codec, funcs, models
+from ldstore import Err, Hooks, Ok, _codec, _codec_gen, funcs, models
 from ldstore._transport import RawResponse
 from ldstore.core import HookContext
 from ldstore.funcs import (
@@ -159,3 +159,53 @@ async def test_a_lost_first_delete_still_notes_it_may_be_deleted(fake: FakeLaunc
     assert isinstance(result, Err)
     assert "may already have been deleted" in result.error.message
     assert len(fake.requests) == 2
+
+
+def test_an_ok_built_from_its_slot_is_an_ok() -> None:
+    """funcs fill Ok's one slot directly: that needs an Ok whose __init__ only assigns, and
+    gives an Ok equal to, and matching like, Ok(value)."""
+    setter = _codec_gen.slot_setters(Ok)[0]
+    built = cast("Ok[int]", object.__new__(Ok))
+    setter(built, 5)
+
+    assert built == Ok(5)
+    assert built.value == 5
+    assert repr(built) == repr(Ok(5))
+    match built:
+        case Ok(value):
+            assert value == 5
+    with pytest.raises(TypeError):
+        _ = _codec_gen.slot_setters(models.RedisConfig)  # validators: not only assignments
+
+
+async def test_a_changed_api_key_is_sent_not_the_cached_one(fake: FakeLaunchDarkly) -> None:
+    """The headers kept for a plain-string key follow a change of core.api_key at once."""
+    async with core_for(fake) as core:
+        first = await get_big_segment_store_integrations(core)
+        core.api_key = "another-key"
+        second = await get_big_segment_store_integrations(core)
+        core.api_key = fake.token
+        third = await get_big_segment_store_integrations(core)
+
+    assert isinstance(first, Ok)
+    assert isinstance(second, Err)
+    assert [r.status for r in fake.requests] == [200, 401, 200]
+    assert isinstance(third, Ok)
+    assert "another-key" not in repr(core)
+    assert fake.token not in repr(core)
+
+
+async def test_a_token_providers_value_is_never_kept(fake: FakeLaunchDarkly) -> None:
+    """A provider is asked on every attempt and its value is not cached on the Core."""
+    asked: list[int] = []
+
+    async def provider() -> str:
+        asked.append(1)
+        return fake.token
+
+    async with core_for(fake, api_key=provider) as core:
+        for _ in range(3):
+            assert isinstance(await get_big_segment_store_integrations(core), Ok)
+        assert core._sent_headers is None  # pyright: ignore[reportPrivateUsage]
+
+    assert len(asked) == 3
