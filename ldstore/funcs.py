@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sequence
-from typing import TypeVar, cast
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
@@ -56,7 +56,8 @@ async def get_big_segment_store_integrations(
     ``RateLimitedError`` (after retries), another ``APIError``, a ``NetworkError`` or
     ``ResponseValidationError``.
     """
-    raw = await _exchange(core, _LIST, None, options)
+    sent = _exchange(core, _LIST, None, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegrationCollection)
 
 
@@ -73,7 +74,8 @@ async def create_big_segment_store_integration(
     ``RequestTimeoutError``, ``ConnectionLostError`` or 5xx means "maybe created",
     so list before creating again.
     """
-    raw = await _exchange(core, _CREATE, request, options)
+    sent = _exchange(core, _CREATE, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -87,7 +89,8 @@ async def get_big_segment_store_integration(
     ``Err``: ``NotFoundError`` for an unknown project, environment, store kind or ID,
     and the errors of the list call.
     """
-    raw = await _exchange(core, _GET, request, options)
+    sent = _exchange(core, _GET, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -105,7 +108,8 @@ async def patch_big_segment_store_integration(
     after sending) unless ``RetryConfig(retry_non_idempotent=True)``: a repeated
     ``add /tags/-`` would apply twice. A guarded patch (``patch.if_version``) is.
     """
-    raw = await _exchange(core, _PATCH, request, options)
+    sent = _exchange(core, _PATCH, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -121,7 +125,8 @@ async def delete_big_segment_store_integration(
     been deleted by that earlier attempt), ``StatusConflictError``, and the errors of the
     list call.
     """
-    raw = await _exchange(core, _DELETE, request, options)
+    sent = _exchange(core, _DELETE, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return raw if isinstance(raw, Err) else Ok(None)
 
 
@@ -181,10 +186,11 @@ _PLAIN_KEYS = re.compile(r"[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)*")
 _REFUSED_KEYS = frozenset({"", ".", ".."})
 
 
-async def _exchange(
+def _exchange(
     core: Core, operation: _Operation, request: object, options: RequestOptions | None
-) -> Answer:
-    """Check the request, build its path and body, and send it: nothing invalid is sent."""
+) -> Err[LDStoreError] | Coroutine[Any, Any, Answer]:
+    """Check the request and build its path and body: the Err for an invalid one (nothing
+    is sent), else the sending, for the caller to await (a coroutine fewer per call)."""
     path = RESOURCE
     body: bytes | None = None
     idempotent = operation.method != "POST"
@@ -207,7 +213,7 @@ async def _exchange(
             body = encoded.value
             if operation.method == "PATCH":
                 idempotent = _guarded(value)
-    return await call(
+    return call(
         core,
         operation_id=operation.id,
         method=operation.method,
