@@ -225,6 +225,10 @@ def _value_source(
     else:
         scope[f"__hook{suffix}"] = hook
         source = f"__hook{suffix}({v}, __type{suffix})"
+        if homogeneous_tuple(inner):
+            # What tuple_structure_fn's hook answers an empty list (an integration's
+            # _access has two), without the call.
+            source = f"() if {v} == [] else {source}"
     # The same result as cattrs' optional hook, without its per-value dispatch.
     return f"None if {v} is None else {source}" if optional else source
 
