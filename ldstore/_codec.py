@@ -147,4 +147,13 @@ def encode(value: object) -> bytes:
 
 def decode(body: bytes, cls: type[T]) -> T:
     """The model for a response body; raises one of ``DecodeError`` when it does not fit."""
-    return converter.structure(_json.loads(body), cls)
+    hook = _root_hooks.get(cls)
+    if hook is None:
+        hook = _root_hooks[cls] = converter.get_structure_hook(cls)
+    result: T = hook(_json.loads(body), cls)  # converter.structure, minus its dispatch
+    return result
+
+
+# The hook per model decoded: the hooks are all registered above, at import, so the
+# converter would answer the same each time. Keyed by the few classes funcs decode.
+_root_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}

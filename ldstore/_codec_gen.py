@@ -9,6 +9,9 @@ checks, for every model on arbitrary wire data, that these decoders and cattrs' 
 there.
 """
 
+from __future__ import annotations
+
+import gc
 import linecache
 import types
 from collections.abc import Callable, Iterable, Sequence
@@ -20,6 +23,7 @@ from cattrs import Converter
 __all__ = [
     "homogeneous_tuple",
     "settings_unstructure_fn",
+    "slot_setters",
     "slot_structure_fn",
     "tuple_structure_fn",
 ]
@@ -52,9 +56,26 @@ def tuple_structure_fn(
 
     def structure_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
         # Empty lists are common (an integration's _access): skip the comprehension.
-        return tuple([hook(item, element) for item in value]) if value != [] else ()
+        if value == []:
+            return ()
+        if isinstance(value, list) and len(value) >= GC_PAUSE_ITEMS and gc.isenabled():  # pyright: ignore[reportUnknownArgumentType]
+            # CPython's cyclic GC runs every 700 new containers and rescans the young
+            # ones each time: while a long list is decoded into thousands of instances
+            # that all survive, every run is wasted (9% of decoding 2000 integrations).
+            # Paused for the list only, and switched back on whatever happens;
+            # tests/test_codec_gen.py (test_a_long_list_decodes_without_gc_runs) fails
+            # if the pause stops holding.
+            gc.disable()
+            try:
+                return tuple([hook(item, element) for item in value])
+            finally:
+                gc.enable()
+        return tuple([hook(item, element) for item in value])
 
     return structure_each
+
+
+GC_PAUSE_ITEMS = 64  # a list this long is decoded with the cyclic GC paused
 
 
 # Decoding a list of 2000 integrations builds 16,000 model instances, so per-instance
@@ -71,26 +92,92 @@ def slot_structure_fn(
     if setters is None:
         return None
     name = f"structure_{cls.__name__}"
-    scope: dict[str, Any] = {"__new": object.__new__, "__cls": cls, "__map": map}
-    lines = [f"def {name}(o, _=None):", "    obj = __new(__cls)"]
-    for number, (field, setter) in enumerate(zip(attrs.fields(cls), setters, strict=True)):
-        scope[f"__set{number}"] = setter
-        key = repr(wire_name(field.name))
-        value = _value_source(field.type, f"{number}", scope, converter)
-        if field.default is attrs.NOTHING:  # required: a missing key is a KeyError
-            lines += [f"    v = o[{key}]", f"    __set{number}(obj, {value})"]
-        else:
-            scope[f"__default{number}"] = field.default
-            lines += [
-                f"    if {key} in o:",
-                f"        v = o[{key}]",
-                f"        __set{number}(obj, {value})",
-                "    else:",
-                f"        __set{number}(obj, __default{number})",
-            ]
-    lines.append("    return obj")
+    scope: dict[str, Any] = {"__new": object.__new__, "__map": map}
+    body = _build(cls, setters, "o", "obj", "", 0, scope, converter, wire_name)
+    lines = [f"def {name}(o, _=None):", *_indented(body), "    return obj"]
     function: Callable[[Any, Any], Any] = _compiled(name, lines, scope)
+    _GENERATED[function] = (cls, setters)
     return function
+
+
+# The decoders generated so far, each with its class and slot setters: a model nested in
+# another (an integration's links, status, access) is built inline in its parent's
+# decoder, which spares a call per nested model (7 per integration).
+_GENERATED: dict[Callable[[Any, Any], Any], tuple[type[Any], list[Callable[[Any, Any], None]]]] = {}
+_MAX_INLINE_DEPTH = 3  # deeper models are called, not inlined
+
+
+def _indented(lines: list[str]) -> list[str]:
+    return [f"    {line}" for line in lines]
+
+
+def _build(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
+    cls: type[Any],
+    setters: list[Callable[[Any, Any], None]],
+    source: str,
+    target: str,
+    prefix: str,
+    depth: int,
+    scope: dict[str, Any],
+    converter: Converter,
+    wire_name: Callable[[str], str],
+) -> list[str]:
+    """Lines building a ``cls`` from the mapping named ``source`` into ``target``."""
+    scope[f"__cls{prefix}"] = cls
+    lines = [f"{target} = __new(__cls{prefix})"]
+    v = f"v{depth}"
+    for number, (field, setter) in enumerate(zip(attrs.fields(cls), setters, strict=True)):
+        suffix = f"{prefix}_{number}"
+        scope[f"__set{suffix}"] = setter
+        key = repr(wire_name(field.name))
+        prepare, value = _value(field.type, suffix, v, depth, scope, converter, wire_name)
+        if field.default is attrs.NOTHING:  # required: a missing key is a KeyError
+            lines += [f"{v} = {source}[{key}]", *prepare, f"__set{suffix}({target}, {value})"]
+        else:
+            scope[f"__default{suffix}"] = field.default
+            lines += [
+                f"if {key} in {source}:",
+                f"    {v} = {source}[{key}]",
+                *_indented(prepare),
+                f"    __set{suffix}({target}, {value})",
+                "else:",
+                f"    __set{suffix}({target}, __default{suffix})",
+            ]
+    return lines
+
+
+def _value(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
+    type_: Any,
+    suffix: str,
+    v: str,
+    depth: int,
+    scope: dict[str, Any],
+    converter: Converter,
+    wire_name: Callable[[str], str],
+) -> tuple[list[str], str]:
+    """Lines to run first and the expression structuring ``v`` as ``type_``."""
+    args = get_args(type_)
+    optional = (
+        get_origin(type_) in (Union, types.UnionType) and len(args) == 2 and type(None) in args  # noqa: PLR2004
+    )
+    inner = next(arg for arg in args if arg is not type(None)) if optional else type_
+    nested = _GENERATED.get(converter.get_structure_hook(inner))
+    if nested is None or depth >= _MAX_INLINE_DEPTH:
+        return [], _value_source(type_, suffix, scope, converter, v)
+    target = f"n{suffix}"
+    build = _build(*nested, v, target, suffix, depth + 1, scope, converter, wire_name)
+    if optional:  # the same result as cattrs' optional hook
+        build = [f"if {v} is None:", f"    {target} = None", "else:", *_indented(build)]
+    return build, target
+
+
+def slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]]:
+    """Each field's slot setter; ``TypeError`` when ``__init__`` does more than assign."""
+    setters = _slot_setters(cls)
+    if setters is None:
+        msg = f"{cls.__name__}.__init__ does more than assign its fields"
+        raise TypeError(msg)
+    return setters
 
 
 def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
@@ -116,8 +203,11 @@ def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
     return setters
 
 
-def _value_source(type_: Any, suffix: str, scope: dict[str, Any], converter: Converter) -> str:
-    """Source structuring ``v`` as ``type_``, with the hooks it calls put in ``scope``."""
+def _value_source(
+    type_: Any, suffix: str, scope: dict[str, Any], converter: Converter, v: str
+) -> str:
+    """Source structuring the variable ``v`` as ``type_``, with the hooks it calls put in
+    ``scope``."""
     args = get_args(type_)
     optional = (
         get_origin(type_) in (Union, types.UnionType) and len(args) == 2 and type(None) in args  # noqa: PLR2004
@@ -126,17 +216,21 @@ def _value_source(type_: Any, suffix: str, scope: dict[str, Any], converter: Con
     hook = converter.get_structure_hook(inner)
     scope[f"__type{suffix}"] = inner
     if _calls_the_type(converter, hook):
-        source = f"__type{suffix}(v)"
+        source = f"__type{suffix}({v})"
     elif homogeneous_tuple(inner) and _calls_the_type(
         converter, converter.get_structure_hook(get_args(inner)[0])
     ):  # what tuple_structure_fn returns, inlined
         scope[f"__element{suffix}"] = get_args(inner)[0]
-        source = f"tuple(__map(__element{suffix}, v))"
+        source = f"tuple(__map(__element{suffix}, {v}))"
     else:
         scope[f"__hook{suffix}"] = hook
-        source = f"__hook{suffix}(v, __type{suffix})"
+        source = f"__hook{suffix}({v}, __type{suffix})"
+        if homogeneous_tuple(inner):
+            # What tuple_structure_fn's hook answers an empty list (an integration's
+            # _access has two), without the call.
+            source = f"() if {v} == [] else {source}"
     # The same result as cattrs' optional hook, without its per-value dispatch.
-    return f"None if v is None else {source}" if optional else source
+    return f"None if {v} is None else {source}" if optional else source
 
 
 def settings_unstructure_fn(

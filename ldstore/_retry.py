@@ -6,7 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ldstore.core import RetryConfig
 from ldstore.errors import (
@@ -17,12 +17,13 @@ from ldstore.errors import (
     RateLimitedError,
     RequestTimeoutError,
 )
-from ldstore.result import Err, Ok, Result
+from ldstore.result import Err
 
 __all__ = ["MIN_ATTEMPT_TIME", "retrying", "should_retry"]
 
 T = TypeVar("T")
-Attempt = Callable[[], Awaitable[Result[T, LDStoreError]]]
+# An attempt answers a value (the transport's response) or an Err; never an Ok.
+Attempt = Callable[[], Awaitable[T | Err[LDStoreError]]]
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # The least time worth giving another attempt: with less left, the last answer stands.
@@ -30,9 +31,7 @@ MIN_ATTEMPT_TIME = 0.05
 _rng = random.SystemRandom()
 
 
-def should_retry(
-    result: Result[Any, LDStoreError], config: RetryConfig, *, idempotent: bool
-) -> bool:
+def should_retry(result: object, config: RetryConfig, *, idempotent: bool) -> bool:
     """Whether another attempt is safe and useful, ignoring the time budget.
 
     ``idempotent``: whether repeating a request that may have been applied is harmless
@@ -41,7 +40,7 @@ def should_retry(
     """
     if not isinstance(result, Err):
         return False
-    error = result.error
+    error = cast("Err[LDStoreError]", result).error
     if isinstance(error, RateLimitedError):
         return True  # refused before any work was done: always safe
     if isinstance(error, ConnectionFailedError):
@@ -57,10 +56,11 @@ def should_retry(
     return False  # the caller's input, a bad body, an unexpected failure: the same again
 
 
-def server_floor(result: Result[Any, LDStoreError]) -> float | None:
+def server_floor(result: object) -> float | None:
     """The wait the server asked for on this answer, if any (already clamped)."""
-    if isinstance(result, Err) and isinstance(result.error, RateLimitedError):
-        return result.error.retry_after
+    error = cast("Err[LDStoreError]", result).error if isinstance(result, Err) else None
+    if isinstance(error, RateLimitedError):
+        return error.retry_after
     return None
 
 
@@ -78,7 +78,7 @@ class _Policy:
         self.ceiling = config.initial_interval
         self.next_wait = 0.0
 
-    def worth_it(self, result: Result[Any, LDStoreError]) -> bool:
+    def worth_it(self, result: object) -> bool:
         if not should_retry(result, self.config, idempotent=self.idempotent):
             return False
         # Grown step by step and capped, so no number of attempts can overflow.
@@ -113,31 +113,35 @@ async def retrying(  # noqa: PLR0913 (one call's whole retry context)
     deadline: float,
     logger: logging.Logger,
     operation_id: str,
-) -> Result[T, LDStoreError]:
+    first: T | Err[LDStoreError] | None = None,
+) -> T | Err[LDStoreError]:
     """Run ``attempt`` until it succeeds, is not worth retrying, or the budget is spent.
 
     ``deadline`` is the monotonic time by which the call must end (``inf``: no budget).
     The first attempt runs without backoff's machinery: most calls need no retry.
+    ``first``: the first attempt's answer when the caller has already made it.
     """
-    first = await attempt()
-    if isinstance(first, Ok) or config.max_attempts == 1:
-        return first
+    if first is None:
+        first = await attempt()
+    if not isinstance(first, Err) or config.max_attempts == 1:
+        return cast("T | Err[LDStoreError]", first)  # type: ignore[redundant-cast]  # pyright needs it: T narrowed by isinstance
+    failed: Err[LDStoreError] = cast("Err[LDStoreError]", first)
     policy = _Policy(config, idempotent=idempotent, deadline=deadline)
-    if not policy.worth_it(first):
-        return first
+    if not policy.worth_it(failed):
+        return failed
 
     # Imported here, not at the top: most calls never retry, and backoff costs
     # `import ldstore` a few milliseconds.
     import backoff  # noqa: PLC0415
 
     # backoff starts with a call: it replays the first answer, already decided on.
-    pending = [first]
+    pending: list[T | Err[LDStoreError]] = [failed]
     decided = [True]
 
-    async def again() -> Result[T, LDStoreError]:
+    async def again() -> T | Err[LDStoreError]:
         return pending.pop() if pending else await attempt()
 
-    def predicate(result: Result[T, LDStoreError]) -> bool:
+    def predicate(result: T | Err[LDStoreError]) -> bool:
         return decided.pop() if decided else policy.worth_it(result)
 
     def on_backoff(details: Any) -> None:
@@ -168,5 +172,5 @@ async def retrying(  # noqa: PLR0913 (one call's whole retry context)
         logger=None,
         policy=policy,
     )(again)
-    result: Result[T, LDStoreError] = await retried()
+    result: T | Err[LDStoreError] = await retried()
     return result

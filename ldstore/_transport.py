@@ -1,4 +1,4 @@
-"""Headers, one send and response -> Result; the only module that calls aiohttp.
+"""Headers, one send and response -> RawResponse or Err; the only module that calls aiohttp.
 
 Everything that arrives from the server is bounded here before anything else sees it:
 the body is read under the Core's size cap, redirects are never followed, rate-limit
@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, NamedTuple, TypeAlias, cast
 
 import aiohttp
 import attrs
@@ -50,7 +50,7 @@ from ldstore.errors import (
 )
 from ldstore.result import Err, Ok, Result
 
-__all__ = ["RawResponse", "call"]
+__all__ = ["Answer", "RawResponse", "call"]
 
 _MAX_DETAIL = 300  # characters of an exception's text kept in an error message
 
@@ -86,18 +86,26 @@ def _headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (one cac
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-@attrs.frozen
-class RawResponse:
+class RawResponse(NamedTuple):
     """A success as received: the body is decoded by the caller, which knows the model.
 
     ``secret`` is the token the attempt used, so that an error built from this body can
-    redact it; it lives as long as the response, no longer.
+    redact it; it lives as long as the response, no longer. A named tuple, not a frozen
+    attrs class: one is built per call, and a tuple costs a fifth of it. It is returned
+    bare, not in an ``Ok``: the caller wraps what it decodes from it.
     """
 
     status: int
-    headers: CIMultiDictProxy[str] = attrs.field(repr=False)
-    body: bytes = attrs.field(repr=False)
-    secret: str = attrs.field(default="", repr=False, eq=False)
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    secret: str = ""
+
+    def __repr__(self) -> str:  # the body and the token stay out of reprs
+        return f"RawResponse(status={self.status})"
+
+
+# What the transport answers: a response to decode, or the error.
+Answer: TypeAlias = "RawResponse | Err[LDStoreError]"
 
 
 async def call(  # noqa: PLR0913 (one call's whole description)
@@ -109,9 +117,9 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     body: bytes | None = None,
     options: RequestOptions | None = None,
     idempotent: bool = True,
-) -> Result[RawResponse, LDStoreError]:
+) -> Answer:
     """Send one operation to ``path`` (finished and quoted) with the Core's or the options'
-    retries; 2xx is ``Ok``.
+    retries; 2xx is the ``RawResponse``.
 
     ``idempotent``: whether a request that may have been applied can be sent again.
     """
@@ -137,10 +145,20 @@ async def call(  # noqa: PLR0913 (one call's whole description)
             headers = CIMultiDict(headers)
             headers.update(options.headers)  # replaces ours case-insensitively
 
-    url = _parsed(base_url)
+    parsed, prefix = _parsed(base_url)
     # yarl's "/" would re-quote our "%", and URL.join resolves "..": set the path whole.
-    url = url.with_path(url.raw_path.rstrip("/") + path, encoded=True)
+    url = parsed.with_path(prefix + path, encoded=True)
     budget = retry_config.max_elapsed_time
+    deadline = time.monotonic() + budget if budget is not None else None
+    hooks = core.hooks
+    first: Answer | None = None
+    if hooks.before_request is None and hooks.after_error is None:
+        # The usual call: no hook runs around the first attempt, so it is sent as is and
+        # the retry machinery (the exchange, the hook context, the retry loop) is built
+        # only when it fails. The same attempt, minus objects nobody would look at.
+        first = await _send_once(core, operation_id, method, url, headers, body, timeout, deadline)
+        if not isinstance(first, Err):
+            return first
     exchange = _Exchange(
         core=core,
         operation_id=operation_id,
@@ -149,15 +167,19 @@ async def call(  # noqa: PLR0913 (one call's whole description)
         headers=headers,
         body=body,
         timeout=timeout,
-        deadline=time.monotonic() + budget if budget is not None else None,
+        deadline=deadline,
     )
+    if isinstance(first, Err):
+        exchange.attempts = 1
+        exchange.maybe_applied = _may_have_been_applied(first.error)
     result = await retrying(
         exchange.attempt,
         retry_config,
         idempotent=idempotent,
-        deadline=exchange.deadline if exchange.deadline is not None else float("inf"),
+        deadline=deadline if deadline is not None else float("inf"),
         logger=core.logger,
         operation_id=operation_id,
+        first=first,
     )
     if exchange.maybe_applied and isinstance(result, Err) and method == "DELETE":
         return _deleted_earlier(result)
@@ -219,7 +241,7 @@ class _Exchange:
     attempts: int = 0
     maybe_applied: bool = False  # an earlier attempt may have reached the server
 
-    async def attempt(self) -> Result[RawResponse, LDStoreError]:
+    async def attempt(self) -> Answer:
         self.attempts += 1
         core, headers = self.core, self.headers
         context = HookContext(operation_id=self.operation_id, attempt=self.attempts)
@@ -238,7 +260,18 @@ class _Exchange:
                     return refused
                 attempt_headers = CIMultiDict(headers)
                 attempt_headers.update(extra)
-        result = await _send_once(self, context, attempt_headers)
+        result = await _send_once(
+            core,
+            self.operation_id,
+            self.method,
+            self.url,
+            attempt_headers,
+            self.body,
+            self.timeout,
+            self.deadline,
+            self.attempts,
+            context,
+        )
         if isinstance(result, Err):
             self.maybe_applied = self.maybe_applied or _may_have_been_applied(result.error)
             if core.hooks.after_error is not None:
@@ -249,8 +282,10 @@ class _Exchange:
 # Both are immutable values; parsing and building them once per distinct input saves
 # each call a few microseconds.
 @functools.lru_cache(maxsize=32)
-def _parsed(base_url: str) -> URL:
-    return URL(base_url)
+def _parsed(base_url: str) -> tuple[URL, str]:
+    """The base URL parsed, and the path every call's path goes after."""
+    url = URL(base_url)
+    return url, url.raw_path.rstrip("/")
 
 
 @functools.lru_cache(maxsize=32)
@@ -258,35 +293,35 @@ def _client_timeout(total: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total)
 
 
-async def _send_once(
-    exchange: _Exchange,
-    context: HookContext,
+async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description, without an object)
+    core: Core,
+    operation_id: str,
+    method: str,
+    url: URL,
     headers: CIMultiDictProxy[str] | CIMultiDict[str],
-) -> Result[RawResponse, LDStoreError]:
-    core, method, url = exchange.core, exchange.method, exchange.url
-    send_headers = CIMultiDict(headers)
+    body: bytes | None,
+    timeout: float,
+    deadline: float | None,
+    attempt: int = 1,
+    context: HookContext | None = None,
+) -> Answer:
+    """One attempt; ``deadline`` is the call's budget (None: none), ``attempt`` counts from 1.
+
+    ``context`` is the attempt's hook context, built here only if a hook needs it.
+    """
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
     token = core.api_key if isinstance(core.api_key, str) else await core.token()
-    # A provider is the caller's code: its value is checked like any input.
-    if (
-        not isinstance(token, str)  # pyright: ignore[reportUnnecessaryIsInstance]
-        or not token
-        or header_value_problem(token) is not None
-    ):
-        return _invalid(
-            "the token provider must return a non-empty string without CR, LF or NUL",
-            "api_key",
-        )
-    send_headers["Authorization"] = token
+    send_headers = _authorized(core, headers, token)
+    if isinstance(send_headers, Err):
+        return send_headers
     # Limiter waits and the request end by this attempt's deadline: the budget's for a
     # retry (the call ends within it); the first attempt may also use one whole timeout,
     # and without a budget each attempt ends within its timeout.
-    deadline = exchange.deadline
-    if deadline is None or exchange.attempts == 1:
-        deadline = max(deadline or 0.0, time.monotonic() + exchange.timeout)
-    permit = core.limiter.try_acquire(context.operation_id) or await core.limiter.acquire(
-        context.operation_id, deadline
+    if deadline is None or attempt == 1:
+        deadline = max(deadline or 0.0, time.monotonic() + timeout)
+    permit = core.limiter.try_acquire(operation_id) or await core.limiter.acquire(
+        operation_id, deadline
     )
     if isinstance(permit, Held):
         return Err(_held(permit, method, url))
@@ -298,17 +333,17 @@ async def _send_once(
     try:
         left = deadline - time.monotonic()
         # The last attempt gets what is left of the budget, so the call ends within it.
-        timeout = (
-            _client_timeout(exchange.timeout)
-            if left >= exchange.timeout
+        client_timeout = (
+            _client_timeout(timeout)
+            if left >= timeout
             else aiohttp.ClientTimeout(total=max(left, 0.001))
         )
         async with core.session().request(
             method,
             url,
             headers=send_headers,
-            data=exchange.body,
-            timeout=timeout,
+            data=body,
+            timeout=client_timeout,
             allow_redirects=False,  # the API does not redirect: a 3xx is an error, never followed
         ) as response:
             status = response.status
@@ -325,23 +360,61 @@ async def _send_once(
         # Outside the guard: an exception a hook raises is the caller's, and propagates,
         # so its traceback's frames should not hold the token.
         del token, send_headers
+        if context is None:
+            context = HookContext(operation_id=operation_id, attempt=attempt)
         await _maybe_await(core.hooks.after_success(context, answered))
     if debug:
         core.logger.debug(
             "%s %s -> %s in %.1f ms",
             method,
             url,
-            status if status is not None else type(result.error).__name__,
+            type(result.error).__name__ if isinstance(result, Err) and status is None else status,
             (time.perf_counter() - started) * 1000,
         )
     return result
 
 
-async def _answer(
-    response: aiohttp.ClientResponse, limit: int, token: str
-) -> Result[RawResponse, LDStoreError]:
+def _authorized(
+    core: Core, headers: CIMultiDictProxy[str] | CIMultiDict[str], token: str
+) -> CIMultiDictProxy[str] | CIMultiDict[str] | Err[InputValidationError]:
+    """The attempt's headers with the token, or the Err for a token that cannot be sent."""
+    sent = core._sent_headers  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]  # the transport's cache, kept on the Core
+    if sent is not None and sent[0] is headers and sent[1] is token:
+        # The same headers with the same plain-string key as before: checked and built
+        # then. A provider's value is never kept, and ldstore's headers never change.
+        return sent[2]
+    # A provider is the caller's code: its value is checked like any input.
+    if (
+        not isinstance(token, str)  # pyright: ignore[reportUnnecessaryIsInstance]
+        or not token
+        or header_value_problem(token) is not None
+    ):
+        return _invalid(
+            "the token provider must return a non-empty string without CR, LF or NUL",
+            "api_key",
+        )
+    built = CIMultiDict(headers)
+    built["Authorization"] = token
+    if token is core.api_key and isinstance(headers, CIMultiDictProxy):
+        # ldstore's own headers (read-only) and the Core's plain-string key: kept.
+        core._sent_headers = (headers, token, CIMultiDictProxy(built))  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+    return built
+
+
+async def _answer(response: aiohttp.ClientResponse, limit: int, token: str) -> Answer:
     status = response.status
-    payload = await _read(response, limit)
+    length = response.content_length
+    headers = response.headers
+    if (
+        length is not None
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    ):
+        # The usual answer: its framing bounds what read() takes (here, not in _read:
+        # one coroutine fewer per call).
+        payload = await response.read() if length <= limit else None
+    else:
+        payload = await _read(response, limit)
     if payload is None:
         return Err(
             ResponseValidationError(
@@ -352,7 +425,7 @@ async def _answer(
             )
         )
     if status < 300:  # noqa: PLR2004 (2xx is success)
-        return Ok(RawResponse(status, response.headers, payload, token))
+        return RawResponse(status, response.headers, payload, token)
     return Err(
         api_error(
             status,
@@ -386,16 +459,8 @@ def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
 
 
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The (decompressed) body, or None once it is larger than ``limit`` bytes."""
-    length = response.content_length
-    headers = response.headers
-    if (
-        length is not None
-        and "Content-Encoding" not in headers
-        and "Transfer-Encoding" not in headers
-    ):
-        # The usual answer: its framing bounds what read() takes.
-        return await response.read() if length <= limit else None
+    """The (decompressed) body of a chunked or compressed answer, or None once it is larger
+    than ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     # Chunked or compressed: count while reading (aiohttp inflates in bounded steps).
@@ -429,7 +494,7 @@ def _may_have_been_applied(error: LDStoreError) -> bool:
     return isinstance(error, RequestTimeoutError | ConnectionLostError)
 
 
-def _deleted_earlier(result: Err[LDStoreError]) -> Result[RawResponse, LDStoreError]:
+def _deleted_earlier(result: Err[LDStoreError]) -> Err[LDStoreError]:
     error = result.error
     if not isinstance(error, NotFoundError):
         return result

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
+from multidict import CIMultiDictProxy
 
 from ldstore._limiter import Limiter
 
@@ -265,6 +266,11 @@ class Core:
         init=False, default=None, repr=False
     )
     closed: bool = attrs.field(init=False, default=False, repr=False)
+    # The transport's cache: (ldstore's headers, the plain-string api_key, both with the
+    # Authorization header) from the last call; a token provider's value is never kept.
+    _sent_headers: tuple[object, str, CIMultiDictProxy[str]] | None = attrs.field(
+        init=False, default=None, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.api_key is None or self.api_key == "":

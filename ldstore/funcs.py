@@ -14,15 +14,16 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
 
-from ldstore import _codec
-from ldstore._transport import RawResponse, call
+from ldstore import _codec, _codec_gen
+from ldstore._transport import Answer, call
 from ldstore.core import Core, RequestOptions
 from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
@@ -55,7 +56,8 @@ async def get_big_segment_store_integrations(
     ``RateLimitedError`` (after retries), another ``APIError``, a ``NetworkError`` or
     ``ResponseValidationError``.
     """
-    raw = await _exchange(core, _LIST, None, options)
+    sent = _exchange(core, _LIST, None, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegrationCollection)
 
 
@@ -72,7 +74,8 @@ async def create_big_segment_store_integration(
     ``RequestTimeoutError``, ``ConnectionLostError`` or 5xx means "maybe created",
     so list before creating again.
     """
-    raw = await _exchange(core, _CREATE, request, options)
+    sent = _exchange(core, _CREATE, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -86,7 +89,8 @@ async def get_big_segment_store_integration(
     ``Err``: ``NotFoundError`` for an unknown project, environment, store kind or ID,
     and the errors of the list call.
     """
-    raw = await _exchange(core, _GET, request, options)
+    sent = _exchange(core, _GET, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -104,7 +108,8 @@ async def patch_big_segment_store_integration(
     after sending) unless ``RetryConfig(retry_non_idempotent=True)``: a repeated
     ``add /tags/-`` would apply twice. A guarded patch (``patch.if_version``) is.
     """
-    raw = await _exchange(core, _PATCH, request, options)
+    sent = _exchange(core, _PATCH, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -120,11 +125,16 @@ async def delete_big_segment_store_integration(
     been deleted by that earlier attempt), ``StatusConflictError``, and the errors of the
     list call.
     """
-    raw = await _exchange(core, _DELETE, request, options)
-    return raw.map(lambda _: None)
+    sent = _exchange(core, _DELETE, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
+    return raw if isinstance(raw, Err) else Ok(None)
 
 
 RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
+
+
+# The path parameters, in URL order; each request object has the ones its path needs.
+_PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
 
 
 @attrs.frozen
@@ -133,6 +143,21 @@ class _Operation:
     method: str
     request_type: type[object] | None = None  # None: the operation takes no request
     body_field: str | None = None  # the request attribute sent as the JSON body
+    # The request's path keys in URL order, read in one C call (see _plain_path).
+    keys: Callable[[object], tuple[object, ...]] | None = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: _keys_getter(self.request_type), takes_self=True),
+    )
+
+
+def _keys_getter(
+    request_type: type[object] | None,
+) -> Callable[[object], tuple[object, ...]] | None:
+    if request_type is None:
+        return None
+    names = [name for name in _PATH_FIELDS if name in attrs.fields_dict(request_type)]  # type: ignore[arg-type]  # an attrs class
+    # Every path has at least two keys, and attrgetter of several names returns a tuple.
+    return cast("Callable[[object], tuple[object, ...]]", operator.attrgetter(*names))
 
 
 _LIST = _Operation("getBigSegmentStoreIntegrations", "GET")
@@ -152,27 +177,34 @@ _PATCH = _Operation(
 _DELETE = _Operation(
     "deleteBigSegmentStoreIntegration", "DELETE", DeleteBigSegmentStoreIntegrationRequest
 )
-# The path parameters, in URL order; each request object has the ones its path needs.
-_PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
 # quote(key, safe="") leaves exactly these characters alone; most keys are made of them,
 # and skip the call.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+# Keys made only of those characters, joined by "/" (and holding no "/" of their own:
+# _plain_path counts them), make a path quote() would leave alone.
+_PLAIN_KEYS = re.compile(r"[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)*")
+_REFUSED_KEYS = frozenset({"", ".", ".."})
 
 
-async def _exchange(
+def _exchange(
     core: Core, operation: _Operation, request: object, options: RequestOptions | None
-) -> Result[RawResponse, LDStoreError]:
-    """Check the request, build its path and body, and send it: nothing invalid is sent."""
+) -> Err[LDStoreError] | Coroutine[Any, Any, Answer]:
+    """Check the request and build its path and body: the Err for an invalid one (nothing
+    is sent), else the sending, for the caller to await (a coroutine fewer per call)."""
     path = RESOURCE
     body: bytes | None = None
     idempotent = operation.method != "POST"
     if operation.request_type is not None:
-        if (wrong := _wrong_request(request, operation.request_type)) is not None:
-            return wrong
-        built = _path(request)
-        if isinstance(built, Err):
-            return built
-        path = built.value
+        plain = _plain_path(operation, request)
+        if plain is not None:
+            path = plain
+        else:  # anything unusual: the whole check, with its precise Err
+            if (wrong := _wrong_request(request, operation.request_type)) is not None:
+                return wrong
+            built = _path(request)
+            if isinstance(built, Err):
+                return built
+            path = built.value
         if operation.body_field is not None:
             value = getattr(request, operation.body_field)
             encoded = _encoded(value)
@@ -181,7 +213,7 @@ async def _exchange(
             body = encoded.value
             if operation.method == "PATCH":
                 idempotent = _guarded(value)
-    return await call(
+    return call(
         core,
         operation_id=operation.id,
         method=operation.method,
@@ -190,6 +222,26 @@ async def _exchange(
         options=options,
         idempotent=idempotent,
     )
+
+
+def _plain_path(operation: _Operation, request: object) -> str | None:
+    """The path ``_path`` builds, in one pass, for the usual request: of the operation's
+    own type, with keys that need no quoting and none refused; None for anything else,
+    which ``_path`` then decides key by key."""
+    if type(request) is not operation.request_type or operation.keys is None:
+        return None
+    keys = operation.keys(request)
+    try:
+        joined = "/".join(cast("tuple[str, ...]", keys))  # a key that is not a str: TypeError
+    except TypeError:
+        return None
+    if (
+        not _REFUSED_KEYS.isdisjoint(keys)
+        or _PLAIN_KEYS.fullmatch(joined) is None
+        or joined.count("/") != len(keys) - 1  # a key with a "/" of its own: quoted
+    ):
+        return None
+    return f"{RESOURCE}/{joined}"
 
 
 def _path(request: object) -> Result[str, LDStoreError]:
@@ -243,18 +295,22 @@ def _encoded(value: object) -> Result[bytes, LDStoreError]:
         return Err(InputValidationError(message=f"the request body cannot be encoded: {error}"))
 
 
-def _decoded(raw: Result[RawResponse, LDStoreError], cls: type[T]) -> Result[T, LDStoreError]:
+def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
     if isinstance(raw, Err):
         return raw
-    response = raw.value
+    response = raw
     try:
-        return Ok(_codec.decode(response.body, cls))
+        value = _codec.decode(response.body, cls)
     except RecursionError:
         problem = "it is nested deeper than can be decoded"
     except _codec.DecodeError as error:
         problem = repr(error)
         if len(problem) > _MAX_PROBLEM:
             problem = f"{problem[:_MAX_PROBLEM]}..."
+    else:
+        ok = cast("Ok[T]", _new(Ok))  # Ok(value), built as the codec builds models: see _SET_OK
+        _SET_OK(ok, value)
+        return ok
     invalid = ResponseValidationError(
         message=f"HTTP {response.status} body is not a valid {cls.__name__}: {problem}",
         status_code=response.status,
@@ -264,6 +320,13 @@ def _decoded(raw: Result[RawResponse, LDStoreError], cls: type[T]) -> Result[T, 
 
 
 _MAX_PROBLEM = 500  # characters of a decode error kept in the message
+# Every successful call returns an Ok: filling its one slot directly, as the generated
+# decoders fill the models' (``_codec_gen._slot_setters``, which refuses a class whose
+# __init__ does more than assign), costs half of attrs' frozen __init__ and builds the
+# same Ok. tests/test_fast_path.py (test_an_ok_built_from_its_slot_is_an_ok) fails if
+# that stops holding.
+_new = object.__new__
+_SET_OK = _codec_gen.slot_setters(Ok)[0]
 
 
 def _wrong_request(request: object, expected: type) -> Err[InputValidationError] | None:
