@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import (
@@ -177,31 +178,35 @@ def _count(text: str) -> int:
 
 
 async def _run_redis(args: argparse.Namespace) -> int:
-    request = _cross_check_request(args, "redis")
-    core = make_core(args) if request is not None else None
-    result = await diagnose_redis(
-        args.url,
-        prefix=args.prefix,
-        context_keys=args.context_key,
-        stale_after=args.stale_after,
-        timeout=_timeout(args),
-        scan_limit=args.scan_limit,
-    )
-    return await _finish(args, result, core, request)
+    return await _run(args, "redis", lambda options: diagnose_redis(args.url, **options))
 
 
 async def _run_dynamodb(args: argparse.Namespace) -> int:
-    request = _cross_check_request(args, "dynamodb")
+    return await _run(
+        args,
+        "dynamodb",
+        lambda options: diagnose_dynamodb(
+            args.table, region=args.region, endpoint_url=args.endpoint_url, **options
+        ),
+    )
+
+
+async def _run(
+    args: argparse.Namespace,
+    store: str,
+    diagnose: Callable[[dict[str, Any]], Awaitable[Result[StoreReport, LDStoreError]]],
+) -> int:
+    """Check the flags (before touching the store), diagnose, then cross-check if asked."""
+    request = _cross_check_request(args, store)
     core = make_core(args) if request is not None else None
-    result = await diagnose_dynamodb(
-        args.table,
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        prefix=args.prefix,
-        context_keys=args.context_key,
-        stale_after=args.stale_after,
-        timeout=_timeout(args),
-        scan_limit=args.scan_limit,
+    result = await diagnose(
+        {
+            "prefix": args.prefix,
+            "context_keys": args.context_key,
+            "stale_after": args.stale_after,
+            "timeout": _timeout(args),
+            "scan_limit": args.scan_limit,
+        }
     )
     return await _finish(args, result, core, request)
 
