@@ -23,6 +23,7 @@ from ldstore.cli._options import (
     add_connection_options,
     add_integration_options,
     add_output_options,
+    positive_count,
     positive_seconds,
 )
 from ldstore.cli._output import write
@@ -158,23 +159,12 @@ def _common_options(parser: argparse.ArgumentParser, *, default_prefix: str) -> 
     )
     _ = group.add_argument(
         "--scan-limit",
-        type=_count,
+        type=positive_count,
         default=10_000,
         metavar="N",
         help="discovering prefixes, examine about N keys or items at most (default: 10000)",
     )
     add_integration_options(parser, with_id=True, required=False)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"expected a whole number of 1 or more, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 async def _run_redis(args: argparse.Namespace) -> int:

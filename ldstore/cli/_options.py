@@ -31,6 +31,7 @@ __all__ = [
     "add_integration_options",
     "add_output_options",
     "parse_command_line",
+    "positive_count",
     "positive_seconds",
     "seconds",
 ]
@@ -88,6 +89,18 @@ def positive_seconds(text: str) -> float:
         value = float("nan")
     if not 0 < value < float("inf"):
         msg = f"expected a positive number of seconds, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def positive_count(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number of 1 or more, not {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
 

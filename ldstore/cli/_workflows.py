@@ -25,6 +25,7 @@ from ldstore.cli._options import (
     Subparsers,
     add_command,
     add_integration_options,
+    positive_count,
     positive_seconds,
     seconds,
 )
@@ -143,23 +144,12 @@ def register(subparsers: Subparsers) -> None:
     )
     _ = apply_.add_argument(
         "--concurrency",
-        type=_count,
+        type=positive_count,
         default=8,
         metavar="N",
         help="change up to N integrations at once (default: 8)",
     )
     apply_.set_defaults(run=run_apply)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"expected a whole number of 1 or more, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 # wait
