@@ -21,9 +21,9 @@ import attrs
 from cattrs import Converter
 
 __all__ = [
+    "builder",
     "homogeneous_tuple",
     "settings_unstructure_fn",
-    "slot_setters",
     "slot_structure_fn",
     "tuple_structure_fn",
 ]
@@ -82,29 +82,49 @@ GC_PAUSE_ITEMS = 64  # a list this long is decoded with the cyclic GC paused
 # costs dominate. A frozen attrs __init__ sets each field through object.__setattr__, and
 # cattrs' generated function gathers keyword arguments in a dict before calling it. For a
 # class whose __init__ only assigns (no validator, converter, factory or post-init), the
-# decoder generated below fills the slots directly and resolves every field's hook when it
-# is generated: the same instances, in about a third of the time.
+# decoder generated below fills a builder (see ``builder``) with plain attribute stores
+# and then makes it the model, resolving every field's hook when it is generated: the
+# same instances, in about a fifth of the time.
 def slot_structure_fn(
     cls: type[Any], converter: Converter, wire_name: Callable[[str], str]
 ) -> Callable[[Any, Any], Any] | None:
     """A decoder filling ``cls``'s slots from wire keys, or None when ``__init__`` does more."""
-    setters = _slot_setters(cls)
-    if setters is None:
+    if _builder(cls) is None:
         return None
     name = f"structure_{cls.__name__}"
-    scope: dict[str, Any] = {"__new": object.__new__, "__map": map}
-    body = _build(cls, setters, "o", "obj", "", 0, scope, converter, wire_name)
+    scope: dict[str, Any] = {"__map": map}
+    body = _build(cls, "o", "obj", "", 0, scope, converter, wire_name)
     lines = [f"def {name}(o, _=None):", *_indented(body), "    return obj"]
     function: Callable[[Any, Any], Any] = _compiled(name, lines, scope)
-    _GENERATED[function] = (cls, setters)
+    _GENERATED[function] = cls
     return function
 
 
-# The decoders generated so far, each with its class and slot setters: a model nested in
-# another (an integration's links, status, access) is built inline in its parent's
-# decoder, which spares a call per nested model (7 per integration).
-_GENERATED: dict[Callable[[Any, Any], Any], tuple[type[Any], list[Callable[[Any, Any], None]]]] = {}
+def builder(cls: type[Any]) -> type[Any]:
+    """A subclass of the frozen ``cls`` whose instances take plain attribute stores;
+    ``obj.__class__ = cls`` then makes one a ``cls``, equal to one built by ``cls(...)``.
+
+    Why: an attribute store on a frozen class goes through its ``__setattr__`` (it
+    refuses) or a slot descriptor's ``__set__`` (a C call, ~700 instructions), while a
+    store on this subclass is CPython's specialised slot store (~90), and the class
+    switch costs about what one ``__set__`` does. The subclass adds no slot and no
+    ``__dict__``, which is what lets CPython switch an instance's class between the two
+    (``tests/test_codec_gen.py::test_a_built_model_is_the_model`` fails if that stops
+    holding). ``TypeError`` when ``__init__`` does more than assign.
+    """
+    made = _builder(cls)
+    if made is None:
+        msg = f"{cls.__name__}.__init__ does more than assign its fields"
+        raise TypeError(msg)
+    return made
+
+
+# The decoders generated so far, each with its class: a model nested in another (an
+# integration's links, status, access) is built inline in its parent's decoder, which
+# spares a call per nested model (7 per integration).
+_GENERATED: dict[Callable[[Any, Any], Any], type[Any]] = {}
 _MAX_INLINE_DEPTH = 3  # deeper models are called, not inlined
+_BUILDERS: dict[type[Any], type[Any] | None] = {}
 
 
 def _indented(lines: list[str]) -> list[str]:
@@ -113,7 +133,6 @@ def _indented(lines: list[str]) -> list[str]:
 
 def _build(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
     cls: type[Any],
-    setters: list[Callable[[Any, Any], None]],
     source: str,
     target: str,
     prefix: str,
@@ -124,26 +143,27 @@ def _build(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
 ) -> list[str]:
     """Lines building a ``cls`` from the mapping named ``source`` into ``target``."""
     scope[f"__cls{prefix}"] = cls
-    lines = [f"{target} = __new(__cls{prefix})"]
+    scope[f"__builder{prefix}"] = _builder(cls)
+    lines = [f"{target} = __builder{prefix}()"]
     v = f"v{depth}"
-    for number, (field, setter) in enumerate(zip(attrs.fields(cls), setters, strict=True)):
+    for number, field in enumerate(attrs.fields(cls)):
         suffix = f"{prefix}_{number}"
-        scope[f"__set{suffix}"] = setter
+        store = f"{target}.{field.name}"
         key = repr(wire_name(field.name))
         prepare, value = _value(field.type, suffix, v, depth, scope, converter, wire_name)
         if field.default is attrs.NOTHING:  # required: a missing key is a KeyError
-            lines += [f"{v} = {source}[{key}]", *prepare, f"__set{suffix}({target}, {value})"]
+            lines += [f"{v} = {source}[{key}]", *prepare, f"{store} = {value}"]
         else:
             scope[f"__default{suffix}"] = field.default
             lines += [
                 f"if {key} in {source}:",
                 f"    {v} = {source}[{key}]",
                 *_indented(prepare),
-                f"    __set{suffix}({target}, {value})",
+                f"    {store} = {value}",
                 "else:",
-                f"    __set{suffix}({target}, __default{suffix})",
+                f"    {store} = __default{suffix}",
             ]
-    return lines
+    return [*lines, f"{target}.__class__ = __cls{prefix}"]
 
 
 def _value(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
@@ -165,29 +185,42 @@ def _value(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
     if nested is None or depth >= _MAX_INLINE_DEPTH:
         return [], _value_source(type_, suffix, scope, converter, v)
     target = f"n{suffix}"
-    build = _build(*nested, v, target, suffix, depth + 1, scope, converter, wire_name)
+    build = _build(nested, v, target, suffix, depth + 1, scope, converter, wire_name)
     if optional:  # the same result as cattrs' optional hook
         build = [f"if {v} is None:", f"    {target} = None", "else:", *_indented(build)]
     return build, target
 
 
-def slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]]:
-    """Each field's slot setter; ``TypeError`` when ``__init__`` does more than assign."""
-    setters = _slot_setters(cls)
-    if setters is None:
-        msg = f"{cls.__name__}.__init__ does more than assign its fields"
-        raise TypeError(msg)
-    return setters
+def _builder(cls: type[Any]) -> type[Any] | None:
+    """``builder(cls)``, made once; None when ``__init__`` does more than assign."""
+    if cls not in _BUILDERS:
+        _BUILDERS[cls] = _make_builder(cls) if _only_assigns(cls) else None
+    return _BUILDERS[cls]
 
 
-def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
-    """Each field's slot setter, or None when ``__init__`` does more than assign."""
+def _make_builder(cls: type[Any]) -> type[Any]:
+    return type(
+        f"{cls.__name__}Builder",
+        (cls,),
+        {
+            "__slots__": (),  # cls's slots only: the layout the class switch requires
+            # Not the frozen refusals: both, as they share one C slot, which must be
+            # CPython's generic one for its attribute stores to be specialised.
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__init__": object.__init__,  # built empty, then filled
+            "__module__": __name__,
+        },
+    )
+
+
+def _only_assigns(cls: type[Any]) -> bool:
+    """Whether ``cls.__init__`` only assigns its fields, each to its own slot."""
     fields = attrs.fields(attrs.resolve_types(cls))
     # A slot that is not a field (a cached hash, say) is one __init__ sets too.
     unknown_slots = set(getattr(cls, "__slots__", ())) - {f.name for f in fields} - {"__weakref__"}
     if unknown_slots or hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
-        return None
-    setters: list[Callable[[Any, Any], None]] = []
+        return False
     for field in fields:
         # An inherited field's slot belongs to the base class that declared it.
         slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
@@ -198,9 +231,8 @@ def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
             or field.converter is not None
             or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]  # a class at run time
         ):
-            return None
-        setters.append(slot.__set__)
-    return setters
+            return False
+    return True
 
 
 def _value_source(

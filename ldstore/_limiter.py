@@ -26,6 +26,7 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 import attrs
+from multidict import istr
 
 __all__ = [
     "MAX_SERVER_WAIT",
@@ -44,7 +45,14 @@ MAX_SERVER_WAIT = 3600.0
 _DEFAULT_WINDOW = 10.0
 
 _GLOBAL = ""
-_HEADERS = {True: "X-Ratelimit-Global-Remaining", False: "X-Ratelimit-Route-Remaining"}
+# istr: aiohttp's case-insensitive headers look these up without lowercasing them first
+# (a fifth of the cost, twice per answer); a plain dict sees the same strings.
+_HEADERS = {
+    True: istr("X-Ratelimit-Global-Remaining"),
+    False: istr("X-Ratelimit-Route-Remaining"),
+}
+_RETRY_AFTER = istr("Retry-After")
+_RESET = istr("X-Ratelimit-Reset")
 # Header grammars, each bounded in length so no value costs more than a few microseconds.
 _SECONDS = re.compile(r"\s*([0-9]{1,12}(?:\.[0-9]{1,12})?(?:[eE][-+]?[0-9]{1,3})?)\s*")
 _MILLIS = re.compile(r"\s*([0-9]{1,16})\s*")  # 16 digits: epoch ms until year 318857
@@ -88,7 +96,9 @@ class Limiter:
         self._in_flight = 0
         self._windows: dict[str, _Window] = {}
         self._paused_until = 0.0  # monotonic; set by a 429's Retry-After
-        self._free: dict[str, Permit] = {}  # per route: a permit that probes and counts nothing
+        # Per route whose scopes are known to be unlimited (and no pause): a permit that
+        # probes and counts nothing, handed out at once until _observe learns otherwise.
+        self._free: dict[str, Permit] = {}
         self._changed: asyncio.Event | None = None
         self._changed_loop: asyncio.AbstractEventLoop | None = None
 
@@ -103,21 +113,26 @@ class Limiter:
         Most calls are admitted at once: this spares them a coroutine, and when nothing
         limits them (no cap, no pause, both scopes known to be unlimited) the bookkeeping.
         """
-        if self.max_in_flight is None:
-            global_window = self._windows.get(_GLOBAL)
-            route_window = self._windows.get(route)
-            if not self.rate_limit_aware or (
-                global_window is not None
-                and global_window.unlimited
-                and route_window is not None
-                and route_window.unlimited
-                and self._paused_until <= time.monotonic()
-            ):
-                permit = self._free.get(route)
-                if permit is None:
-                    permit = self._free[route] = Permit(route=route, probes=(), counted=False)
-                return permit  # what _take would build: nothing to probe or count
+        permit = self._free.get(route)
+        if permit is not None:
+            return permit  # nothing limits this route, as of the last answer that said
+        if self.max_in_flight is None and (not self.rate_limit_aware or self._unlimited(route)):
+            # What _take would build: nothing to probe or count. Kept until an answer
+            # with rate-limit headers (or a 429) is observed.
+            permit = self._free[route] = Permit(route=route, probes=(), counted=False)
+            return permit
         return self._take(route) if self._delay(route) == 0.0 else None
+
+    def _unlimited(self, route: str) -> bool:
+        global_window = self._windows.get(_GLOBAL)
+        route_window = self._windows.get(route)
+        return (
+            global_window is not None
+            and global_window.unlimited
+            and route_window is not None
+            and route_window.unlimited
+            and self._paused_until <= time.monotonic()
+        )
 
     async def acquire(self, route: str, deadline: float) -> Permit | Held:
         """A permit, or ``Held`` when none can come before ``deadline`` (monotonic seconds).
@@ -216,6 +231,7 @@ class Limiter:
         return Permit(route=route, probes=tuple(probes), counted=counted, scopes=tuple(scopes))
 
     def _observe(self, permit: Permit, status: int | None, headers: Mapping[str, str]) -> None:
+        self._free.clear()  # what admitted calls at once may no longer hold
         now = time.time()
         reset = reset_at(headers, now)
         for scope in (_GLOBAL, permit.route):
@@ -275,7 +291,7 @@ def remaining(value: str | None) -> int | None:
 
 def reset_at(headers: Mapping[str, str], now: float) -> float | None:
     """``X-Ratelimit-Reset`` as epoch seconds, at most ``MAX_SERVER_WAIT`` after ``now``."""
-    value = headers.get("X-Ratelimit-Reset")
+    value = headers.get(_RESET)
     if value is None:
         return None
     match = _MILLIS.fullmatch(value)
@@ -292,7 +308,7 @@ def requested_wait(headers: Mapping[str, str], now: float | None = None) -> floa
     """
     now = time.time() if now is None else now
     waits: list[float] = []
-    retry_after = headers.get("Retry-After")
+    retry_after = headers.get(_RETRY_AFTER)
     if retry_after is not None:
         seconds = _retry_after(retry_after, now)
         if seconds is not None:

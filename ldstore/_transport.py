@@ -10,16 +10,16 @@ caller's own hooks and token provider, propagate.
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from typing import Any, NamedTuple, TypeAlias, cast
 
 import aiohttp
 import attrs
+from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -66,20 +66,26 @@ def _user_agent() -> str:
     return f"ldstore/{release} aiohttp/{aiohttp.__version__}"
 
 
-@functools.cache
 def _headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (one cached flag)
     """ldstore's own headers, built on the first call and never mutated (a call that changes
     them works on a copy)."""
-    headers = CIMultiDict(
-        {
-            "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
-            "Accept": "application/json",
-            "User-Agent": _user_agent(),
-        }
-    )
-    if with_body:
-        headers["Content-Type"] = "application/json"
-    return CIMultiDictProxy(headers)
+    built = _OWN_HEADERS.get(with_body)
+    if built is None:
+        headers = CIMultiDict(
+            {
+                "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
+                "Accept": "application/json",
+                "User-Agent": _user_agent(),
+            }
+        )
+        if with_body:
+            headers["Content-Type"] = "application/json"
+        built = _OWN_HEADERS[with_body] = CIMultiDictProxy(headers)
+    return built
+
+
+# A dict, not functools.cache: read on every call, and a lookup costs half the call.
+_OWN_HEADERS: dict[bool, CIMultiDictProxy[str]] = {}
 
 
 # RFC 9110's token: what a header name may be made of.
@@ -108,7 +114,7 @@ class RawResponse(NamedTuple):
 Answer: TypeAlias = "RawResponse | Err[LDStoreError]"
 
 
-async def call(  # noqa: PLR0913 (one call's whole description)
+def call(  # noqa: PLR0913 (one call's whole description)
     core: Core,
     *,
     operation_id: str,
@@ -117,11 +123,14 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     body: bytes | None = None,
     options: RequestOptions | None = None,
     idempotent: bool = True,
-) -> Answer:
-    """Send one operation to ``path`` (finished and quoted) with the Core's or the options'
-    retries; 2xx is the ``RawResponse``.
+) -> Err[LDStoreError] | Coroutine[Any, Any, Answer]:
+    """The exchange sending one operation to ``path`` (finished and quoted) with the Core's
+    or the options' retries, for the caller to await (2xx is the ``RawResponse``); or the
+    ``Err`` for one that cannot be sent (nothing is).
 
     ``idempotent``: whether a request that may have been applied can be sent again.
+    Returned rather than awaited here: the caller awaits the attempt itself, one
+    coroutine fewer in every call's chain.
     """
     if core.closed:
         return Err(
@@ -151,14 +160,15 @@ async def call(  # noqa: PLR0913 (one call's whole description)
     budget = retry_config.max_elapsed_time
     deadline = time.monotonic() + budget if budget is not None else None
     hooks = core.hooks
-    first: Answer | None = None
     if hooks.before_request is None and hooks.after_error is None:
         # The usual call: no hook runs around the first attempt, so it is sent as is and
         # the retry machinery (the exchange, the hook context, the retry loop) is built
-        # only when it fails. The same attempt, minus objects nobody would look at.
-        first = await _send_once(core, operation_id, method, url, headers, body, timeout, deadline)
-        if not isinstance(first, Err):
-            return first
+        # only when it fails, by _send_once itself. The same attempt, minus objects
+        # nobody would look at.
+        return _send_once(
+            core, operation_id, method, url, headers, body, timeout, deadline,
+            retry_config=retry_config, idempotent=idempotent,
+        )  # fmt: skip
     exchange = _Exchange(
         core=core,
         operation_id=operation_id,
@@ -169,19 +179,31 @@ async def call(  # noqa: PLR0913 (one call's whole description)
         timeout=timeout,
         deadline=deadline,
     )
-    if isinstance(first, Err):
+    return _retried(exchange, retry_config, idempotent=idempotent, first=None)
+
+
+async def _retried(
+    exchange: _Exchange,
+    retry_config: RetryConfig,
+    *,
+    idempotent: bool,
+    first: Err[LDStoreError] | None,
+) -> Answer:
+    """The call's answer once retried as its config allows; ``first``: the failed first
+    attempt's, when it was sent without the retry machinery."""
+    if first is not None:
         exchange.attempts = 1
         exchange.maybe_applied = _may_have_been_applied(first.error)
     result = await retrying(
         exchange.attempt,
         retry_config,
         idempotent=idempotent,
-        deadline=deadline if deadline is not None else float("inf"),
-        logger=core.logger,
-        operation_id=operation_id,
+        deadline=exchange.deadline if exchange.deadline is not None else float("inf"),
+        logger=exchange.core.logger,
+        operation_id=exchange.operation_id,
         first=first,
     )
-    if exchange.maybe_applied and isinstance(result, Err) and method == "DELETE":
+    if exchange.maybe_applied and isinstance(result, Err) and exchange.method == "DELETE":
         return _deleted_earlier(result)
     return result
 
@@ -280,17 +302,31 @@ class _Exchange:
 
 
 # Both are immutable values; parsing and building them once per distinct input saves
-# each call a few microseconds.
-@functools.lru_cache(maxsize=32)
+# each call a few microseconds. Plain dicts, bounded by clearing: read on every call, a
+# lookup costs half of an lru_cache call.
+_MAX_CACHED = 32
+_PARSED: dict[str, tuple[URL, str]] = {}
+_TIMEOUTS: dict[float, aiohttp.ClientTimeout] = {}
+
+
 def _parsed(base_url: str) -> tuple[URL, str]:
     """The base URL parsed, and the path every call's path goes after."""
-    url = URL(base_url)
-    return url, url.raw_path.rstrip("/")
+    parsed = _PARSED.get(base_url)
+    if parsed is None:
+        if len(_PARSED) >= _MAX_CACHED:
+            _PARSED.clear()
+        url = URL(base_url)
+        parsed = _PARSED[base_url] = (url, url.raw_path.rstrip("/"))
+    return parsed
 
 
-@functools.lru_cache(maxsize=32)
 def _client_timeout(total: float) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=total)
+    timeout = _TIMEOUTS.get(total)
+    if timeout is None:
+        if len(_TIMEOUTS) >= _MAX_CACHED:
+            _TIMEOUTS.clear()
+        timeout = _TIMEOUTS[total] = aiohttp.ClientTimeout(total=total)
+    return timeout
 
 
 async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description, without an object)
@@ -304,10 +340,15 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
     deadline: float | None,
     attempt: int = 1,
     context: HookContext | None = None,
+    *,
+    retry_config: RetryConfig | None = None,
+    idempotent: bool = True,
 ) -> Answer:
     """One attempt; ``deadline`` is the call's budget (None: none), ``attempt`` counts from 1.
 
     ``context`` is the attempt's hook context, built here only if a hook needs it.
+    ``retry_config``: this is a call's first attempt, sent without the retry machinery,
+    which it goes on into if it fails (None: an attempt the retry loop makes).
     """
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
@@ -318,20 +359,24 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
     # Limiter waits and the request end by this attempt's deadline: the budget's for a
     # retry (the call ends within it); the first attempt may also use one whole timeout,
     # and without a budget each attempt ends within its timeout.
-    if deadline is None or attempt == 1:
-        deadline = max(deadline or 0.0, time.monotonic() + timeout)
-    permit = core.limiter.try_acquire(operation_id) or await core.limiter.acquire(
-        operation_id, deadline
-    )
-    if isinstance(permit, Held):
-        return Err(_held(permit, method, url))
+    now = time.monotonic()
+    ends = deadline
+    if ends is None or attempt == 1:
+        ends = max(ends or 0.0, now + timeout)
+    permit = core.limiter.try_acquire(operation_id)
+    if permit is None:  # held back: time passes in the limiter
+        admitted = await core.limiter.acquire(operation_id, ends)
+        if isinstance(admitted, Held):
+            return Err(_held(admitted, method, url))
+        permit = admitted
+        now = time.monotonic()
     status: int | None = None
     response_headers: CIMultiDictProxy[str] | None = None
     answered: aiohttp.ClientResponse | None = None
     debug = core.logger.isEnabledFor(logging.DEBUG)
     started = time.perf_counter() if debug else 0.0
     try:
-        left = deadline - time.monotonic()
+        left = ends - now
         # The last attempt gets what is left of the budget, so the call ends within it.
         client_timeout = (
             _client_timeout(timeout)
@@ -348,7 +393,9 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         ) as response:
             status = response.status
             response_headers = response.headers
-            result = await _answer(response, core.max_response_bytes, token)
+            limit = core.max_response_bytes
+            payload = await _reading(response, limit)
+            result = _answer(status, response_headers, payload, limit, token)
             answered = response
     except Exception as error:  # noqa: BLE001 (the guard: an answer never makes a func raise)
         result = Err(_failure(error, method, url))
@@ -360,18 +407,41 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         # Outside the guard: an exception a hook raises is the caller's, and propagates,
         # so its traceback's frames should not hold the token.
         del token, send_headers
-        if context is None:
-            context = HookContext(operation_id=operation_id, attempt=attempt)
+        context = context or HookContext(operation_id=operation_id, attempt=attempt)
         await _maybe_await(core.hooks.after_success(context, answered))
     if debug:
-        core.logger.debug(
-            "%s %s -> %s in %.1f ms",
-            method,
-            url,
-            type(result.error).__name__ if isinstance(result, Err) and status is None else status,
-            (time.perf_counter() - started) * 1000,
+        _log_attempt(core.logger, method, url, result, status, started)
+    if retry_config is not None and isinstance(result, Err):
+        # A first attempt sent without the retry machinery failed: now it is built.
+        exchange = _Exchange(
+            core=core,
+            operation_id=operation_id,
+            method=method,
+            url=url,
+            headers=headers,
+            body=body,
+            timeout=timeout,
+            deadline=deadline,
         )
+        return await _retried(exchange, retry_config, idempotent=idempotent, first=result)
     return result
+
+
+def _log_attempt(  # noqa: PLR0913, PLR0917 (one line's facts)
+    logger: logging.Logger,
+    method: str,
+    url: URL,
+    result: Answer,
+    status: int | None,
+    started: float,
+) -> None:
+    logger.debug(
+        "%s %s -> %s in %.1f ms",
+        method,
+        url,
+        type(result.error).__name__ if isinstance(result, Err) and status is None else status,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _authorized(
@@ -401,20 +471,31 @@ def _authorized(
     return built
 
 
-async def _answer(response: aiohttp.ClientResponse, limit: int, token: str) -> Answer:
-    status = response.status
+def _reading(response: aiohttp.ClientResponse, limit: int) -> Awaitable[bytes | None]:
+    """What reads the body: None once it is larger than ``limit`` bytes.
+
+    Not a coroutine itself: the usual answer's read is awaited directly, one coroutine
+    fewer per call.
+    """
     length = response.content_length
-    headers = response.headers
     if (
         length is not None
-        and "Content-Encoding" not in headers
-        and "Transfer-Encoding" not in headers
+        and _CONTENT_ENCODING not in response.headers
+        and _TRANSFER_ENCODING not in response.headers
     ):
-        # The usual answer: its framing bounds what read() takes (here, not in _read:
-        # one coroutine fewer per call).
-        payload = await response.read() if length <= limit else None
-    else:
-        payload = await _read(response, limit)
+        # Its framing bounds what read() takes.
+        return response.read() if length <= limit else _nothing()
+    return _read(response, limit)
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _answer(
+    status: int, headers: CIMultiDictProxy[str], payload: bytes | None, limit: int, token: str
+) -> Answer:
+    """What a read answer is: the ``RawResponse`` of a 2xx, else its error."""
     if payload is None:
         return Err(
             ResponseValidationError(
@@ -425,16 +506,21 @@ async def _answer(response: aiohttp.ClientResponse, limit: int, token: str) -> A
             )
         )
     if status < 300:  # noqa: PLR2004 (2xx is success)
-        return RawResponse(status, response.headers, payload, token)
+        return RawResponse(status, headers, payload, token)
     return Err(
         api_error(
             status,
-            response.headers,
+            headers,
             payload,
-            retry_after=requested_wait(response.headers),
+            retry_after=requested_wait(headers),
             secret=token,
         )
     )
+
+
+# istr: looked up in aiohttp's case-insensitive headers without lowercasing them first.
+_CONTENT_ENCODING = hdrs.CONTENT_ENCODING
+_TRANSFER_ENCODING = hdrs.TRANSFER_ENCODING
 
 
 def _failure(error: Exception, method: str, url: URL) -> LDStoreError:

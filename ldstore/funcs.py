@@ -143,8 +143,8 @@ class _Operation:
     method: str
     request_type: type[object] | None = None  # None: the operation takes no request
     body_field: str | None = None  # the request attribute sent as the JSON body
-    # The request's path keys in URL order, read in one C call (see _plain_path).
-    keys: Callable[[object], tuple[object, ...]] | None = attrs.field(
+    # The request's path keys in URL order, read in one C call.
+    keys: Callable[[object], tuple[str, ...]] | None = attrs.field(
         init=False,
         default=attrs.Factory(lambda self: _keys_getter(self.request_type), takes_self=True),
     )
@@ -152,12 +152,12 @@ class _Operation:
 
 def _keys_getter(
     request_type: type[object] | None,
-) -> Callable[[object], tuple[object, ...]] | None:
+) -> Callable[[object], tuple[str, ...]] | None:
     if request_type is None:
         return None
     names = [name for name in _PATH_FIELDS if name in attrs.fields_dict(request_type)]  # type: ignore[arg-type]  # an attrs class
     # Every path has at least two keys, and attrgetter of several names returns a tuple.
-    return cast("Callable[[object], tuple[object, ...]]", operator.attrgetter(*names))
+    return cast("Callable[[object], tuple[str, ...]]", operator.attrgetter(*names))
 
 
 _LIST = _Operation("getBigSegmentStoreIntegrations", "GET")
@@ -180,9 +180,6 @@ _DELETE = _Operation(
 # quote(key, safe="") leaves exactly these characters alone; most keys are made of them,
 # and skip the call.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
-# Keys made only of those characters, joined by "/" (and holding no "/" of their own:
-# _plain_path counts them), make a path quote() would leave alone.
-_PLAIN_KEYS = re.compile(r"[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)*")
 _REFUSED_KEYS = frozenset({"", ".", ".."})
 
 
@@ -225,23 +222,27 @@ def _exchange(
 
 
 def _plain_path(operation: _Operation, request: object) -> str | None:
-    """The path ``_path`` builds, in one pass, for the usual request: of the operation's
-    own type, with keys that need no quoting and none refused; None for anything else,
-    which ``_path`` then decides key by key."""
+    """The path ``_path`` builds, for the usual request: of the operation's own type, with
+    keys that need no quoting and none refused; None for anything else, which ``_path``
+    then decides key by key."""
     if type(request) is not operation.request_type or operation.keys is None:
         return None
-    keys = operation.keys(request)
+    keys = operation.keys(request)  # str as typed; a caller's other types: TypeError below
     try:
-        joined = "/".join(cast("tuple[str, ...]", keys))  # a key that is not a str: TypeError
-    except TypeError:
+        run_together = "".join(keys)
+    except TypeError:  # a key that is not a str
         return None
-    if (
-        not _REFUSED_KEYS.isdisjoint(keys)
-        or _PLAIN_KEYS.fullmatch(joined) is None
-        or joined.count("/") != len(keys) - 1  # a key with a "/" of its own: quoted
-    ):
-        return None
-    return f"{RESOURCE}/{joined}"
+    # ASCII letters and digits only (most keys, every ID): a few C calls, no regex.
+    # ``run_together`` is a plain str whatever the keys' types; bytes.isalnum is ASCII's
+    # and half the cost of str.isalnum. all(): no key is "".
+    if not (run_together.isascii() and run_together.encode().isalnum() and all(keys)):
+        for key in keys:
+            if key in _REFUSED_KEYS or not _UNRESERVED.fullmatch(key):
+                return None  # to quote or refused: _path's to decide
+    return _RESOURCE_SLASH + "/".join(keys)
+
+
+_RESOURCE_SLASH = RESOURCE + "/"
 
 
 def _path(request: object) -> Result[str, LDStoreError]:
@@ -308,8 +309,9 @@ def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
         if len(problem) > _MAX_PROBLEM:
             problem = f"{problem[:_MAX_PROBLEM]}..."
     else:
-        ok = cast("Ok[T]", _new(Ok))  # Ok(value), built as the codec builds models: see _SET_OK
-        _SET_OK(ok, value)
+        ok: Ok[T] = _new_ok()  # Ok(value), built as the codec builds models: see _new_ok
+        ok.value = value  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]  # a builder, not yet frozen
+        ok.__class__ = Ok
         return ok
     invalid = ResponseValidationError(
         message=f"HTTP {response.status} body is not a valid {cls.__name__}: {problem}",
@@ -320,13 +322,12 @@ def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
 
 
 _MAX_PROBLEM = 500  # characters of a decode error kept in the message
-# Every successful call returns an Ok: filling its one slot directly, as the generated
-# decoders fill the models' (``_codec_gen._slot_setters``, which refuses a class whose
-# __init__ does more than assign), costs half of attrs' frozen __init__ and builds the
-# same Ok. tests/test_fast_path.py (test_an_ok_built_from_its_slot_is_an_ok) fails if
-# that stops holding.
-_new = object.__new__
-_SET_OK = _codec_gen.slot_setters(Ok)[0]
+# Every successful call returns an Ok: built as the generated decoders build the models
+# (``_codec_gen.builder``, which refuses a class whose __init__ does more than assign),
+# it costs half of attrs' frozen __init__ and is the same Ok.
+# tests/test_fast_path.py (test_an_ok_built_by_its_builder_is_an_ok) fails if that stops
+# holding.
+_new_ok: Callable[[], Any] = _codec_gen.builder(Ok)
 
 
 def _wrong_request(request: object, expected: type) -> Err[InputValidationError] | None:

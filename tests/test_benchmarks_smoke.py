@@ -1,6 +1,7 @@
 """The benchmark harness still runs: a tiny workload, one repeat, no timing asserted."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -63,8 +64,10 @@ def test_quick_run_writes_positive_medians_and_a_verdict_per_target(
     assert sorted(medians) == sorted(CONTENDERS)
     for contender in CONTENDERS:
         for metric in METRICS:
-            if metric.workload == "leak":
-                assert metric.key in medians[contender][metric.workload]
+            if metric.workload in {"leak", "import"}:
+                # Differences of two noisy measurements (RSS, wall time against a bare
+                # interpreter's): a quick run under load can read one below zero.
+                assert math.isfinite(medians[contender][metric.workload][metric.key])
             else:
                 assert medians[contender][metric.workload][metric.key] > 0
     assert len(targets) == 2 * len(GOALS)

@@ -5,6 +5,9 @@ it: on arbitrary wire data, for every model, the fast decoder and
 ``make_dict_structure_fn`` return equal objects, or both raise.
 """
 
+import os
+import subprocess
+import sys
 import types
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -175,3 +178,50 @@ def test_generated_config_encoders_equal_the_metadata_rule(config: models.TypedC
     }
 
     assert converter.unstructure(config) == rule
+
+
+def test_a_built_model_is_the_model() -> None:
+    """The decoders fill a builder and switch its class: CPython must allow the switch,
+    and what it gives must be the frozen model itself, equal to one from ``__init__``."""
+    built: Any = _codec_gen.builder(models.Link)()
+    built.href = "/a"
+    built.type = "application/json"
+    built.__class__ = models.Link
+
+    made = models.Link(href="/a", type="application/json")
+    assert type(built) is models.Link
+    assert built == made
+    assert hash(built) == hash(made)
+    assert repr(built) == repr(made)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.href = "/b"  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]  # what it refuses
+    assert built.href == "/a"
+
+
+_SPECIALISED = """
+import dis
+from ldstore import _codec, models
+hook = _codec.converter.get_structure_hook(models.Link)
+for _ in range(64):  # past the warm-up after which CPython specialises
+    hook({"href": "/a", "type": "t"}, models.Link)
+print(sorted({i.opname for i in dis.get_instructions(hook, adaptive=True)}))
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="CPython specialises from 3.11")
+def test_a_builders_stores_are_specialised() -> None:
+    """Why the builders exist: their attribute stores become CPython's specialised slot
+    stores (a frozen model's go through a C setter call, eight times the instructions).
+    If CPython stops specialising them, the decoders keep working but lose their point.
+    In a child process without coverage: a tracer turns specialisation off."""
+    untraced = {key: value for key, value in os.environ.items() if not key.startswith("COVERAGE")}
+    done = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", _SPECIALISED],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=untraced,
+    )
+
+    assert "STORE_ATTR_SLOT" in done.stdout
