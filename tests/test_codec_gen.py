@@ -5,6 +5,7 @@ it: on arbitrary wire data, for every model, the fast decoder and
 ``make_dict_structure_fn`` return equal objects, or both raise.
 """
 
+import collections
 import os
 import subprocess
 import sys
@@ -225,3 +226,16 @@ def test_a_builders_stores_are_specialised() -> None:
     )
 
     assert "STORE_ATTR_SLOT" in done.stdout
+
+
+def test_a_config_mapping_decodes_as_cattrs_decodes_it() -> None:
+    """A JSON object's config is copied whole; any other mapping (keys that are not str,
+    a dict subclass) goes through cattrs' rule, keys made str."""
+    hook = converter.get_structure_hook(Mapping[str, Any])
+    wire = {"host": "h", "port": "6379"}
+
+    copied = hook(wire, Mapping[str, Any])
+    assert copied == wire
+    assert copied is not wire  # the model never shares the caller's dict
+    assert hook({1: "a", "b": 2}, Mapping[str, Any]) == {"1": "a", "b": 2}
+    assert type(hook(collections.OrderedDict(wire), Mapping[str, Any])) is dict

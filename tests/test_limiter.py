@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
-from hostile import core_at, integration, serve
+from hostile import answer, core_at, integration, script, serve
 from hostile import get_request as hostile_get
 from sdk import ENVIRONMENT, PROJECT, core_for, get_request, seed
 
@@ -183,3 +183,25 @@ async def test_a_call_held_back_by_max_in_flight_waits_rather_than_fails(
     assert all(later - earlier >= 0.02 for earlier, later in itertools.pairwise(times))
     assert {request.path_params["projectKey"] for request in fake.requests} == {PROJECT}
     assert {request.path_params["environmentKey"] for request in fake.requests} == {ENVIRONMENT}
+
+
+async def test_an_unlimited_route_is_limited_again_by_the_next_answer_that_says_so() -> None:
+    """Once both scopes answered without rate-limit headers, calls are admitted without
+    bookkeeping; the first answer that spends the window ends that at once: the next
+    call, whose budget is shorter than the window's reset, is refused without reaching
+    the server (bound: 3 requests for 4 calls)."""
+    body = integration()
+    reset_ms = str(round((time.time() + 30) * 1000))
+    spent = {"X-Ratelimit-Route-Remaining": "0", "X-Ratelimit-Reset": reset_ms}
+    handler = script(answer(200, body), answer(200, body), answer(200, body, spent))
+    retries = RetryConfig(max_attempts=1, max_elapsed_time=1.0)
+
+    async with serve(handler) as server, core_at(server.url, retry_config=retries) as core:
+        results = [await get_big_segment_store_integration(core, hostile_get()) for _ in range(4)]
+
+    assert [isinstance(result, Ok) for result in results] == [True, True, True, False]
+    refused = results[3]
+    assert isinstance(refused, Err)
+    assert isinstance(refused.error, RateLimitedError)
+    assert "nothing was sent" in refused.error.message
+    assert len(server.hits) == 3
