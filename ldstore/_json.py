@@ -14,7 +14,9 @@ both. Deep nesting: see ``_NESTING``.
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from collections.abc import Callable
 
 __all__ = ["ACCELERATOR", "loads", "loads_stdlib"]
@@ -27,14 +29,35 @@ def loads_stdlib(body: bytes) -> object:
 
 def _accelerated(decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
     # _NESTING: both parsers give up on deep nesting through the interpreter's recursion
-    # counter (Py_EnterRecursiveCall, once per array or object), which CPython 3.11 also
-    # spends on Python frames and on calls through tp_call. Below loads_stdlib, json.loads
-    # spends four before its first level (json.loads, JSONDecoder.decode and raw_decode
-    # frames, then the call of its C scanner object); msgspec's decode method spends none.
-    # Calling msgspec four frames down makes it refuse exactly the nesting the stdlib
-    # refuses, so an accelerated parse never accepts a body the stdlib would not (a refusal
-    # goes to json.loads, which decides). tests/test_json_accelerator.py
+    # counter (Py_EnterRecursiveCall, once per array or object). Below loads_stdlib,
+    # json.loads spends some of it before its first level, msgspec's decode method none;
+    # calling msgspec with as much spent makes it refuse exactly the nesting the stdlib
+    # refuses, so an accelerated parse never accepts a body the stdlib would not (a
+    # refusal goes to json.loads, which decides). tests/test_json_accelerator.py
     # (test_nesting_limit_is_the_stdlibs) fails if this stops holding.
+    nested_as_the_stdlib = (
+        _after_one_c_call(decode) if sys.version_info >= (3, 12) else _four_frames_down(decode)
+    )
+
+    def loads(body: bytes) -> object:
+        try:
+            return nested_as_the_stdlib(body)
+        except Exception:  # noqa: BLE001 (whatever msgspec refuses, the stdlib decides)
+            return json.loads(body)
+
+    return loads
+
+
+def _after_one_c_call(decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
+    # CPython 3.12+ counts C recursion apart from Python frames: json.loads spends one
+    # level on the call of its C scanner object, and so does a call through a partial.
+    return functools.partial(decode)
+
+
+def _four_frames_down(decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
+    # CPython up to 3.11 spends the same counter on Python frames and on calls through
+    # tp_call: json.loads spends four (json.loads, JSONDecoder.decode and raw_decode
+    # frames, then the call of its C scanner object), so msgspec is called four frames down.
     def _frame4(body: bytes) -> object:
         return decode(body)
 
@@ -47,13 +70,7 @@ def _accelerated(decode: Callable[[bytes], object]) -> Callable[[bytes], object]
     def _frame1(body: bytes) -> object:
         return _frame2(body)
 
-    def loads(body: bytes) -> object:
-        try:
-            return _frame1(body)
-        except Exception:  # noqa: BLE001 (whatever msgspec refuses, the stdlib decides)
-            return json.loads(body)
-
-    return loads
+    return _frame1
 
 
 def _select() -> tuple[Callable[[bytes], object], str | None]:
