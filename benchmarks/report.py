@@ -59,7 +59,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("list", "call_wall_ms_per_list", "list: wall ms/call", digits=2),
     Metric("create_delete", "wall_ms_per_pair", "create+delete: wall ms/pair", digits=3),
     Metric("create_delete", "cpu_ms_per_pair", "create+delete: client CPU ms/pair", digits=3),
-    Metric("import", "net_ms", "import: ms over a bare interpreter"),
+    Metric("import", "net_ms", "import: ms in a started interpreter"),
     Metric("leak", "rss_growth_pct", "RSS growth over the leak calls %", digits=2),
 )
 
