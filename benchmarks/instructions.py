@@ -67,9 +67,9 @@ class Sizes:
     # 20 rounds, not 3: with 64 calls in flight the cyclic GC collects its young objects
     # every ~20 calls and its middle generation every 10 of those. A region of 192 calls
     # holds 10 or 11 young collections, so whether it pays one middle collection (~9k
-    # instructions per call of the region) flipped on a handful of allocations: the same
-    # code read 1.080x in 3 rounds and 1.058x in 20. 1,280 calls hold about six, each
-    # contender its share.
+    # instructions per call of the region) flipped on a handful of allocations: the floor
+    # did not pay it and ldstore did (1.078x in 3 rounds, 1.056x in 20, [speed]). 1,280
+    # calls hold about six, each contender its share.
     concurrent_rounds: int = 20
     decodes: int = 2
 
