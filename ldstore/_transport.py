@@ -169,16 +169,7 @@ def call(  # noqa: PLR0913 (one call's whole description)
             core, operation_id, method, url, headers, body, timeout, deadline,
             retry_config=retry_config, idempotent=idempotent,
         )  # fmt: skip
-    exchange = _Exchange(
-        core=core,
-        operation_id=operation_id,
-        method=method,
-        url=url,
-        headers=headers,
-        body=body,
-        timeout=timeout,
-        deadline=deadline,
-    )
+    exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
     return _retried(exchange, retry_config, idempotent=idempotent, first=None)
 
 
@@ -244,7 +235,7 @@ def _invalid(message: str, field: str) -> Err[InputValidationError]:
     return Err(InputValidationError(message=message, field=field))
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class _Exchange:
     """One call's request, shared by its attempts, and what its attempts have learned.
 
@@ -413,16 +404,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         _log_attempt(core.logger, method, url, result, status, started)
     if retry_config is not None and isinstance(result, Err):
         # A first attempt sent without the retry machinery failed: now it is built.
-        exchange = _Exchange(
-            core=core,
-            operation_id=operation_id,
-            method=method,
-            url=url,
-            headers=headers,
-            body=body,
-            timeout=timeout,
-            deadline=deadline,
-        )
+        exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
         return await _retried(exchange, retry_config, idempotent=idempotent, first=result)
     return result
 
