@@ -124,6 +124,7 @@ class Limiter:
         return self._take(route) if self._delay(route) == 0.0 else None
 
     def _unlimited(self, route: str) -> bool:
+        """Whether both scopes are known to be unlimited and no 429 pause is running."""
         global_window = self._windows.get(_GLOBAL)
         route_window = self._windows.get(route)
         return (

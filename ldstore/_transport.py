@@ -14,7 +14,7 @@ import inspect
 import logging
 import re
 import time
-from collections.abc import Awaitable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, NamedTuple, TypeAlias, cast
 
 import aiohttp
@@ -66,26 +66,51 @@ def _user_agent() -> str:
     return f"ldstore/{release} aiohttp/{aiohttp.__version__}"
 
 
-def _headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (one cached flag)
-    """ldstore's own headers, built on the first call and never mutated (a call that changes
-    them works on a copy)."""
-    built = _OWN_HEADERS.get(with_body)
-    if built is None:
-        headers = CIMultiDict(
-            {
-                "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
-                "Accept": "application/json",
-                "User-Agent": _user_agent(),
-            }
-        )
-        if with_body:
-            headers["Content-Type"] = "application/json"
-        built = _OWN_HEADERS[with_body] = CIMultiDictProxy(headers)
-    return built
+class _Memo(dict[Any, Any]):
+    """A cache of immutable values read on every call, each built by ``build`` on its
+    first read and dropped all together past ``_MAX_CACHED`` (a subscript that hits costs
+    less than an ``lru_cache`` call)."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, key: object) -> Any:
+        if len(self) >= _MAX_CACHED:
+            self.clear()
+        value = self[key] = self.build(key)
+        return value
 
 
-# A dict, not functools.cache: read on every call, and a lookup costs half the call.
-_OWN_HEADERS: dict[bool, CIMultiDictProxy[str]] = {}
+_MAX_CACHED = 32
+
+
+def _own_headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (the memo's key)
+    """ldstore's own headers, never mutated (a call that changes them works on a copy)."""
+    headers = CIMultiDict(
+        {
+            "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
+            "Accept": "application/json",
+            "User-Agent": _user_agent(),
+        }
+    )
+    if with_body:
+        headers["Content-Type"] = "application/json"
+    return CIMultiDictProxy(headers)
+
+
+def _parse(base_url: str) -> tuple[URL, str]:
+    """The base URL parsed, and the path every call's path goes after."""
+    url = URL(base_url)
+    return url, url.raw_path.rstrip("/")
+
+
+# Keyed by whether the request has a body; by base URL; by total seconds.
+_OWN_HEADERS = _Memo(_own_headers)
+_PARSED = _Memo(_parse)
+_TIMEOUTS = _Memo(lambda total: aiohttp.ClientTimeout(total=total))
 
 
 # RFC 9110's token: what a header name may be made of.
@@ -142,7 +167,7 @@ def call(  # noqa: PLR0913 (one call's whole description)
     base_url = core.base_url
     timeout = core.timeout
     retry_config = core.retry_config
-    headers: CIMultiDictProxy[str] | CIMultiDict[str] = _headers(body is not None)
+    headers: CIMultiDictProxy[str] | CIMultiDict[str] = _OWN_HEADERS[body is not None]
     if options is not None:
         checked = _options(options)
         if isinstance(checked, Err):
@@ -154,7 +179,7 @@ def call(  # noqa: PLR0913 (one call's whole description)
             headers = CIMultiDict(headers)
             headers.update(options.headers)  # replaces ours case-insensitively
 
-    parsed, prefix = _parsed(base_url)
+    parsed, prefix = _PARSED[base_url]
     # yarl's "/" would re-quote our "%", and URL.join resolves "..": set the path whole.
     url = parsed.with_path(prefix + path, encoded=True)
     budget = retry_config.max_elapsed_time
@@ -292,34 +317,6 @@ class _Exchange:
         return result
 
 
-# Both are immutable values; parsing and building them once per distinct input saves
-# each call a few microseconds. Plain dicts, bounded by clearing: read on every call, a
-# lookup costs half of an lru_cache call.
-_MAX_CACHED = 32
-_PARSED: dict[str, tuple[URL, str]] = {}
-_TIMEOUTS: dict[float, aiohttp.ClientTimeout] = {}
-
-
-def _parsed(base_url: str) -> tuple[URL, str]:
-    """The base URL parsed, and the path every call's path goes after."""
-    parsed = _PARSED.get(base_url)
-    if parsed is None:
-        if len(_PARSED) >= _MAX_CACHED:
-            _PARSED.clear()
-        url = URL(base_url)
-        parsed = _PARSED[base_url] = (url, url.raw_path.rstrip("/"))
-    return parsed
-
-
-def _client_timeout(total: float) -> aiohttp.ClientTimeout:
-    timeout = _TIMEOUTS.get(total)
-    if timeout is None:
-        if len(_TIMEOUTS) >= _MAX_CACHED:
-            _TIMEOUTS.clear()
-        timeout = _TIMEOUTS[total] = aiohttp.ClientTimeout(total=total)
-    return timeout
-
-
 async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description, without an object)
     core: Core,
     operation_id: str,
@@ -370,9 +367,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         left = ends - now
         # The last attempt gets what is left of the budget, so the call ends within it.
         client_timeout = (
-            _client_timeout(timeout)
-            if left >= timeout
-            else aiohttp.ClientTimeout(total=max(left, 0.001))
+            _TIMEOUTS[timeout] if left >= timeout else aiohttp.ClientTimeout(total=max(left, 0.001))
         )
         async with core.session().request(
             method,

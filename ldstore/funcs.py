@@ -259,7 +259,7 @@ def _path(request: object) -> Result[str, LDStoreError]:
         key = getattr(request, name)
         if not isinstance(key, str):
             return _invalid(f"{name} must be a string, not {type(key).__name__}", name)
-        if key in {"", ".", ".."}:
+        if key in _REFUSED_KEYS:
             return _invalid(f"{name} must not be {key!r}", name)
         if not _UNRESERVED.fullmatch(key):
             try:
