@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeAlias
 
 import attrs
 from mcp.server.mcpserver import Context, MCPServer
@@ -318,16 +318,20 @@ async def wait_integration(  # noqa: PLR0913 - the tool's flat arguments
     return _integration(core, result, "available:")
 
 
+# plan's and apply's one argument shape: the desired integrations.
+Desired: TypeAlias = Annotated[
+    list[DesiredItem],
+    Field(
+        max_length=MAX_DESIRED,
+        description="Every integration that should exist in the scopes it mentions.",
+    ),
+]
+
+
 async def plan_integrations(
     *,
     ctx: Context[Core, Any],
-    desired: Annotated[
-        list[DesiredItem],
-        Field(
-            max_length=MAX_DESIRED,
-            description="Every integration that should exist in the scopes it mentions.",
-        ),
-    ],
+    desired: Desired,
     prune: Annotated[
         StrictBool,
         Field(
@@ -358,13 +362,7 @@ def _plan_summary(steps: Plan) -> str:
 async def apply_integrations(
     *,
     ctx: Context[Core, Any],
-    desired: Annotated[
-        list[DesiredItem],
-        Field(
-            max_length=MAX_DESIRED,
-            description="Every integration that should exist in the scopes it mentions.",
-        ),
-    ],
+    desired: Desired,
     prune: Annotated[
         StrictBool,
         Field(
