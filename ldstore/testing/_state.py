@@ -211,6 +211,13 @@ class Store:
     # Helpers.
 
     def _check_scope(self, project_key: str, environment_key: str, integration_key: str) -> None:
+        self.check_environment(project_key, environment_key)
+        if integration_key not in INTEGRATION_KEYS:
+            message = f"unknown integration key {integration_key!r} (redis or dynamodb)"
+            raise not_found(message)
+
+    def check_environment(self, project_key: str, environment_key: str) -> None:
+        """Raise a 404 for a project or environment the fake does not know."""
         # The fake's own limits, said where a user meets them (the real API only says 404).
         if project_key not in self._environments:
             known = ", ".join(self._environments) or "none"
@@ -226,9 +233,6 @@ class Store:
                 f"fake knows: {known}; add one with --environment {project_key}/"
                 f"{environment_key} or fake.add_environment())"
             )
-            raise not_found(message)
-        if integration_key not in INTEGRATION_KEYS:
-            message = f"unknown integration key {integration_key!r} (redis or dynamodb)"
             raise not_found(message)
 
     def _find(
