@@ -45,6 +45,7 @@ from ldstore.testing._routes import (
 )
 from ldstore.testing._segments import DEFAULT_CONTEXT_KIND, Segments, client_side_id
 from ldstore.testing._state import Store
+from ldstore.testing._sync import DEFAULT_SYNC_INTERVAL, Syncer
 from ldstore.testing._wire import JSON_TYPE, Problem, Reply, json_reply, rate_limited
 
 # What a cut-short answer ends with when there is no real answer to cut.
@@ -122,6 +123,10 @@ class FakeLaunchDarkly:
     It stores plain wire JSON and checks requests as the reference page says the
     real service does. `requests` logs every exchange; `schedule()` injects faults.
     The state it keeps changes only through the API and the seeding methods.
+
+    With `sync=True` it also plays LaunchDarkly's syncer: every `sync_interval` seconds
+    it writes each `on` integration's big segments into the real Redis its config names,
+    or the DynamoDB table at `dynamodb_endpoint`, and `_status` says what happened.
     """
 
     def __init__(  # noqa: PLR0913 - every knob is keyword-only and has a default
@@ -136,6 +141,9 @@ class FakeLaunchDarkly:
         latency: float = 0.0,
         list_includes_config: bool = False,
         environments: Mapping[str, Sequence[str]] | None = None,
+        sync: bool = False,
+        sync_interval: float = DEFAULT_SYNC_INTERVAL,
+        dynamodb_endpoint: str | None = None,
     ) -> None:
         self.token = token
         self.requests: list[RecordedRequest] = []
@@ -148,6 +156,18 @@ class FakeLaunchDarkly:
             list_includes_config=list_includes_config,
         )
         self._segments = Segments(self._store)
+        self._syncer: Syncer | None = None
+        if sync:
+            self._syncer = Syncer(
+                self._store,
+                self._segments,
+                interval=sync_interval,
+                dynamodb_endpoint=dynamodb_endpoint,
+            )
+            syncer = self._syncer
+            self._store.sync_status = lambda integration_id, on: syncer.status(
+                integration_id, on=on
+            )
         self._limiter = RateLimiter(rate_limit, route_rate_limits or {})
         self._faults = FaultSchedule()
         self._closing = asyncio.Event()
@@ -158,6 +178,9 @@ class FakeLaunchDarkly:
         # pattern also matches a decoded newline (%0A), which `.*` would not.
         _ = self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         self.app.on_shutdown.append(self._on_shutdown)
+        # Startup and cleanup hooks: syncing runs however the app is served.
+        self.app.on_startup.append(self._start_sync)
+        self.app.on_cleanup.append(self._stop_sync)
 
     def __repr__(self) -> str:
         return f"<FakeLaunchDarkly url={self._url!r}>"
@@ -199,6 +222,14 @@ class FakeLaunchDarkly:
 
     async def _on_shutdown(self, _: web.Application) -> None:
         self._closing.set()
+
+    async def _start_sync(self, _: web.Application) -> None:
+        if self._syncer is not None:
+            self._syncer.start()
+
+    async def _stop_sync(self, _: web.Application) -> None:
+        if self._syncer is not None:
+            await self._syncer.stop()
 
     # Data.
 

@@ -6,7 +6,7 @@ import copy
 import math
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
@@ -77,6 +77,8 @@ class Store:
         self._sync_delay = sync_delay
         self._list_includes_config = list_includes_config
         self._items: dict[str, _Integration] = {}
+        self.sync_status: Callable[[str, bool], dict[str, Any]] | None = None
+        """When the fake syncs real stores: `_status` from what happened (id, on)."""
 
     # Setup and inspection, for tests.
 
@@ -287,6 +289,8 @@ class Store:
     def _status(self, item: _Integration) -> dict[str, Any]:
         if item.pinned_status is not None:
             return copy.deepcopy(item.pinned_status)
+        if self.sync_status is not None:
+            return self.sync_status(item.doc["_id"], bool(item.doc["on"]))
         if item.on_since is not None:
             first_sync = item.on_since + self._sync_delay
             now = time.time()
