@@ -10,12 +10,19 @@ import argparse
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ldstore.testing._server import FakeLaunchDarkly
 
 # Here, not in _config: the options (and `ldstore fake-server --help`) load no aiohttp.
 DEFAULT_ENVIRONMENTS: Mapping[str, Sequence[str]] = {"default": ("production", "test")}
 """The projects and environments a fake knows unless told otherwise; others answer 404."""
 
 _MAX_PORT = 65535
+# The standalone server's request log: bounded (in-process, FakeLaunchDarkly keeps all).
+MAX_LOGGED_REQUESTS = 1000
+MAX_LOGGED_BODY = 16 * 1024
 
 _DEFAULTS = " and ".join(
     f"{project}/{environment}"
@@ -68,6 +75,22 @@ def _seconds(text: str) -> float:
         message = f"expected seconds (0 or more), got {text!r}"
         raise argparse.ArgumentTypeError(message)
     return seconds
+
+
+def _interval(text: str) -> float:
+    seconds = _seconds(text)
+    if seconds == 0:
+        message = f"expected seconds (more than 0), got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return seconds
+
+
+def _endpoint(text: str) -> str:
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        message = f"expected an http(s) URL such as http://127.0.0.1:5000, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return text
 
 
 def _environment(text: str) -> tuple[str, str]:
@@ -128,6 +151,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="include config in list items (the real API leaves it out)",
     )
+    _ = parser.add_argument(
+        "--max-logged-requests",
+        type=_whole,
+        default=MAX_LOGGED_REQUESTS,
+        metavar="N",
+        help="keep only the latest N exchanges in the request log (%(default)s)",
+    )
+    _ = parser.add_argument(
+        "--max-logged-body",
+        type=_whole,
+        default=MAX_LOGGED_BODY,
+        metavar="BYTES",
+        help="bodies in the request log are cut to this size, raw bodies over it dropped "
+        "(%(default)s)",
+    )
+    sync = parser.add_argument_group(
+        "syncing real stores",
+        textwrap.fill(
+            "With --sync the fake plays LaunchDarkly's syncer: every --sync-interval seconds "
+            "it writes each `on` integration's big segments into the Redis its config names "
+            "(host, port, username, password, tlsEnabled), or into the DynamoDB table at "
+            "--dynamodb-endpoint (credentials from the standard AWS environment variables), "
+            "under the environment's client-side ID, and reports what happened in _status. "
+            "Needs the redis or dynamodb extra.",
+            width=76,
+        ),
+    )
+    _ = sync.add_argument(
+        "--sync", action="store_true", help="write big segments into the integrations' stores"
+    )
+    _ = sync.add_argument(
+        "--sync-interval",
+        type=_interval,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between syncs (%(default)s)",
+    )
+    _ = sync.add_argument(
+        "--dynamodb-endpoint",
+        type=_endpoint,
+        metavar="URL",
+        help="the DynamoDB endpoint to sync DynamoDB integrations to, e.g. a local one",
+    )
     group = parser.add_argument_group("projects and environments", ENVIRONMENTS_HELP)
     _ = group.add_argument(
         "--environment",
@@ -148,8 +214,15 @@ def serve(args: argparse.Namespace) -> int:
     # Imported here: the fake needs jsonpatch, the options above do not.
     import asyncio  # noqa: PLC0415
 
-    from ldstore.testing._ratelimit import RateLimit  # noqa: PLC0415
     from ldstore.testing._serve import serve_forever  # noqa: PLC0415
+
+    asyncio.run(serve_forever(build(args), seed=args.seed))
+    return 0
+
+
+def build(args: argparse.Namespace) -> FakeLaunchDarkly:
+    """The fake `serve` runs, built from `args` (parsed with `add_arguments`)."""
+    from ldstore.testing._ratelimit import RateLimit  # noqa: PLC0415
     from ldstore.testing._server import FakeLaunchDarkly  # noqa: PLC0415
 
     environments = {project: list(envs) for project, envs in DEFAULT_ENVIRONMENTS.items()}
@@ -160,7 +233,7 @@ def serve(args: argparse.Namespace) -> int:
     rate_limit = (
         None if args.rate_limit is None else RateLimit(args.rate_limit, args.rate_limit_window)
     )
-    fake = FakeLaunchDarkly(
+    return FakeLaunchDarkly(
         args.token,
         host=args.host,
         port=args.port,
@@ -169,6 +242,9 @@ def serve(args: argparse.Namespace) -> int:
         latency=args.latency,
         list_includes_config=args.list_includes_config,
         environments=environments,
+        max_logged_requests=args.max_logged_requests,
+        max_logged_body=args.max_logged_body,
+        sync=args.sync,
+        sync_interval=args.sync_interval,
+        dynamodb_endpoint=args.dynamodb_endpoint,
     )
-    asyncio.run(serve_forever(fake, seed=args.seed))
-    return 0

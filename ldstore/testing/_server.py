@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from ldstore.testing._config import MASKED_SECRET, masked_body
+from ldstore.testing._encoding import MAX_BODY, Body, read_body
 from ldstore.testing._faults import (
     DropConnection,
     Fault,
@@ -82,6 +83,8 @@ class RecordedRequest:
         default=attrs.Factory(lambda record: record.body, takes_self=True), repr=False
     )
     """The request body exactly as received, secrets included; not shown by `repr`."""
+    truncated: bool = False
+    """True when a bounded log cut `body` or `response_body` short and dropped `raw_body`."""
 
 
 # POST tunnelling for clients and proxies that allow only GET and POST (reference page).
@@ -90,8 +93,9 @@ _OVERRIDABLE = frozenset({"PATCH", "DELETE", "PUT"})
 
 _log = logging.getLogger("ldstore.testing")
 
-MAX_BODY = 1024**2
-"""The largest request body the fake reads (aiohttp's default); larger ones get a 413."""
+MAX_LOGGED_BODY_DEFAULT = 16 * 1024
+MAX_LOGGED_REQUESTS_DEFAULT = 1000
+"""The request log's bounds for `ldstore fake-server` (in-process, the log is unbounded)."""
 
 
 def _method(request: web.Request) -> str:
@@ -121,7 +125,10 @@ class FakeLaunchDarkly:
             ...
 
     It stores plain wire JSON and checks requests as the reference page says the
-    real service does. `requests` logs every exchange; `schedule()` injects faults.
+    real service does. `requests` logs every exchange (all of them by default; with
+    `max_logged_requests` only the latest ones, and with `max_logged_body` bodies longer
+    than that are cut and the raw body dropped, as `ldstore fake-server` does);
+    `schedule()` injects faults.
     The state it keeps changes only through the API and the seeding methods.
 
     With `sync=True` it also plays LaunchDarkly's syncer: every `sync_interval` seconds
@@ -141,12 +148,22 @@ class FakeLaunchDarkly:
         latency: float = 0.0,
         list_includes_config: bool = False,
         environments: Mapping[str, Sequence[str]] | None = None,
+        max_logged_requests: int | None = None,
+        max_logged_body: int | None = None,
         sync: bool = False,
         sync_interval: float = DEFAULT_SYNC_INTERVAL,
         dynamodb_endpoint: str | None = None,
     ) -> None:
         self.token = token
         self.requests: list[RecordedRequest] = []
+        if max_logged_requests is not None and max_logged_requests < 0:
+            message = f"max_logged_requests must be 0 or more, got {max_logged_requests}"
+            raise ValueError(message)
+        if max_logged_body is not None and max_logged_body < 0:
+            message = f"max_logged_body must be 0 or more, got {max_logged_body}"
+            raise ValueError(message)
+        self._max_logged_requests = max_logged_requests
+        self._max_logged_body = max_logged_body
         self._host = host
         self._port = port
         self._latency = latency
@@ -193,9 +210,22 @@ class FakeLaunchDarkly:
             raise RuntimeError(message)
         return self._url
 
+    @property
+    def max_logged_requests(self) -> int | None:
+        """How many exchanges `requests` keeps (the latest); None: all of them."""
+        return self._max_logged_requests
+
+    @property
+    def max_logged_body(self) -> int | None:
+        """The longest body `requests` keeps; None: no limit."""
+        return self._max_logged_body
+
     async def __aenter__(self) -> FakeLaunchDarkly:
         # Hung handlers wait for this; teardown must not wait out a shutdown timeout.
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        # The handler decodes Content-Encoding itself, after the token check (_encoding.py).
+        runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=0.5, auto_decompress=False
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port)
@@ -415,20 +445,18 @@ class FakeLaunchDarkly:
     # Serving.
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body: bytes | None
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            body = None  # answered after the token and beta checks, like every other rule
+        # A body the fake cannot take is answered after the token and beta checks.
+        body = await read_body(request)
         route = parse_route(_method(request), request.rel_url.raw_path)
-        raw = body or b""
+        raw = body.raw
+        decoded = body.decoded if isinstance(body.decoded, bytes) else raw
         pending = RecordedRequest(
             method=request.method,
             raw_path=request.rel_url.raw_path,
             path_params=route.params,
             operation_id=route.operation_id,
             headers=_masked_headers(request.headers),
-            body=masked_body(raw),
+            body=masked_body(decoded),
             status=None,
             response_body=b"",
             response_headers={},
@@ -438,20 +466,24 @@ class FakeLaunchDarkly:
         )
         if self._latency:
             await asyncio.sleep(self._latency)
+
+        def answer() -> Reply:
+            return self._answer(request, route, body)
+
         fault = self._faults.take("before", route.operation_id)
         if fault is not None:
-            return await self._serve_fault(fault, None, request, route, pending)
-        reply = self._answer(request, route, body)
+            return await self._serve_fault(fault, None, request, pending, answer)
+        reply = answer()
         fault = self._faults.take("after", route.operation_id)
         if fault is not None:
-            return await self._serve_fault(fault, reply, request, route, pending)
+            return await self._serve_fault(fault, reply, request, pending, answer)
         self._record(pending, reply)
         return reply.to_response()
 
     def _record(self, pending: RecordedRequest, reply: Reply) -> None:
         # aiohttp sends a HEAD answer's headers only; the log shows what was sent.
         sent = b"" if pending.method == "HEAD" else reply.body
-        self.requests.append(
+        self._log(
             attrs.evolve(
                 pending,
                 status=reply.status,
@@ -460,7 +492,25 @@ class FakeLaunchDarkly:
             )
         )
 
-    def _answer(self, request: web.Request, route: Route, body: bytes | None) -> Reply:
+    def _log(self, record: RecordedRequest) -> None:
+        """Append to `requests`, within the bounds given (oldest entries go first)."""
+        cap = self._max_logged_body
+        if cap is not None and (
+            len(record.raw_body) > cap or len(record.body) > cap or len(record.response_body) > cap
+        ):
+            record = attrs.evolve(
+                record,
+                body=record.body[:cap],
+                response_body=record.response_body[:cap],
+                raw_body=b"",
+                truncated=True,
+            )
+        self.requests.append(record)
+        limit = self._max_logged_requests
+        if limit is not None and len(self.requests) > limit:
+            del self.requests[: len(self.requests) - limit]
+
+    def _answer(self, request: web.Request, route: Route, body: Body) -> Reply:
         """Check in the API's order: token (401), beta header (403), rate limits, route.
 
         Every path goes through the same order, even one outside the API, and every
@@ -475,12 +525,11 @@ class FakeLaunchDarkly:
         verdict = self._limiter.check(route.operation_id)
         if verdict.retry_after is not None:
             reply = rate_limited().reply()
-        elif body is None:
-            message = f"request body larger than {MAX_BODY} bytes"
-            reply = Problem(413, "request_entity_too_large", message).reply()
+        elif isinstance(body.decoded, Problem):
+            reply = body.decoded.reply()
         else:
             try:
-                reply = self._dispatch(route, body, request.content_type)
+                reply = self._dispatch(route, body.decoded, request.content_type)
             except Problem as problem:
                 reply = problem.reply()
             except Exception:  # noqa: BLE001 - a bug in the fake still answers JSON
@@ -544,8 +593,8 @@ class FakeLaunchDarkly:
         fault: Fault,
         reply: Reply | None,
         request: web.Request,
-        route: Route,
         pending: RecordedRequest,
+        answer_now: Callable[[], Reply],
     ) -> web.StreamResponse:
         pending = attrs.evolve(pending, fault=type(fault).__name__)
         match fault:
@@ -561,13 +610,11 @@ class FakeLaunchDarkly:
                 answer = rate_limited().reply().with_headers(headers)
             case Latency(seconds):
                 await asyncio.sleep(seconds)
-                answer = (
-                    reply if reply is not None else self._answer(request, route, pending.raw_body)
-                )
+                answer = reply if reply is not None else answer_now()
             case DropConnection():
                 return await self._drop(reply, request, pending)
             case Hang():
-                self.requests.append(pending)
+                self._log(pending)
                 _ = await self._closing.wait()
                 _close(request)
                 return web.Response()
@@ -581,7 +628,7 @@ class FakeLaunchDarkly:
         if reply is not None and not reply.body:
             # Nothing to cut short (a 204): the answer is lost before its status line.
             _close(request)
-            self.requests.append(pending)
+            self._log(pending)
             return web.Response()
         whole = _TRUNCATED * 2 if reply is None else reply.body
         sent = whole[: len(whole) // 2]
@@ -591,7 +638,7 @@ class FakeLaunchDarkly:
         _ = await response.prepare(request)
         await response.write(sent)
         _close(request)
-        self.requests.append(attrs.evolve(pending, response_body=sent))
+        self._log(attrs.evolve(pending, response_body=sent))
         # aiohttp's write_eof now meets a closed transport, which it expects.
         return response
 
@@ -605,6 +652,10 @@ def _close(request: web.Request) -> None:
 def make_app(fake: FakeLaunchDarkly | None = None) -> web.Application:
     """The aiohttp application of `fake` (a new default one if omitted).
 
-    For serving with another runner, e.g. pytest-aiohttp's `aiohttp_server`.
+    For serving with another runner, e.g. pytest-aiohttp's `aiohttp_server`. Pass it
+    `auto_decompress=False` (`aiohttp_server(make_app(), auto_decompress=False)`), as the
+    fake's own runner does: then the fake reads `Content-Encoding` itself, after the token
+    check, and answers JSON for any encoding (aiohttp's own decoder answers plain text or
+    drops the connection).
     """
     return (fake or FakeLaunchDarkly()).app

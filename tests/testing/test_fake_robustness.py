@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from ldstore.testing import FakeLaunchDarkly
-from ldstore.testing._server import MAX_BODY
+from ldstore.testing._encoding import MAX_BODY
 
 from .fakeclient import BASE, FakeClient, item_path, path
 
