@@ -26,6 +26,7 @@ __all__ = [
     "AccessAllowedRep",
     "AccessDenied",
     "AccessDeniedReason",
+    "BigSegmentMembership",
     "BigSegmentStoreIntegration",
     "BigSegmentStoreIntegrationCollection",
     "BigSegmentStoreIntegrationCollectionLinks",
@@ -34,11 +35,13 @@ __all__ = [
     "ConfigError",
     "ConfigField",
     "DynamoDBConfig",
+    "Environment",
     "IntegrationDeliveryConfigurationPost",
     "IntegrationKey",
     "Link",
     "PatchOperation",
     "RedisConfig",
+    "Segment",
     "StoreConfig",
     "StoreIntegrationError",
     "TypedConfig",
@@ -199,6 +202,56 @@ class BigSegmentStoreIntegration:
 class BigSegmentStoreIntegrationCollection:
     links: BigSegmentStoreIntegrationCollectionLinks
     items: tuple[BigSegmentStoreIntegration, ...]
+
+
+# The reads beyond the store integrations (not beta): only the fields ldstore needs are
+# typed; the rest of LaunchDarkly's much larger schemas is ignored when decoding.
+@attrs.frozen(kw_only=True)
+class Environment:
+    """An environment (``getEnvironment``): ``id`` (``_id`` on the wire) is its
+    client-side ID, the key prefix of a LaunchDarkly-managed persistent store.
+
+    The environment's SDK key (``apiKey``) and mobile key are secrets: they are never
+    decoded, kept, or shown, so this model has no field for them.
+    """
+
+    id: str
+    key: str
+    name: str
+
+
+@attrs.frozen(kw_only=True)
+class Segment:
+    """A segment (``getSegment``; LaunchDarkly's ``UserSegment``, the fields ldstore needs).
+
+    A big segment has ``unbounded`` true; a store holds its members under ``ref``
+    (``<key>.g<generation>``), hashed by the key of the ``unbounded_context_kind``
+    (``user`` when the API leaves it out).
+    """
+
+    key: str
+    name: str
+    generation: int
+    version: int
+    creation_date: datetime
+    links: Mapping[str, Link]
+    unbounded: bool = False  # left out for a standard segment
+    unbounded_context_kind: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """The segment ref a big segment store holds this generation's members under."""
+        return f"{self.key}.g{self.generation}"
+
+
+@attrs.frozen(kw_only=True)
+class BigSegmentMembership:
+    """Whether a context is a big segment's target (``getSegmentMembershipForContext``;
+    LaunchDarkly's ``BigSegmentTarget``): included, excluded, or neither (both false)."""
+
+    user_key: str  # the context key, under the API's older name
+    included: bool
+    excluded: bool
 
 
 DYNAMODB_REGIONS = frozenset(
