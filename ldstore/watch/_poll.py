@@ -52,6 +52,10 @@ def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float) 
         raise ValueError(msg)
 
 
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class Filters:
     """Which integrations to watch; like ``ldstore list``, every filter given must match."""
@@ -59,7 +63,7 @@ class Filters:
     project: str | None = None
     environment: str | None = None
     integration_key: str | None = None
-    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     def keeps(self, integration: BigSegmentStoreIntegration) -> bool:
         """Whether ``integration`` passes every filter."""
@@ -135,8 +139,12 @@ class PollCache:
 async def _get_client_side_id(
     core: Core, project: str, environment: str
 ) -> Result[str, LDStoreError]:
-    del core, project, environment
-    return Err(InputValidationError(message="no client-side ID lookup yet"))
+    """The environment's client-side ID (``_id``): LaunchDarkly's prefix for the stores it writes."""
+    from ldstore.funcs import get_environment  # noqa: PLC0415 - the SDK loads when a poll runs
+    from ldstore.operations import GetEnvironmentRequest  # noqa: PLC0415
+
+    found = await get_environment(core, GetEnvironmentRequest(project, environment))
+    return found.map(lambda environment: environment.id)
 
 
 @attrs.frozen(kw_only=True)
