@@ -226,6 +226,7 @@ def _watcher(args: argparse.Namespace, core: Core, stores: StoresFile | None) ->
         ),
         interval=args.interval,
         requests=counter,
+        log_failures=not args.once,  # --once reports the error itself, once
     )
 
 

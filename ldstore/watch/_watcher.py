@@ -94,6 +94,7 @@ class Watcher:
     duration_sum: float = 0.0
     version: int = 0
     retry_at: float = 0.0  # monotonic time before which the server asked us not to call
+    log_failures: bool = True  # a warning on the ldstore logger for each failed poll
     _warned: set[int] = attrs.field(factory=set[int])
 
     @property
@@ -121,11 +122,11 @@ class Watcher:
                 self.api_up = True
                 self.retry_at = started + elapsed + (wait or 0.0)
                 self._outcome("rate_limited")
-                _LOG.warning("poll skipped: %s", printable(str(error)))
+                self._log("poll skipped: %s", error)
             case Err(error):
                 self.api_up = False
                 self._outcome("error")
-                _LOG.warning("poll failed: %s", printable(str(error)))
+                self._log("poll failed: %s", error)
         self._observe(elapsed)
         self.version += 1
         return result
@@ -144,6 +145,10 @@ class Watcher:
             if wait > 0:
                 with contextlib.suppress(asyncio.TimeoutError):
                     _ = await asyncio.wait_for(stop.wait(), wait)
+
+    def _log(self, text: str, error: LDStoreError) -> None:
+        if self.log_failures:
+            _LOG.warning(text, printable(str(error)))
 
     def _outcome(self, outcome: str) -> None:
         self.polls[outcome] = self.polls.get(outcome, 0) + 1

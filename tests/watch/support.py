@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -148,3 +150,90 @@ async def silent_server() -> AsyncGenerator[int, None]:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+# The command line, as users run it: the installed console script in a subprocess.
+
+CLI_TIMEOUT = 30.0  # seconds one command may take, far above what any takes
+
+
+def ldstore_executable() -> str:
+    beside = Path(sys.executable).parent / "ldstore"
+    return str(beside) if beside.exists() else shutil.which("ldstore") or "ldstore"
+
+
+def cli_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without ldstore settings or a config file, plus ``extra``."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LD_", "LDSTORE_", "XDG_CONFIG_HOME"))
+    }
+    environment["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config-home")
+    environment.update(extra)
+    return environment
+
+
+@attrs.frozen
+class Completed:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def run_cli(*args: str, environment: Mapping[str, str]) -> Completed:
+    """Run ``ldstore ARGS`` to the end (the event loop keeps serving in-process fakes)."""
+    process = await asyncio.create_subprocess_exec(
+        ldstore_executable(),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(environment),
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
+    assert process.returncode is not None
+    return Completed(process.returncode, stdout.decode(), stderr.decode())
+
+
+@attrs.define
+class Watching:
+    """A running ``ldstore watch``: its process, its metrics URL, and what it wrote to stderr."""
+
+    process: asyncio.subprocess.Process
+    base: str
+    stderr: list[str]
+
+
+@contextlib.asynccontextmanager
+async def watching(*args: str, environment: Mapping[str, str]) -> AsyncGenerator[Watching, None]:
+    """Start ``ldstore watch ARGS --listen 127.0.0.1:0``; stop it by PID at the end."""
+    process = await asyncio.create_subprocess_exec(
+        ldstore_executable(),
+        "watch",
+        *args,
+        "--listen",
+        "127.0.0.1:0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(environment),
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        while True:
+            raw = await asyncio.wait_for(process.stderr.readline(), CLI_TIMEOUT)
+            if not raw:
+                pytest.fail(f"ldstore watch ended before serving: {''.join(lines)}")
+            lines.append(raw.decode())
+            found = re.search(r"metrics at (http://\S+)/metrics", lines[-1])
+            if found:
+                break
+        yield Watching(process, found.group(1), lines)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                _ = await asyncio.wait_for(process.wait(), 5)
+            except asyncio.TimeoutError:
+                process.kill()
+                _ = await process.wait()
