@@ -7,11 +7,11 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import ServeFake
 
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.text import secret_forms
@@ -20,6 +20,7 @@ from ldstore.watch import alert_rules
 from .support import RedisServer, cli_environment, free_port, run_cli, silent_server, watching
 from .test_poll import seed
 
+ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]  # tests/conftest.py's fixture
 TOKEN = "api-watch-secret-token-3b7c9d"  # made up; tests check it never shows
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
