@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ldstore import Core
+from ldstore import Core, RetryConfig
 from ldstore.doctor import CheckStatus
 from ldstore.errors import LDStoreError, NetworkError
 from ldstore.result import Err, Ok, Result
@@ -18,6 +19,7 @@ from ldstore.watch import Filters, PollCache, PollOptions, RedisStore, Snapshot,
 from .support import RedisServer, now_ms, silent_server
 
 LIST = "getBigSegmentStoreIntegrations"
+ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]  # tests/conftest.py's fixture
 
 
 def seed(fake: FakeLaunchDarkly, name: str = "Prod Redis", **fields: Any) -> dict[str, Any]:
@@ -279,3 +281,45 @@ async def test_concurrency_bounds_the_stores_read_at_once(
 
     assert serial >= 0.9
     assert parallel < 0.8
+
+
+async def test_the_default_prefix_is_the_environments_client_side_id_from_the_api(
+    serve_fake: ServeFake, redis_store: RedisServer
+) -> None:
+    """No prefix: the syncing fake's client-side ID is read once (getEnvironment), then only the list."""
+    fake = await serve_fake(FakeLaunchDarkly(sync=True, sync_interval=0.3))
+    item = fake.seed_integration(
+        "default", "production", "redis", name="Prod Redis", on=True,
+        config={"host": "127.0.0.1", "port": str(redis_store.port)},
+    )  # fmt: skip
+    store = store_for(redis_store, prefix=None)
+    cache = PollCache()
+    async with Core(fake.token, server_url=fake.url, retry_config=RetryConfig.none()) as core:
+        for _ in range(50):  # the first sync writes the store
+            if fake.get_integration(item["_id"]) and redis_store_synced(redis_store, fake):
+                break
+            await asyncio.sleep(0.1)
+        first = snapshot_of(await poll(core, [store], cache=cache))
+        second = snapshot_of(await poll(core, [store], cache=cache))
+
+    operations = [request.operation_id for request in fake.requests]
+    assert operations == [LIST, "getEnvironment", LIST]
+    for snapshot in (first, second):
+        state = snapshot.integrations[0].store
+        assert state is not None
+        assert state.prefix == fake.client_side_id("default", "production")
+        assert state.healthy, state.checks
+
+
+def redis_store_synced(redis: RedisServer, fake: FakeLaunchDarkly) -> bool:
+    import redis as redis_py  # noqa: PLC0415
+
+    client = redis_py.Redis(host="127.0.0.1", port=redis.port)
+    try:
+        return bool(
+            client.exists(
+                f"{fake.client_side_id('default', 'production')}:big_segments_synchronized_on"
+            )
+        )
+    finally:
+        client.close()
