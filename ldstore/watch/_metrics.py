@@ -157,16 +157,29 @@ def _bit(value: bool | None) -> int:  # noqa: FBT001 - a converter
 
 
 class Page:
-    """The page for each content type, rendered once per watcher state (``version``)."""
+    """The page for each content type, rendered once per watcher state (``version``).
 
-    def __init__(self, watcher: Watcher) -> None:
+    With ``prerender``, the page the last scrape asked for is rendered again as soon as
+    a poll ends, so the next scrape is answered from the cache (a thousand integrations
+    take prometheus-client a few hundred milliseconds to write out).
+    """
+
+    def __init__(self, watcher: Watcher, *, prerender: bool = False) -> None:
         self.watcher = watcher
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(WatchCollector(watcher))
         self._cache: dict[str, tuple[int, bytes]] = {}
+        self._last_accept: str | None = None
+        if prerender:
+            watcher.after_poll.append(self._prerender)
+
+    def _prerender(self) -> None:
+        if self._last_accept is not None:
+            _ = self.render(self._last_accept)
 
     def render(self, accept: str) -> tuple[bytes, str]:
         """The page's body and content type for an ``Accept`` header."""
+        self._last_accept = accept
         encoder, content_type = choose_encoder(accept)
         cached = self._cache.get(content_type)
         if cached is not None and cached[0] == self.watcher.version:

@@ -20,7 +20,7 @@ def make_app(watcher: Watcher) -> web.Application:
     """The application: ``GET /metrics`` (Prometheus text or OpenMetrics, as ``Accept``
     asks), ``GET /healthz`` (200 while the process runs) and ``GET /readyz`` (503
     until a poll has completed, then 200)."""
-    page = Page(watcher)
+    page = Page(watcher, prerender=True)
 
     async def metrics(request: web.Request) -> web.Response:
         body, content_type = page.render(request.headers.get("Accept", ""))

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -95,6 +95,8 @@ class Watcher:
     version: int = 0
     retry_at: float = 0.0  # monotonic time before which the server asked us not to call
     log_failures: bool = True  # a warning on the ldstore logger for each failed poll
+    # Called after every poll (the metrics page renders itself then, not during a scrape).
+    after_poll: list[Callable[[], object]] = attrs.field(factory=list[Callable[[], object]])
     _warned: set[int] = attrs.field(factory=set[int])
 
     @property
@@ -129,6 +131,8 @@ class Watcher:
                 self._log("poll failed: %s", error)
         self._observe(elapsed)
         self.version += 1
+        for listener in self.after_poll:
+            _ = listener()
         return result
 
     def next_poll_in(self, started: float) -> float:
