@@ -395,13 +395,12 @@ def _keys(path: str) -> dict[str, str]:
 
 
 def _server_attributes(url: SplitResult) -> dict[str, str | int]:
-    attributes: dict[str, str | int] = {"url.scheme": url.scheme}
-    if url.hostname:
-        attributes["server.address"] = url.hostname
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    if port is not None:
-        attributes["server.port"] = port
-    return attributes
+    # Every base URL is http(s) with a host (checked when the Core is built).
+    return {
+        "url.scheme": url.scheme,
+        "server.address": url.hostname or "",
+        "server.port": url.port or (443 if url.scheme == "https" else 80),
+    }
 
 
 def _without_credentials(url: str) -> str:

@@ -18,7 +18,7 @@ from otel_support import Telemetry, recording, total
 from sdk import FAST_RETRIES, core_for, seed
 from sdk import get_request as fake_get_request
 
-from ldstore import Err, Hooks, Ok, RequestOptions, RetryConfig
+from ldstore import Core, Err, Hooks, Ok, RequestOptions, RetryConfig
 from ldstore.errors import ConnectionFailedError, NotFoundError, RateLimitedError
 from ldstore.funcs import get_big_segment_store_integration, get_big_segment_store_integrations
 from ldstore.otel import WAIT_EVENT, combine
@@ -275,3 +275,24 @@ async def test_a_hooks_exception_ends_the_spans_and_leaves_no_context(
     assert (call.attributes or {})["error.type"] == "RuntimeError"
     assert call.status.status_code is StatusCode.ERROR
     assert len(telemetry.children(call)) == 1
+
+
+async def test_a_token_provider_that_raises_ends_its_attempt_span(telemetry: Telemetry) -> None:
+    """The provider's exception propagates (nothing is sent); the open attempt span and the
+    call span end as errors of its type."""
+
+    async def provider() -> str:
+        raise LookupError
+
+    async with serve(answer(200, integration())) as server:
+        core = Core(provider, server_url=server.url, hooks=telemetry.hooks())
+        async with core:
+            with pytest.raises(LookupError):
+                _ = await get_big_segment_store_integration(core, get_request())
+
+    assert server.hits == []
+    [call] = telemetry.calls()
+    assert (call.attributes or {})["error.type"] == "LookupError"
+    [attempt] = telemetry.children(call)
+    assert (attempt.attributes or {})["error.type"] == "LookupError"
+    assert attempt.status.status_code is StatusCode.ERROR
