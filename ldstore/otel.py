@@ -22,11 +22,12 @@ only keys, the URL (which never holds credentials), status codes and error class
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import aiohttp
@@ -44,9 +45,10 @@ from ldstore.core import CallWrapper, HookContext, HookRequest, Hooks, LimiterWa
 from ldstore.errors import APIError, InputValidationError, RateLimitedError
 from ldstore.result import Err
 
-__all__ = ["WAIT_EVENT", "aiohttp_instrumented", "combine", "hooks"]
+__all__ = ["WAIT_EVENT", "aiohttp_instrumented", "combine", "configure_from_env", "hooks"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 WAIT_EVENT = "ldstore.wait"
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
@@ -79,6 +81,77 @@ def hooks(
     ``create_trace_config()`` by hand. To add your own hooks, ``combine(hooks(), mine)``.
     """
     return _Telemetry(tracer_provider, meter_provider, attempt_spans=attempt_spans).hooks()
+
+
+def configure_from_env(environ: Mapping[str, str] | None = None) -> Hooks | None:
+    """``hooks()`` exporting through OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or its
+    ``_TRACES_``/``_METRICS_`` variant) is set; ``None`` when it is not, or when
+    ``OTEL_SDK_DISABLED=true``. For commands that run as services (the ``otel-export`` extra).
+
+    Uses the global SDK providers when the application has set them; otherwise sets them
+    up, as the standard ``OTEL_*`` variables say (endpoint, headers, timeouts, compression,
+    ``OTEL_SERVICE_NAME`` -- ``ldstore`` by default -- and ``OTEL_RESOURCE_ATTRIBUTES``;
+    ``OTEL_TRACES_EXPORTER``/``OTEL_METRICS_EXPORTER=none`` leaves a signal out), and makes
+    them the global ones. They export in batches and flush when the process exits.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    traces = _exporting(environ, "TRACES")
+    measures = _exporting(environ, "METRICS")
+    if not (traces or measures):
+        return None
+    # Imported here: the SDK is the otel-export extra, not otel's.
+    from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+
+    if traces and not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(_sdk_tracer_provider(environ))
+    if measures and not isinstance(metrics.get_meter_provider(), MeterProvider):
+        metrics.set_meter_provider(_sdk_meter_provider(environ))
+    return hooks()
+
+
+def _exporting(environ: Mapping[str, str], signal: str) -> bool:
+    if environ.get(f"OTEL_{signal}_EXPORTER", "otlp").strip().lower() == "none":
+        return False
+    return bool(
+        environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
+    )
+
+
+def _service(environ: Mapping[str, str]) -> dict[str, str]:
+    """The resource attributes ldstore adds: its name, unless the environment names one."""
+    named = environ.get("OTEL_SERVICE_NAME") or "service.name=" in environ.get(
+        "OTEL_RESOURCE_ATTRIBUTES", ""
+    )
+    return {} if named else {"service.name": "ldstore"}
+
+
+def _sdk_tracer_provider(environ: Mapping[str, str]) -> trace.TracerProvider:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter,
+    )
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+
+    provider = TracerProvider(resource=Resource.create(_service(environ)))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
+
+
+def _sdk_meter_provider(environ: Mapping[str, str]) -> metrics.MeterProvider:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # noqa: PLC0415
+        OTLPMetricExporter,
+    )
+    from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader  # noqa: PLC0415
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    return MeterProvider(metric_readers=[reader], resource=Resource.create(_service(environ)))
 
 
 def aiohttp_instrumented() -> bool:
@@ -128,9 +201,9 @@ def _merged_headers(
 
 
 def _in_turn(
-    callables: Sequence[Callable[[HookContext, Any], object]],
-) -> Callable[..., Awaitable[None]]:
-    async def each(context: HookContext, value: object) -> None:
+    callables: Sequence[Callable[[HookContext, V], object]],
+) -> Callable[[HookContext, V], Awaitable[None]]:
+    async def each(context: HookContext, value: V) -> None:
         for hook in callables:
             _ = await _awaited(hook(context, value))
 
