@@ -4,6 +4,8 @@ global providers, and the key and URL readers."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Awaitable, Iterator
 from typing import TypeVar
 
@@ -210,3 +212,24 @@ def test_url_full_never_carries_credentials() -> None:
     """Should a URL with user info reach the hooks, url.full leaves it out."""
     assert _without_credentials("https://user:pw@example.com/a") == "https://example.com/a"
     assert _without_credentials("https://example.com/a") == "https://example.com/a"
+
+
+def test_without_the_extra_the_import_error_says_what_to_install() -> None:
+    """With OpenTelemetry absent, ``import ldstore.otel`` names the extra to install, and
+    ldstore's functions never import OpenTelemetry themselves."""
+    program = (
+        "import sys\n"
+        "import ldstore.funcs, ldstore.client\n"
+        "assert not any(name.startswith('opentelemetry') for name in sys.modules)\n"
+        "sys.modules['opentelemetry'] = None\n"
+        "try:\n"
+        "    import ldstore.otel\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+
+    done = subprocess.run(  # noqa: S603 (this interpreter, a fixed program)
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert "pip install 'ldstore[otel]'" in done.stdout
