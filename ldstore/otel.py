@@ -60,7 +60,11 @@ _ROUTES: tuple[tuple[str, tuple[str | None, ...]], ...] = (
         "/api/v2/integration-capabilities/big-segment-store/",
         ("launchdarkly.project.key", "launchdarkly.environment.key", "ldstore.integration.kind"),
     ),
-    ("/api/v2/segments/", ("launchdarkly.project.key", "launchdarkly.environment.key")),
+    # Not the context key of a membership read: it names a person.
+    (
+        "/api/v2/segments/",
+        ("launchdarkly.project.key", "launchdarkly.environment.key", "launchdarkly.segment.key"),
+    ),
     ("/api/v2/projects/", ("launchdarkly.project.key", None, "launchdarkly.environment.key")),
 )
 

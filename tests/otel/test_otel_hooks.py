@@ -187,9 +187,9 @@ async def test_the_global_providers_serve_by_default() -> None:
 
 def test_keys_are_named_per_route_and_decoded() -> None:
     """The keys of the store, segment and environment routes, percent-decoded, behind any
-    base path; other paths have none."""
+    base path (never a membership's context key); other paths have none."""
     store = "/prefix/api/v2/integration-capabilities/big-segment-store/my%2Fproj/prod/redis/1"
-    segment = "/api/v2/segments/p/e/seg"
+    segment = "/api/v2/segments/p/e/seg/contexts/a-person"
     environment = "/api/v2/projects/p/environments/e"
 
     assert _keys(store) == {
@@ -200,6 +200,7 @@ def test_keys_are_named_per_route_and_decoded() -> None:
     assert _keys(segment) == {
         "launchdarkly.project.key": "p",
         "launchdarkly.environment.key": "e",
+        "launchdarkly.segment.key": "seg",
     }
     assert _keys(environment) == {
         "launchdarkly.project.key": "p",
