@@ -211,6 +211,24 @@ class Limiter:
                 longest = max(longest, window.reset_at - now)
         return longest
 
+    def hold_reason(self, route: str) -> str:
+        """Why a call on ``route`` is held back now, in ``_delay``'s order, for a tracer:
+        ``"max_in_flight"``, ``"paused"``, ``"window_spent"`` or ``"probing"``."""
+        if self.max_in_flight is not None and self._in_flight >= self.max_in_flight:
+            return "max_in_flight"
+        if self._paused_until > time.monotonic():
+            return "paused"
+        for scope in (_GLOBAL, route):
+            window = self._windows.get(scope)
+            if (
+                window is not None
+                and not window.unlimited
+                and window.remaining is not None
+                and window.remaining <= 0
+            ):
+                return "window_spent"
+        return "probing"
+
     def _take(self, route: str) -> Permit:
         probes: list[str] = []
         scopes: list[str] = []

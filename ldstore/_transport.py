@@ -23,12 +23,14 @@ from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ldstore._limiter import Held, requested_wait
+from ldstore._limiter import Held, Permit, requested_wait
 from ldstore._retry import retrying
 from ldstore.core import (
+    CallWrapper,
     Core,
     HookContext,
     HookRequest,
+    LimiterWait,
     RequestOptions,
     RetryConfig,
     check_base_url,
@@ -186,7 +188,7 @@ def call(  # noqa: PLR0913 (one call's whole description)
     budget = retry_config.max_elapsed_time
     deadline = time.monotonic() + budget if budget is not None else None
     hooks = core.hooks
-    if hooks.before_request is None and hooks.after_error is None:
+    if hooks.before_request is None and hooks.after_error is None and hooks.around_call is None:
         # The usual call: no hook runs around the first attempt, so it is sent as is and
         # the retry machinery (the exchange, the hook context, the retry loop) is built
         # only when it fails, by _send_once itself. The same attempt, minus objects
@@ -196,7 +198,22 @@ def call(  # noqa: PLR0913 (one call's whole description)
             retry_config=retry_config, idempotent=idempotent,
         )  # fmt: skip
     exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
-    return _retried(exchange, retry_config, idempotent=idempotent, first=None)
+    answer = _retried(exchange, retry_config, idempotent=idempotent, first=None)
+    if hooks.around_call is not None:  # a tracer's span around every attempt (ldstore.otel)
+        return _around(hooks.around_call, exchange, answer)
+    return answer
+
+
+async def _around(
+    wrapper: CallWrapper, exchange: _Exchange, answer: Coroutine[Any, Any, Answer]
+) -> Answer:
+    request = HookRequest(
+        method=exchange.method,
+        url=str(exchange.url),
+        headers=CIMultiDictProxy(exchange.headers),
+        body=exchange.body,
+    )
+    return await wrapper(exchange.operation_id, request, answer)
 
 
 async def _retried(
@@ -354,7 +371,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         ends = max(ends or 0.0, now + timeout)
     permit = core.limiter.try_acquire(operation_id)
     if permit is None:  # held back: time passes in the limiter
-        admitted = await core.limiter.acquire(operation_id, ends)
+        admitted = await _admission(core, operation_id, ends, attempt, context)
         if isinstance(admitted, Held):
             return Err(_held(admitted, method, url))
         permit = admitted
@@ -403,6 +420,25 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
         return await _retried(exchange, retry_config, idempotent=idempotent, first=result)
     return result
+
+
+async def _admission(
+    core: Core, operation_id: str, ends: float, attempt: int, context: HookContext | None
+) -> Permit | Held:
+    """The limiter's admission before ``ends``; an ``on_limiter_wait`` hook (a tracer's,
+    ``ldstore.otel``) is told how long it held the attempt, and why."""
+    on_wait = core.hooks.on_limiter_wait
+    if on_wait is None:
+        return await core.limiter.acquire(operation_id, ends)
+    reason = core.limiter.hold_reason(operation_id)
+    since = time.monotonic()
+    admitted = await core.limiter.acquire(operation_id, ends)
+    wait = LimiterWait(
+        seconds=time.monotonic() - since, reason=reason, admitted=not isinstance(admitted, Held)
+    )
+    context = context or HookContext(operation_id=operation_id, attempt=attempt)
+    await _maybe_await(on_wait(context, wait))
+    return admitted
 
 
 def _log_attempt(  # noqa: PLR0913, PLR0917 (one line's facts)

@@ -9,7 +9,7 @@ import math
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TypeAlias
+from typing import Protocol, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -23,10 +23,12 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "SERVERS",
     "ApiKey",
+    "CallWrapper",
     "Core",
     "HookContext",
     "HookRequest",
     "Hooks",
+    "LimiterWait",
     "RequestOptions",
     "RetryConfig",
     "check_base_url",
@@ -176,6 +178,37 @@ class HookRequest:
     body: bytes | None
 
 
+_T = TypeVar("_T")
+
+
+class CallWrapper(Protocol):
+    """``around_call(operation_id, request, answer)``: returns an awaitable of what awaiting
+    ``answer`` (the call's every attempt) gives, for a tracer to open a span around it.
+
+    ``request`` is the call's first request, without the token; ``answer``'s value is
+    opaque except that a failure is an ``Err``. The wrapper must await ``answer`` once.
+    """
+
+    def __call__(
+        self, operation_id: str, request: HookRequest, answer: Awaitable[_T], /
+    ) -> Awaitable[_T]: ...
+
+
+@attrs.frozen(kw_only=True)
+class LimiterWait:
+    """A time the Core's limiter held an attempt back, for ``Hooks.on_limiter_wait``.
+
+    ``reason``: ``"max_in_flight"``, ``"paused"`` (a 429 asked for a wait),
+    ``"window_spent"`` (the rate-limit window's budget is gone) or ``"probing"`` (another
+    call is learning the budget). ``admitted``: False when the call's budget ran out
+    first, so the attempt was not sent.
+    """
+
+    seconds: float
+    reason: str
+    admitted: bool
+
+
 @attrs.frozen(kw_only=True)
 class Hooks:
     """Callables (sync or async) run once per attempt.
@@ -184,11 +217,17 @@ class Hooks:
     ``after_success(ctx, response)`` sees the ``aiohttp.ClientResponse``;
     ``after_error(ctx, error)`` sees the ``LDStoreError``. An exception a hook raises
     propagates to the caller.
+
+    For tracing (``ldstore.otel``): ``around_call`` wraps each call once, all its attempts
+    included (see ``CallWrapper``), and ``on_limiter_wait(ctx, wait)`` sees each
+    ``LimiterWait``. Left ``None``, they cost nothing.
     """
 
     before_request: Callable[[HookContext, HookRequest], object] | None = None
     after_success: Callable[[HookContext, aiohttp.ClientResponse], object] | None = None
     after_error: Callable[[HookContext, Exception], object] | None = None
+    around_call: CallWrapper | None = None
+    on_limiter_wait: Callable[[HookContext, LimiterWait], object] | None = None
 
 
 @attrs.frozen(kw_only=True)
