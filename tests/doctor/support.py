@@ -29,7 +29,7 @@ READER = "doctor"  # a Redis user that may only read: the doctor needs no more
 READER_PASSWORD = "reader-secret-7f3a9c"  # made up; tests check it never prints
 # Users and what they may run: READER only reads, as the doctor needs; the others less.
 USERS = {
-    READER: ["+@read", "+ping"],
+    READER: ["+@read", "+ping", "+info"],
     "no-scan": ["+@read", "-scan", "+ping"],
     "ping-only": ["+ping"],
 }

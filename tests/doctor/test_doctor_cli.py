@@ -114,7 +114,7 @@ async def test_a_healthy_store_exits_0_with_a_line_per_check(
     lines = done.stdout.splitlines()
     assert (
         lines[0]
-        == f"Redis store redis://doctor:***@127.0.0.1:{redis_store.port}/0, prefix 'launchdarkly'"
+        == f"Redis store redis://doctor:[REDACTED]@127.0.0.1:{redis_store.port}/0, prefix 'launchdarkly'"
     )
     assert lines[1].split()[:2] == ["ok", "reachable"]
     assert any(line.startswith("ok    context 'user-1'") for line in lines)
@@ -197,7 +197,7 @@ async def test_an_unreachable_store_exits_3_without_the_password(
     assert done.stdout == ""
     errors = [line for line in done.stderr.splitlines() if line.startswith("ldstore: error:")]
     assert len(errors) == 1
-    assert "redis://doctor:***@127.0.0.1:1/0" in errors[0]
+    assert "redis://doctor:[REDACTED]@127.0.0.1:1/0" in errors[0]
     assert READER_PASSWORD not in done.output
     if debug:
         assert "ldstore: debug: redis PING" in done.stderr
