@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import attrs
 
 from ldstore.errors import InputValidationError, LDStoreError, NetworkError
-from ldstore.text import REDACTED, redact
+from ldstore.text import REDACTED, printable, redact
 
 __all__ = [
     "Check",
@@ -31,6 +31,7 @@ __all__ = [
     "StoreUnreachableError",
     "context_hash",
     "redact_url",
+    "render_report",
 ]
 
 DEFAULT_STALE_AFTER = 120.0  # seconds: the SDKs' default staleAfter
@@ -114,6 +115,39 @@ class StoreReport:
                 context: dict(sorted(refs.items())) for context, refs in self.memberships.items()
             },
         }
+
+
+_STORES = {"redis": "Redis store", "dynamodb": "DynamoDB store"}
+_MARKS = {CheckStatus.OK: "ok  ", CheckStatus.WARNING: "WARN", CheckStatus.FAILURE: "FAIL"}
+
+
+def render_report(report: StoreReport, *, quiet: bool = False) -> str:
+    """The report for people: a heading, one marked line per check, and a verdict.
+
+    Store data (keys, values, prefixes) and server messages are shown through
+    :func:`ldstore.text.printable`, so no escape sequence reaches a terminal. With
+    ``quiet``, only the checks that are not ok and an unhealthy verdict. When TLS
+    certificates were not verified, the first line says so.
+    """
+    lines: list[str] = []
+    insecure = any(
+        check.name == "tls" and check.status is not CheckStatus.OK for check in report.checks
+    )
+    if not quiet:
+        prefix = "no prefix" if report.prefix is None else f"prefix {report.prefix!r}"
+        heading = f"{_STORES.get(report.store, report.store)} {report.location}, {prefix}"
+        if insecure:
+            heading = f"TLS certificate NOT verified: {heading}"
+        lines.append(heading)
+    checks = [check for check in report.checks if not quiet or check.status is not CheckStatus.OK]
+    width = max((len(check.name) for check in checks), default=0)
+    lines += [f"{_MARKS[check.status]}  {check.name:<{width}}  {check.detail}" for check in checks]
+    failed = sum(check.status is CheckStatus.FAILURE for check in report.checks)
+    if not report.healthy:
+        lines.append(f"unhealthy: {failed} check(s) failed")
+    elif not quiet:
+        lines.append("healthy: server-side SDKs will trust this store")
+    return "\n".join(printable(line) for line in lines)
 
 
 @attrs.frozen(kw_only=True)
