@@ -315,8 +315,18 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
         message = f"the reply is not one Redis gives this command ({error.detail})"
         return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except _UnreachableError as error:
-        return Err(StoreUnreachableError(message=error.detail, method=error.command, url=location))
+        message = error.detail + _client_certificate_hint(url, tls, error.detail)
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     return Ok(report)
+
+
+def _client_certificate_hint(url: str, tls: RedisTLS | None, detail: str) -> str:
+    """A server asking for a client certificate it was not given closes the connection
+    after the handshake (TLS 1.3 sends its alert too late to read): say so."""
+    lost = any(word in detail.lower() for word in ("closed", "reset", "eof"))
+    if url.startswith("rediss://") and (tls is None or tls.cert_file is None) and lost:
+        return "; TLS: the server may require a client certificate (mutual TLS), none was given"
+    return ""
 
 
 @attrs.define

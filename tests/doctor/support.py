@@ -50,7 +50,7 @@ def require(program: str) -> str:
     pytest.skip(f"{program} is not installed (Debian: apt-get install redis-server)")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -96,7 +96,7 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
     """Start redis-server (no persistence) on a free port; stop it by PID at the end."""
     program = require("redis-server")
     for _attempt in range(5):  # another process may take the free port first
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(  # noqa: S603 - our own redis-server, fixed arguments
             [
                 program,
@@ -120,10 +120,10 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
             if _answers(admin, process):
                 break
         except BaseException:
-            _stop(process)
+            stop(process)
             raise
         admin.close()
-        _stop(process)
+        stop(process)
     else:  # pragma: no cover - five ports taken in a row
         pytest.fail("redis-server did not start")
     try:
@@ -138,7 +138,7 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
         yield RedisServer(port, admin)
     finally:
         admin.close()
-        _stop(process)
+        stop(process)
 
 
 def _answers(admin: Admin, process: subprocess.Popen[bytes]) -> bool:
@@ -153,7 +153,7 @@ def _answers(admin: Admin, process: subprocess.Popen[bytes]) -> bool:
     return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         _ = process.wait(timeout=STARTUP)
