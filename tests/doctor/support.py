@@ -32,6 +32,7 @@ USERS = {
     READER: ["+@read", "+ping", "+info"],
     "no-scan": ["+@read", "-scan", "+ping"],
     "ping-only": ["+ping"],
+    "no-info": ["+@read", "+ping"],  # only read rights: the hygiene checks say "not checked"
 }
 Members = Mapping[str, tuple[Sequence[str], Sequence[str]]]  # context key -> (included, excluded)
 
@@ -92,8 +93,8 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
-    """Start redis-server (no persistence) on a free port; stop it by PID at the end."""
+def redis_server(directory: Path, *extra: str) -> Generator[RedisServer, None, None]:
+    """Start redis-server (no persistence, ``extra`` arguments) on a free port; stop it by PID."""
     program = require("redis-server")
     for _attempt in range(5):  # another process may take the free port first
         port = free_port()
@@ -110,6 +111,7 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
                 "no",
                 "--dir",
                 str(directory),
+                *extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -180,8 +182,14 @@ def seed_redis(
             _ = admin.sadd(f"{prefix}:big_segment_exclude:{digest}", *excluded)
 
 
-def new_table(client: Any, *, key_schema: tuple[str, str] = ("namespace", "key")) -> str:
-    """Create a table with a fresh name, keyed as SDKs need unless ``key_schema`` says otherwise."""
+def new_table(
+    client: Any,
+    *,
+    key_schema: tuple[str, str] = ("namespace", "key"),
+    read_units: int | None = None,
+) -> str:
+    """Create a table with a fresh name, keyed as SDKs need unless ``key_schema`` says otherwise;
+    on-demand, or provisioned with ``read_units``."""
     name = f"big-segments-{uuid.uuid4().hex[:12]}"
     partition, sort = key_schema
     _ = client.create_table(
@@ -194,7 +202,14 @@ def new_table(client: Any, *, key_schema: tuple[str, str] = ("namespace", "key")
             {"AttributeName": partition, "AttributeType": "S"},
             {"AttributeName": sort, "AttributeType": "S"},
         ],
-        BillingMode="PAY_PER_REQUEST",
+        **(
+            {"BillingMode": "PAY_PER_REQUEST"}
+            if read_units is None
+            else {
+                "BillingMode": "PROVISIONED",
+                "ProvisionedThroughput": {"ReadCapacityUnits": read_units, "WriteCapacityUnits": 1},
+            }
+        ),
     )
     return name
 
