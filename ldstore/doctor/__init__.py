@@ -16,7 +16,7 @@ Needs the ``redis`` or ``dynamodb`` extra; importing this module needs neither.
 
 from ldstore.doctor._crosscheck import compare_with_integration, cross_check
 from ldstore.doctor._dynamodb import diagnose_dynamodb
-from ldstore.doctor._redis import diagnose_redis
+from ldstore.doctor._redis import RedisTLS, diagnose_redis
 from ldstore.doctor._report import (
     Check,
     CheckStatus,
@@ -25,12 +25,14 @@ from ldstore.doctor._report import (
     StoreUnreachableError,
     context_hash,
     redact_url,
+    render_report,
 )
 
 __all__ = [
     "Check",
     "CheckStatus",
     "MissingExtraError",
+    "RedisTLS",
     "StoreReport",
     "StoreUnreachableError",
     "compare_with_integration",
@@ -39,4 +41,5 @@ __all__ = [
     "diagnose_dynamodb",
     "diagnose_redis",
     "redact_url",
+    "render_report",
 ]
