@@ -57,6 +57,14 @@ def register(subparsers: Subparsers) -> None:
         metavar="NAME",
         help="serve only this tool (repeatable); default: all",
     )
+    confirm = parser.add_argument_group("confirmation")
+    _ = confirm.add_argument(
+        "--allow-unconfirmed",
+        action="store_true",
+        help="do what cannot be undone (delete, apply deleting, a patch switching a store off "
+        "or changing its connection) without asking the user through the client first; by "
+        "default the server asks, and refuses when the client cannot ask",
+    )
     parser.set_defaults(run=run_mcp)
 
 
@@ -90,6 +98,6 @@ async def run_mcp(args: argparse.Namespace) -> int:
         named=args.tools,
         only_reads=bool(args.read_only),
     )
-    server = mcp.build_server(core, tools=tools)
+    server = mcp.build_server(core, tools=tools, allow_unconfirmed=bool(args.allow_unconfirmed))
     await server.run_stdio_async()
     return 0

@@ -25,6 +25,7 @@ __all__ = [
     "IntegrationCollection",
     "IntegrationId",
     "IntegrationKeyArg",
+    "NotChanged",
     "PatchOperationArg",
     "PlanOutput",
     "ProjectKey",
@@ -212,6 +213,9 @@ class PlanStep(_Wire):
     id: str | None = Field(alias="_id", description="None for a create.")
     changes: list[str] = Field(description="What an update changes, in words.")
     patch: list[dict[str, Any]] = Field(description="The JSON Patch an update sends.")
+    fields: dict[str, Any] | None = Field(
+        default=None, description="What a create sends (secrets masked)."
+    )
 
 
 class PlanOutput(_Wire):
@@ -231,6 +235,14 @@ class Outcome(_Wire):
     ok: bool
     integration: Integration | None
     error: ErrorBody | None
+
+
+class NotChanged(_Wire):
+    """The user did not confirm: nothing was sent."""
+
+    changed: Literal[False]
+    answer: Literal["decline", "cancel"]
+    message: str
 
 
 class ApplyOutput(PlanOutput):

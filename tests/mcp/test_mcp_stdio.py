@@ -22,6 +22,7 @@ from mcp_support import (
     KEYS,
     PROJECT,
     TOKEN,
+    answering,
     dumped,
     error_of,
     in_own_task,
@@ -87,7 +88,10 @@ def errlog(tmp_path_factory: pytest.TempPathFactory) -> Generator[TextIO, None, 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def session(fake: FakeLaunchDarkly, errlog: TextIO) -> AsyncGenerator[ClientSession, None]:
     """``ldstore mcp`` with every tool, LD_ACCESS_TOKEN and LD_BASE_URI naming the fake."""
-    opening = stdio_session(env=server_environment(fake), errlog=errlog)
+    accept, _ = answering("accept")  # the user says yes to every confirmation
+    opening = stdio_session(
+        env=server_environment(fake), errlog=errlog, elicitation_callback=accept
+    )
     async with in_own_task(opening) as opened:
         yield opened
 

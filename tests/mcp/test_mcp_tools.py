@@ -10,13 +10,16 @@ from typing import Any, cast
 import mcp
 import pytest
 from conftest import ServeFake
+from mcp.client.session import ElicitationFnT
 from mcp_support import (
     ENVIRONMENT,
     KEYS,
     PROJECT,
     TOKEN,
+    answering,
     dumped,
     error_of,
+    failed,
     structured,
     text,
 )
@@ -27,6 +30,7 @@ from ldstore.testing import DropConnection, FakeLaunchDarkly, RateLimited, Serve
 
 _FAST = RetryConfig(initial_interval=0.01, max_interval=0.05, max_elapsed_time=5.0)
 _REDIS = {"host": "redis.internal", "port": "6379", "password": "hunter2-secret"}
+_YES, _ = answering("accept")
 
 
 @pytest.fixture
@@ -41,10 +45,16 @@ async def connected(
     *,
     tools: Collection[str] | None = None,
     retry_config: RetryConfig = _FAST,
+    elicitation_callback: ElicitationFnT | None = _YES,
+    allow_unconfirmed: bool = False,
 ) -> AsyncGenerator[mcp.Client, None]:
-    """mcp's in-memory client connected to a server whose Core points at ``fake``."""
+    """mcp's in-memory client connected to a server whose Core points at ``fake``.
+
+    The client declares elicitation and its user confirms everything, unless told otherwise.
+    """
     core = Core(fake.token, server_url=fake.url, retry_config=retry_config)
-    async with mcp.Client(build_server(core, tools=tools)) as client:
+    server = build_server(core, tools=tools, allow_unconfirmed=allow_unconfirmed)
+    async with mcp.Client(server, elicitation_callback=elicitation_callback) as client:
         yield client
 
 
@@ -578,7 +588,7 @@ async def test_plan_shows_the_patch_of_an_update_and_prune_deletes(fake: FakeLau
 
 
 async def test_apply_reports_a_failed_item_as_an_error(fake: FakeLaunchDarkly) -> None:
-    """An item that fails makes the result isError, the report still in structuredContent."""
+    """An item that fails makes the result isError, the report in its text JSON beside the error."""
     fake.schedule(ServerError(status=500), operation="createBigSegmentStoreIntegration")
 
     async with connected(fake) as client:
@@ -588,7 +598,7 @@ async def test_apply_reports_a_failed_item_as_an_error(fake: FakeLaunchDarkly) -
 
     error = error_of(result)
     assert (error["kind"], error["status"]) == ("APIError", 500)
-    outcome = structured(result)["outcomes"][0]
+    outcome = failed(result)["outcomes"][0]
     assert (outcome["ok"], outcome["error"]["status"]) == (False, 500)
     assert text(result).startswith("1 of 1 changes failed; first: create 'Declared'")
 
@@ -656,7 +666,7 @@ async def test_the_token_never_comes_back(fake: FakeLaunchDarkly) -> None:
         listed = await client.call_tool("list_big_segment_store_integrations", {})
 
     assert fake.integrations[0]["config"]["host"] == TOKEN  # it was sent as asked
-    assert structured(created)["config"]["host"] == "[redacted]"
+    assert structured(created)["config"]["host"] == "[REDACTED]"
     for result in (created, listed):
         assert TOKEN not in dumped(result)
 
