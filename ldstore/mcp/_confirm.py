@@ -84,7 +84,7 @@ def patch_reasons(operations: Iterable[PatchOperation]) -> list[str]:
 
     A change under ``/config`` (also a ``move`` or ``copy`` from it, or a change of the
     whole document) changes the store's connection; ``/on`` set to anything but ``true``
-    (or removed, moved or copied over) switches syncing off. ``test`` changes nothing.
+    (or removed, moved away, or copied over) switches syncing off. ``test`` changes nothing.
     """
     reasons: list[str] = []
     for operation in operations:
@@ -92,7 +92,7 @@ def patch_reasons(operations: Iterable[PatchOperation]) -> list[str]:
             continue
         if _under(operation.path, _CONNECTION) or _under(operation.from_, _CONNECTION):
             reason = f"changes the store's connection ({operation.op} {operation.path or '/'})"
-        elif _under(operation.path, _SWITCH) and not (
+        elif (_under(operation.path, _SWITCH) or _under(operation.from_, _SWITCH)) and not (
             operation.op in ("add", "replace") and operation.value is True
         ):
             reason = "switches syncing off: SDKs reading the store stop getting updates"
