@@ -6,7 +6,7 @@ import functools
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 from mcp.server.mcpserver import Context, MCPServer
@@ -59,10 +59,10 @@ retry_after, field}} there. Deleting, and switching a store off or changing its
 connection, are confirmed by the user first. Secrets (the Redis password) are
 write-only: results show them masked."""
 
-_KEYS = "Arguments: project_key, environment_key, integration_key ('redis' or 'dynamodb')"
-
-
-# The registry: names, titles, annotations and descriptions an agent reads.
+# The registry: names, titles, annotations and descriptions an agent reads. They are kept
+# short (tools/list is read into the model's context on every conversation): each says what
+# the tool does, when to use it and what is easy to get wrong; the argument names and
+# schemas, and the instructions, say the rest.
 
 
 @attrs.frozen
@@ -74,19 +74,14 @@ class _Spec:
     description: str
 
 
-def _reads(title: str) -> ToolAnnotations:
+def _reads() -> ToolAnnotations:
     return ToolAnnotations(
-        title=title,
-        read_only_hint=True,
-        destructive_hint=False,
-        idempotent_hint=True,
-        open_world_hint=True,
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
     )
 
 
-def _writes(title: str, *, destructive: bool, idempotent: bool) -> ToolAnnotations:
+def _writes(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
     return ToolAnnotations(
-        title=title,
         read_only_hint=False,
         destructive_hint=destructive,
         idempotent_hint=idempotent,
@@ -94,104 +89,82 @@ def _writes(title: str, *, destructive: bool, idempotent: bool) -> ToolAnnotatio
     )
 
 
+_CONFIRMED = " Asks the user to confirm first."
+
 _SPECS: Final = (
     _Spec(
         "list_big_segment_store_integrations",
         "List big segment store integrations",
         list_integrations,
-        _reads("List big segment store integrations"),
-        "List the big segment store integrations of the account: the Redis or DynamoDB "
-        "databases LaunchDarkly keeps in sync with an environment's big segments for "
-        "server-side SDKs. Every key is an optional filter. Items leave `config` out: use "
-        "get_big_segment_store_integration for one integration's settings. Use this to "
-        "find an integration's ID (`_id`), and to check whether a create whose answer was "
-        "lost happened after all.",
+        _reads(),
+        "List the account's big segment store integrations (Redis or DynamoDB stores "
+        "LaunchDarkly syncs big segments into), optionally filtered. Items leave out "
+        "`config`. Finds an integration's `_id`, or whether a create whose answer was lost "
+        "happened.",
     ),
     _Spec(
         "get_big_segment_store_integration",
         "Get a big segment store integration",
         get_integration,
-        _reads("Get a big segment store integration"),
-        f"Read one big segment store integration by ID, with its `config` (secrets masked) "
-        f"and `_status` (available, potentiallyStale, lastSync, errors). {_KEYS}, "
-        "integration_id. Read it before a patch to learn its `version`.",
+        _reads(),
+        "Read one integration: `config` (secrets masked), `_status` (available, "
+        "potentiallyStale, lastSync, errors) and `version` (for a patch's test).",
     ),
     _Spec(
         "create_big_segment_store_integration",
         "Create a big segment store integration",
         create_integration,
-        _writes("Create a big segment store integration", destructive=False, idempotent=False),
-        f"Connect a Redis or DynamoDB database to an environment as its big segment store, "
-        f"so LaunchDarkly syncs big segments into it. {_KEYS}, name, config (the API's keys: "
-        "Redis host, port, username, password, tlsEnabled; DynamoDB tableName, region, "
-        "roleArn, externalId), on (default false), tags. The Redis port is a string on the "
-        'wire ("6379"); 6379 is accepted here and sent as a string. Not idempotent: calling '
-        "it twice creates two integrations (a duplicate name is a 409). If the answer is "
-        "lost it is not retried: list to see whether it was made. To converge on a desired "
-        "state instead, use plan/apply_big_segment_store_integrations.",
+        _writes(destructive=False, idempotent=False),
+        "Connect a Redis or DynamoDB store to an environment. Not idempotent: a second call "
+        "makes a second integration (a duplicate name is a 409), and a lost answer is not "
+        "retried (list to check). To converge on a desired state, use plan/apply.",
     ),
     _Spec(
         "patch_big_segment_store_integration",
         "Update a big segment store integration (JSON Patch)",
         patch_integration,
-        _writes(
-            "Update a big segment store integration (JSON Patch)",
-            destructive=True,
-            idempotent=False,
-        ),
-        f"Change an integration with a JSON Patch (RFC 6902): rename (/name), switch "
-        f"syncing on or off (/on), retag (/tags), change settings (/config/host...). {_KEYS}, "
-        "integration_id, patch, comment (for the audit log). Start the patch with "
-        '{"op": "test", "path": "/version", "value": <version from get>} so that it fails '
-        "with a 409 StatusConflictError instead of overwriting someone else's change; then "
-        'get it again and decide. Redis /config/port is a string: "6380". Secrets are '
-        "masked in results, so never copy a masked value into a patch.",
+        _writes(destructive=True, idempotent=False),
+        "Change an integration with a JSON Patch: /name, /on, /tags, /config/.... Start with "
+        '{"op":"test","path":"/version","value":<version>} so a concurrent change fails '
+        "with a 409 instead of being overwritten. Never copy a masked secret into a patch. "
+        "Switching a store off or changing /config asks the user to confirm first.",
     ),
     _Spec(
         "delete_big_segment_store_integration",
         "Delete a big segment store integration",
         delete_integration,
-        _writes("Delete a big segment store integration", destructive=True, idempotent=True),
-        f"Delete an integration: LaunchDarkly stops syncing the store (the database itself "
-        f"is left as it is) and SDKs reading it lose big segment updates. {_KEYS}, "
-        "integration_id. Deleting one already gone is a 404 NotFoundError.",
+        _writes(destructive=True, idempotent=True),
+        "Delete an integration: LaunchDarkly stops syncing the store (its data is left) "
+        "and SDKs reading it get no more updates. A second delete is a 404." + _CONFIRMED,
     ),
     _Spec(
         "wait_until_big_segment_store_available",
         "Wait until a big segment store is synced",
         wait_integration,
-        _reads("Wait until a big segment store is synced"),
-        f"Poll an integration until LaunchDarkly reports its store available and not stale, "
-        f"e.g. after a create or after switching it on (an integration that is off is never "
-        f"synced). {_KEYS}, integration_id, timeout in seconds (default 60). Returns the "
-        "integration, or isError with kind NotAvailableError saying why (not synced yet, "
-        "store errors, stale) when time runs out. Reports progress while it waits.",
+        _reads(),
+        "Poll an integration (reporting progress) until LaunchDarkly reports its store "
+        "available and not stale, e.g. after a create or switching it on; an integration "
+        "that is off never syncs. On timeout: NotAvailableError saying why.",
     ),
     _Spec(
         "plan_big_segment_store_integrations",
         "Plan big segment store changes (dry run)",
         plan_integrations,
-        _reads("Plan big segment store changes (dry run)"),
-        "Compare the desired integrations with what exists and say what "
-        "apply_big_segment_store_integrations would do (create, update with the exact "
-        "patch, delete with prune, or unchanged), changing nothing. `desired` items have "
-        "the shape of an `ldstore apply` file's items: project, environment, store "
-        "('redis' or 'dynamodb'), name, on, tags, rotate_secrets, config (the API's keys). "
-        "An item is matched by project, environment, store and name. Show the plan to the "
-        "user before applying.",
+        _reads(),
+        "Say what apply_big_segment_store_integrations would do with `desired` (create, "
+        "update with its patch, delete with prune, unchanged), changing nothing. Show it "
+        "to the user before applying.",
     ),
     _Spec(
         "apply_big_segment_store_integrations",
         "Apply desired big segment store integrations",
         apply_integrations,
-        _writes("Apply desired big segment store integrations", destructive=True, idempotent=True),
-        "Make the integrations match `desired` (same shape as for "
-        "plan_big_segment_store_integrations): create what is missing, update what differs "
-        "(each update conditional on the version it saw), and with prune delete what no "
-        "item matches within the scopes the items mention. Idempotent: applying the same "
-        "desired state again changes nothing. Each item's outcome is reported; if any "
-        "failed the result is isError with the first failure in `error`. Secrets are sent "
-        "on create, and on update only with rotate_secrets.",
+        _writes(destructive=True, idempotent=True),
+        "Make the integrations match `desired`: create what is missing, update what "
+        "differs (each conditional on the version seen), with prune delete what no item "
+        "matches in the scopes the items name. Idempotent. isError if any item failed, "
+        "each item's outcome in the JSON. Deleting, switching off or changing a store's "
+        "config asks the user to confirm first.",
     ),
 )
 
@@ -323,7 +296,54 @@ OUTPUTS: Final[Mapping[str, Any]] = {
 
 def _output_schema(output: Any) -> dict[str, Any]:
     schema = TypeAdapter(output).json_schema(by_alias=True, mode="serialization")
-    return {"type": "object", **schema}
+    return {"type": "object", **compact(schema, descriptions=False)}
+
+
+_NULLABLE_SIMPLE = frozenset({"string", "integer", "number", "boolean", "object", "array"})
+
+
+def compact(schema: Any, *, descriptions: bool) -> Any:
+    """``schema`` as it is published, the same constraints in fewer tokens (tools/list is
+    read into the model's context on every conversation).
+
+    Left out: pydantic's ``title`` on every property (the property's name says it), the
+    ``null`` defaults (``required`` says what is optional), ``additionalProperties: true``
+    (JSON Schema's default) and, with ``descriptions=False`` (output schemas), the
+    descriptions (each tool's description says what the result means). ``anyOf`` a simple
+    type or null becomes a list of types, as JSON Schema allows.
+    """
+    if isinstance(schema, list):
+        items: list[Any] = schema  # pyright: ignore[reportUnknownVariableType] - JSON
+        return [compact(item, descriptions=descriptions) for item in items]
+    if not isinstance(schema, dict):
+        return schema
+    node = cast("dict[str, Any]", schema)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("properties", "$defs"):
+            members = cast("dict[str, Any]", value)
+            out[key] = {
+                name: compact(item, descriptions=descriptions) for name, item in members.items()
+            }
+        elif (
+            key == "title"
+            or (key == "description" and not descriptions)
+            or (key == "default" and value is None)
+            or (key == "additionalProperties" and value is True)
+        ):
+            continue
+        else:
+            out[key] = compact(value, descriptions=descriptions)
+    options: list[dict[str, Any]] = out.get("anyOf") or []
+    if len(options) == 2:  # noqa: PLR2004 - X | None
+        types = options
+        kinds = [option.get("type") for option in types]
+        if "null" in kinds and all(len(option) == 1 for option in types):
+            other = next(kind for kind in kinds if kind != "null")
+            if other in _NULLABLE_SIMPLE:
+                del out["anyOf"]
+                out["type"] = [other, "null"]
+    return out
 
 
 @functools.cache
@@ -341,6 +361,10 @@ def _tools() -> Mapping[str, Tool]:
         for spec in _SPECS
     }
     for name, tool in tools.items():
+        parameters = compact(tool.parameters, descriptions=True)
+        tool.parameters.clear()
+        # A title that reads as a name, not the Python function's ("list_integrationsArguments").
+        tool.parameters.update(title=f"{name} arguments", **parameters)
         tool.parameters["additionalProperties"] = False  # refused in _Server.call_tool
         tool.fn_metadata.output_model = OUTPUTS[name]
         tool.fn_metadata.output_schema = _output_schema(OUTPUTS[name])

@@ -13,7 +13,7 @@ from conftest import ServeFake
 from hypothesis import given
 from hypothesis import strategies as st
 from mcp.client.session import ElicitationFnT
-from mcp.types import ElicitResult
+from mcp.types import ElicitResult, InputResponses
 from mcp_support import (
     ENVIRONMENT,
     KEYS,
@@ -29,7 +29,7 @@ from mcp_support import (
 from ldstore.core import Core, RetryConfig
 from ldstore.mcp import build_server
 from ldstore.mcp._confirm import patch_reasons
-from ldstore.patch import ABSENT, PatchOperation
+from ldstore.patch import ABSENT, PatchOp, PatchOperation
 from ldstore.testing import FakeLaunchDarkly
 
 Action = Literal["accept", "decline", "cancel"]
@@ -225,7 +225,7 @@ async def test_an_unsigned_answer_does_not_count(fake: FakeLaunchDarkly) -> None
     the user is asked, and their no stands."""
     tool, arguments = calls(fake)["delete"]
     callback, asked = answering("decline")
-    seeded = {"confirm": ElicitResult(action="accept", content={"confirm": True})}
+    seeded: InputResponses = {"confirm": ElicitResult(action="accept", content={"confirm": True})}
 
     async with connected(fake, callback) as client:
         result = await client.call_tool(tool, arguments, input_responses=seeded)
@@ -238,13 +238,19 @@ async def test_an_unsigned_answer_does_not_count(fake: FakeLaunchDarkly) -> None
 _PATHS = st.sampled_from(
     ["", "/on", "/name", "/tags", "/tags/0", "/config", "/config/host", "/configx", "/version"]
 )
-_OPERATIONS = st.builds(
-    lambda op, path, value, source: PatchOperation(
+
+
+def _operation(op: PatchOp, path: str, value: object, source: str) -> PatchOperation:
+    return PatchOperation(
         op=op,
         path=path,
         value=ABSENT if op in ("remove", "move", "copy") else value,
         from_=source if op in ("move", "copy") else None,
-    ),
+    )
+
+
+_OPERATIONS = st.builds(
+    _operation,
     st.sampled_from(["add", "remove", "replace", "move", "copy", "test"]),
     _PATHS,
     st.sampled_from([True, False, None, "x", 1]),

@@ -132,7 +132,8 @@ async def test_tools_are_listed_with_schemas_and_annotations(session: ClientSess
         assert tool.output_schema["type"] == "object"
         assert tool.description
     create = tools["create_big_segment_store_integration"]
-    assert 'port is a string on the wire ("6379")' in (create.description or "")
+    config_help = create.input_schema["properties"]["config"]["description"]
+    assert "host* (Redis host name)" in config_help
     assert create.input_schema["properties"]["integration_key"]["enum"] == ["redis", "dynamodb"]
     assert set(create.input_schema["required"]) == _KEY_NAMES | {"name", "config"}
     assert TOKEN not in dumped(listed)
