@@ -1,14 +1,19 @@
-"""``mcp``: serve the operations and workflows as MCP tools over stdio, for AI agents."""
+"""``mcp``: serve the operations and workflows as MCP tools over stdio or HTTP, for AI agents."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 # The connection options, token/base-URL/config resolution and the Core, as every command.
 from ldstore.cli._core import make_core
-from ldstore.cli._errors import UsageError
+from ldstore.cli._errors import UsageError, remember_secret
 from ldstore.cli._options import Subparsers, add_command
+
+if TYPE_CHECKING:
+    from ldstore.mcp import HttpOptions
 
 __all__ = ["register"]
 
@@ -29,6 +34,7 @@ _EXAMPLES = """\
   ldstore mcp                          # every tool; an agent starts this, not you
   ldstore mcp --read-only              # list, get, wait and plan only
   ldstore mcp --tool list_big_segment_store_integrations --tool get_big_segment_store_integration
+  LDSTORE_MCP_TOKEN=... ldstore mcp --http 127.0.0.1:8765 --http-token-env LDSTORE_MCP_TOKEN
 
 client configuration (claude_desktop_config.json and similar):
   {"mcpServers": {"ldstore": {"command": "ldstore", "args": ["mcp"],
@@ -57,7 +63,79 @@ def register(subparsers: Subparsers) -> None:
         metavar="NAME",
         help="serve only this tool (repeatable); default: all",
     )
+    confirm = parser.add_argument_group("confirmation")
+    _ = confirm.add_argument(
+        "--allow-unconfirmed",
+        action="store_true",
+        help="do what cannot be undone (delete, apply deleting, a patch switching a store off "
+        "or changing its connection) without asking the user through the client first; by "
+        "default the server asks, and refuses when the client cannot ask",
+    )
+    http = parser.add_argument_group("HTTP (streamable HTTP at /mcp, for a team)")
+    _ = http.add_argument(
+        "--http",
+        metavar="[HOST:]PORT",
+        help="serve over HTTP at http://HOST:PORT/mcp instead of stdio; HOST must be a "
+        "loopback address (default 127.0.0.1) unless --listen names it",
+    )
+    _ = http.add_argument(
+        "--listen",
+        metavar="ADDRESS",
+        help="bind --http to this address instead of loopback (e.g. 0.0.0.0): anyone who "
+        "can reach it and knows the bearer token can use the tools",
+    )
+    _ = http.add_argument(
+        "--http-token-env",
+        metavar="NAME",
+        help="the environment variable holding the bearer token clients must send "
+        f"(Authorization: Bearer ...; at least {_MIN_TOKEN} characters); required with --http",
+    )
     parser.set_defaults(run=run_mcp)
+
+
+_MIN_TOKEN = 16  # ldstore.mcp.MIN_TOKEN_LENGTH, without loading the extra for --help
+
+
+def http_options(args: argparse.Namespace, ld_token: str | None) -> HttpOptions | None:
+    """``--http``/``--listen``/``--http-token-env`` as options, ``None`` for stdio.
+
+    ``UsageError`` for a bad address, a non-loopback host without ``--listen``, a missing
+    or short token, or a token equal to the LaunchDarkly one (clients would hold it).
+    """
+    from ldstore.mcp import MIN_TOKEN_LENGTH, HttpOptions, is_loopback  # noqa: PLC0415
+
+    if args.http is None:
+        if args.listen or args.http_token_env:
+            msg = "--listen and --http-token-env go with --http"
+            raise UsageError(msg)
+        return None
+    host, _, port_text = str(args.http).rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):  # noqa: PLR2004
+        msg = f"--http takes [HOST:]PORT with a port from 1 to 65535, not {args.http!r}"
+        raise UsageError(msg)
+    if args.listen:
+        host = str(args.listen)
+    elif not is_loopback(host):
+        msg = f"--http binds to loopback only; to serve on {host}, say so: --listen {host}"
+        raise UsageError(msg)
+    if not args.http_token_env:
+        msg = "--http needs --http-token-env NAME: the variable holding the clients' bearer token"
+        raise UsageError(msg)
+    token = os.environ.get(args.http_token_env, "")
+    if len(token) < MIN_TOKEN_LENGTH:
+        msg = (
+            f"{args.http_token_env} must hold the bearer token clients send, at least "
+            f"{MIN_TOKEN_LENGTH} characters (it is {'unset' if not token else 'too short'})"
+        )
+        raise UsageError(msg)
+    if token == ld_token:
+        msg = (
+            f"{args.http_token_env} holds the LaunchDarkly token: give clients a token of their own"
+        )
+        raise UsageError(msg)
+    remember_secret(token)
+    return HttpOptions(host=host, port=int(port_text), token=token)
 
 
 def select_tools(
@@ -76,7 +154,8 @@ def select_tools(
 
 
 async def run_mcp(args: argparse.Namespace) -> int:
-    """``ldstore mcp``: serve until the client closes stdin; 2 without the extra."""
+    """``ldstore mcp``: serve until the client closes stdin (or, with --http, until
+    interrupted); 2 without the extra or for bad options."""
     core = make_core(args)  # UsageError (exit 2) with no token, before anything is loaded
     try:
         from ldstore import mcp  # noqa: PLC0415 - the extra loads only for this command
@@ -90,6 +169,11 @@ async def run_mcp(args: argparse.Namespace) -> int:
         named=args.tools,
         only_reads=bool(args.read_only),
     )
-    server = mcp.build_server(core, tools=tools)
-    await server.run_stdio_async()
+    api_key = core.api_key
+    http = http_options(args, api_key if isinstance(api_key, str) else None)
+    server = mcp.build_server(core, tools=tools, allow_unconfirmed=bool(args.allow_unconfirmed))
+    if http is None:
+        await server.run_stdio_async()
+    else:
+        await mcp.serve_http(server, http)
     return 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 from mcp.types import CallToolResult, TextContent
 
+from ldstore import text
 from ldstore.errors import InputValidationError, LDStoreError, RateLimitedError
 from ldstore.models import ConfigError, TypedConfig, config_class, parse_config
 from ldstore.patch import ABSENT, PatchOperation
 from ldstore.result import Err, Ok, Result
+from ldstore.text import printable
 from ldstore.wire import error_to_wire
 from ldstore.workflows import DesiredIntegration
 
@@ -24,8 +27,6 @@ __all__ = [
     "success",
     "typed_config",
 ]
-
-_REDACTED = "[redacted]"
 
 
 def _invalid(message: str, field: str) -> Err[InputValidationError]:
@@ -109,29 +110,48 @@ def patch_operations(
 
 
 # Results.
+#
+# Every result carries its JSON in the text block too (the spec's SHOULD, for hosts that
+# hand the model only text): the first line says what happened, the rest is the JSON.
+# Error results carry no structuredContent at all: the TypeScript SDK (1.x), under most
+# hosts, checks structuredContent against the tool's outputSchema even on isError
+# results, and {"error": ...} fits no tool's output. Widening every output schema to
+# admit the error shape would cost each tool an anyOf (tokens in every tools/list) and
+# tell the model that a success may look like an error; leaving it off costs nothing,
+# since the same JSON is in the text.
 
 
 def redact(value: Any, secrets: Collection[str]) -> Any:
-    """``value`` (JSON-ready data) with every secret string replaced, however deep."""
+    """``value`` (JSON-ready data) with every form of every secret replaced, however deep.
+
+    Keys too: a key is server data like any other.
+    """
     if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, _REDACTED)
-        return value
+        return text.redact(value, secrets) if secrets else value
     if isinstance(value, Mapping):
         mapping = cast("Mapping[str, Any]", value)
-        return {key: redact(item, secrets) for key, item in mapping.items()}
+        return {redact(key, secrets): redact(item, secrets) for key, item in mapping.items()}
     if isinstance(value, list | tuple):
         return [redact(item, secrets) for item in cast("Sequence[Any]", value)]
     return value
 
 
+def _content(summary: str, document: Mapping[str, Any], secrets: Collection[str]) -> str:
+    # The summary stays one line (printable escapes newlines and what a terminal would
+    # obey); the JSON is exact and ASCII, so it hides nothing a display could reorder.
+    line = printable(text.redact(summary, secrets) if secrets else summary)
+    return f"{line}\n{json.dumps(document, separators=(',', ':'))}"
+
+
 def success(
     structured: Mapping[str, Any], summary: str, secrets: Collection[str]
 ) -> CallToolResult:
-    """A successful result: the API's JSON as ``structuredContent`` and a one-line summary."""
+    """A successful result: the API's JSON as ``structuredContent``, and in the text block
+    after a one-line summary."""
+    document = redact(structured, secrets)
     return CallToolResult(
-        content=[TextContent(type="text", text=redact(summary, secrets))],
-        structured_content=redact(structured, secrets),
+        content=[TextContent(type="text", text=_content(summary, document, secrets))],
+        structured_content=document,
     )
 
 
@@ -142,12 +162,13 @@ def failure(
     extra: Mapping[str, Any] | None = None,
     summary: str | None = None,
 ) -> CallToolResult:
-    """A failed result: ``isError``, ``{"error": {...}}`` (plus ``extra``) and one line."""
-    text = summary or f"{type(error).__name__}: {' '.join(str(error).split())}"
+    """A failed result: ``isError``, and a text block holding one line and the JSON
+    ``{"error": {...}}`` (plus ``extra``); no ``structuredContent`` (see above)."""
+    line = summary or f"{type(error).__name__}: {' '.join(str(error).split())}"
     if isinstance(error, RateLimitedError) and error.retry_after is not None:
-        text += f" (retry in {error.retry_after:g} s)"
+        line += f" (retry in {error.retry_after:g} s)"
+    document = redact({"error": error_to_wire(error), **(extra or {})}, secrets)
     return CallToolResult(
         is_error=True,
-        content=[TextContent(type="text", text=redact(text, secrets))],
-        structured_content=redact({"error": error_to_wire(error), **(extra or {})}, secrets),
+        content=[TextContent(type="text", text=_content(line, document, secrets))],
     )

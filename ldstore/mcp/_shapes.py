@@ -7,9 +7,11 @@ check each result against it before it leaves the server.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from ldstore.models import config_class, config_fields, store_kinds
 
 __all__ = [
     "MAX_DESIRED",
@@ -25,6 +27,7 @@ __all__ = [
     "IntegrationCollection",
     "IntegrationId",
     "IntegrationKeyArg",
+    "NotChanged",
     "PatchOperationArg",
     "PlanOutput",
     "ProjectKey",
@@ -39,30 +42,31 @@ MAX_DESIRED = 500  # desired items in one plan or apply
 MAX_PATCH = 100  # operations in one patch
 MAX_TAGS = 100  # tags on one integration
 
-CONFIG_HELP = """\
-The store's settings under the API's own keys.
-Redis: host (required), port (default 6379), username, password, tlsEnabled (boolean).
-DynamoDB: tableName, region (an AWS region such as us-east-1), roleArn (arn:aws:iam::...),
-externalId, all required.
-Redis `port` travels as a string on the wire; here 6380 and "6380" are both accepted."""
+
+def _settings_help() -> str:
+    """What each store's settings are, in the words of their one description (``models``)."""
+    kinds: list[str] = []
+    for kind in store_kinds():
+        cls = config_class(kind)
+        fields = () if cls is None else config_fields(cls)
+        described = ", ".join(
+            f"{field.wire}{'*' if field.required else ''} ({field.help}"
+            f"{', secret' if field.secret else ''})"
+            for field in fields
+        )
+        kinds.append(f"{kind}: {described}")
+    return f"Store settings by the API's keys, * required. {'; '.join(kinds)}."
+
+
+CONFIG_HELP: Final = _settings_help()
 
 # Arguments.
 
-ProjectKey: TypeAlias = Annotated[
-    str, Field(min_length=1, description="The project's key, e.g. 'default'.")
-]
-EnvironmentKey: TypeAlias = Annotated[
-    str, Field(min_length=1, description="The environment's key, e.g. 'production'.")
-]
-IntegrationKeyArg: TypeAlias = Annotated[
-    StoreKind, Field(description="The store kind: 'redis' or 'dynamodb'.")
-]
+ProjectKey: TypeAlias = Annotated[str, Field(min_length=1, description="e.g. 'default'")]
+EnvironmentKey: TypeAlias = Annotated[str, Field(min_length=1, description="e.g. 'production'")]
+IntegrationKeyArg: TypeAlias = StoreKind
 IntegrationId: TypeAlias = Annotated[
-    str,
-    Field(
-        min_length=1,
-        description="The integration's ID: `_id` in the results of the list and get tools.",
-    ),
+    str, Field(min_length=1, description="`_id` from the list or get tool")
 ]
 ConfigValue: TypeAlias = StrictStr | StrictInt | StrictBool
 ConfigArg: TypeAlias = Annotated[dict[str, ConfigValue], Field(description=CONFIG_HELP)]
@@ -74,107 +78,69 @@ def _no_default(schema: dict[str, Any]) -> None:
 
 
 class PatchOperationArg(BaseModel):
-    """One JSON Patch (RFC 6902) operation on the integration's JSON."""
+    """One JSON Patch (RFC 6902) operation."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
 
-    op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(
-        description="'replace' to change a field, 'test' to make the patch conditional."
-    )
-    path: StrictStr = Field(
-        description="A JSON Pointer: /name, /on, /tags, /config/host, /config/port, /version..."
-    )
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: StrictStr = Field(description="JSON Pointer: /name, /on, /tags, /config/host...")
     value: Any = Field(
         default=None,
         json_schema_extra=_no_default,
-        description="The value for add, replace and test (leave it out for remove, move, copy). "
-        'Redis /config/port is a string: "6380", not 6380.',
+        description="For add, replace, test; Redis /config/port is a string",
     )
     from_: StrictStr | None = Field(
-        default=None,
-        alias="from",
-        json_schema_extra=_no_default,
-        description="The source pointer, for move and copy only.",
+        default=None, alias="from", json_schema_extra=_no_default, description="For move, copy"
     )
 
 
 class DesiredItem(BaseModel):
-    """One integration as it should be, in the shape of an `ldstore apply` file's item."""
+    """One integration as it should be (an `ldstore apply` file's item); project,
+    environment, store and name identify it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    project: StrictStr = Field(min_length=1, description="Project key.")
-    environment: StrictStr = Field(min_length=1, description="Environment key.")
-    store: StoreKind = Field(description="The store kind: 'redis' or 'dynamodb'.")
-    name: StrictStr = Field(
-        min_length=1,
-        description="The integration's name; with project, environment and store it "
-        "identifies the integration.",
-    )
-    on: StrictBool = Field(default=False, description="Whether LaunchDarkly syncs the store.")
-    tags: list[StrictStr] = Field(default_factory=list, max_length=MAX_TAGS, description="Tags.")
+    project: StrictStr = Field(min_length=1)
+    environment: StrictStr = Field(min_length=1)
+    store: StoreKind
+    name: StrictStr = Field(min_length=1)
+    on: StrictBool = False
+    tags: list[StrictStr] = Field(default_factory=list, max_length=MAX_TAGS)
     rotate_secrets: StrictBool = Field(
-        default=False,
-        description="Send secrets (the Redis password) on update too; the API never shows "
-        "them back, so they are otherwise only sent on create.",
+        default=False, description="Send secrets on update too (the API never shows them)"
     )
     config: dict[str, ConfigValue] = Field(description=CONFIG_HELP)
 
 
-# Outputs: the API's JSON. Unknown keys are allowed, as the API may add fields.
+# Outputs: the API's JSON. Unknown keys are allowed, as the API may add fields. The
+# schemas name what an agent relies on and leave the rest open (objects): every tool's
+# outputSchema is read into the model's context, and the API's full shape is in the
+# results themselves.
 
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class Link(_Wire):
-    href: str | None = None
-    type: str | None = None
-
-
-class StoreError(_Wire):
-    status_code: int | None = Field(default=None, alias="statusCode")
-    message: str | None = None
-    timestamp: int | None = Field(default=None, description="Unix milliseconds.")
-
-
-class Status(_Wire):
-    available: bool | None = Field(
-        default=None, description="Whether LaunchDarkly has synced the store."
-    )
-    potentially_stale: bool | None = Field(default=None, alias="potentiallyStale")
-    last_sync: int | None = Field(default=None, alias="lastSync", description="Unix milliseconds.")
-    last_error: int | None = Field(
-        default=None, alias="lastError", description="Unix milliseconds."
-    )
-    errors: list[StoreError] | None = None
-
-
 class Integration(_Wire):
     """A big segment store integration, as the API returns it."""
 
-    links: dict[str, Link] = Field(alias="_links")
-    id: str = Field(alias="_id", description="The integration's ID.")
-    integration_key: str = Field(alias="integrationKey", description="'redis' or 'dynamodb'.")
+    links: dict[str, Any] = Field(alias="_links")
+    id: str = Field(alias="_id")
+    integration_key: str = Field(alias="integrationKey")
     project_key: str = Field(alias="projectKey")
     environment_key: str = Field(alias="environmentKey")
     on: bool
     tags: list[str]
     name: str
-    version: int = Field(description="Increases with every change; test it in a patch.")
-    status: Status = Field(alias="_status")
-    config: dict[str, Any] | None = Field(
-        default=None,
-        description="The store's settings (only when read by ID); secrets come back masked.",
-    )
-    access: dict[str, Any] | None = Field(default=None, alias="_access")
+    version: int
+    status: dict[str, Any] = Field(alias="_status")
 
 
 class IntegrationCollection(_Wire):
     """The API's list answer (``items`` leave ``config`` out)."""
 
-    links: dict[str, Link] = Field(alias="_links")
+    links: dict[str, Any] = Field(alias="_links")
     items: list[Integration]
 
 
@@ -189,18 +155,15 @@ class Deleted(_Wire):
 
 
 class ErrorBody(_Wire):
-    """Why a call failed: the ldstore error class, and the API's status, code and error id."""
+    """Why a call failed (in a failed result's text, never as structuredContent)."""
 
-    kind: str = Field(
-        description="The ldstore error class: NotFoundError, StatusConflictError, "
-        "RateLimitedError, InputValidationError, NotAvailableError, ..."
-    )
-    status: int | None = Field(description="The HTTP status, when the API answered.")
-    code: str | None = Field(description="The API's error code, e.g. 'not_found'.")
+    kind: str
+    status: int | None
+    code: str | None
     message: str
-    id: str | None = Field(description="The API's error id, for LaunchDarkly support.")
-    retry_after: float | None = Field(description="Seconds to wait before retrying (429).")
-    field: str | None = Field(default=None, description="The argument at fault, for invalid input.")
+    id: str | None
+    retry_after: float | None
+    field: str | None = None
 
 
 class PlanStep(_Wire):
@@ -209,9 +172,10 @@ class PlanStep(_Wire):
     environment_key: str = Field(alias="environmentKey")
     integration_key: str = Field(alias="integrationKey")
     name: str
-    id: str | None = Field(alias="_id", description="None for a create.")
-    changes: list[str] = Field(description="What an update changes, in words.")
-    patch: list[dict[str, Any]] = Field(description="The JSON Patch an update sends.")
+    id: str | None = Field(alias="_id")
+    changes: list[str]
+    patch: list[dict[str, Any]]
+    fields: dict[str, Any] | None = None
 
 
 class PlanOutput(_Wire):
@@ -223,14 +187,19 @@ class PlanOutput(_Wire):
 
 class Outcome(_Wire):
     action: Literal["create", "update", "unchanged", "delete"]
-    project_key: str = Field(alias="projectKey")
-    environment_key: str = Field(alias="environmentKey")
-    integration_key: str = Field(alias="integrationKey")
     name: str
     id: str | None = Field(alias="_id")
     ok: bool
-    integration: Integration | None
-    error: ErrorBody | None
+    integration: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+class NotChanged(_Wire):
+    """The user did not confirm: nothing was sent."""
+
+    changed: Literal[False]
+    answer: Literal["decline", "cancel"]
+    message: str
 
 
 class ApplyOutput(PlanOutput):

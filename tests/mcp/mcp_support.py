@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, TextIO, TypeVar, cast
+from typing import Any, Literal, TextIO, TypeVar, cast
 
 from mcp import ClientSession, StdioServerParameters
+from mcp.client.session import ClientRequestContext, ElicitationFnT
 from mcp.client.stdio import stdio_client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, TextContent
 from pydantic import BaseModel
 
 from ldstore.testing import FakeLaunchDarkly
@@ -88,38 +90,79 @@ async def in_own_task(context: AbstractAsyncContextManager[T]) -> AsyncGenerator
 
 @asynccontextmanager
 async def stdio_session(
-    *args: str, env: Mapping[str, str], errlog: TextIO
+    *args: str,
+    env: Mapping[str, str],
+    errlog: TextIO,
+    elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncGenerator[ClientSession, None]:
-    """An initialized ClientSession with ``ldstore mcp *args`` spawned over stdio."""
+    """An initialized ClientSession with ``ldstore mcp *args`` spawned over stdio.
+
+    With ``elicitation_callback`` the client declares elicitation and answers with it.
+    """
     parameters = StdioServerParameters(
         command=ldstore_executable(), args=["mcp", *args], env=dict(env)
     )
     async with (
         stdio_client(parameters, errlog=errlog) as (read, write),
-        ClientSession(read, write) as session,
+        ClientSession(read, write, elicitation_callback=elicitation_callback) as session,
     ):
         _ = await session.initialize()
         yield session
 
 
+def text(result: CallToolResult) -> str:
+    """The first line of the result's one text block: what happened, in words."""
+    (block,) = result.content
+    assert isinstance(block, TextContent), block
+    return block.text.split("\n", 1)[0]
+
+
+def text_json(result: CallToolResult) -> dict[str, Any]:
+    """The JSON that follows the first line of the result's one text block."""
+    (block,) = result.content
+    assert isinstance(block, TextContent), block
+    _, document = block.text.split("\n", 1)
+    return cast("dict[str, Any]", json.loads(document))
+
+
+def answering(
+    action: Literal["accept", "decline", "cancel"], *, confirm: bool = True
+) -> tuple[ElicitationFnT, list[ElicitRequestParams]]:
+    """An elicitation callback giving ``action`` (ticking the box when accepting), and the
+    list of what it was asked."""
+    asked: list[ElicitRequestParams] = []
+
+    async def callback(
+        context: ClientRequestContext, params: ElicitRequestParams
+    ) -> ElicitResult | ErrorData:
+        del context
+        asked.append(params)
+        if action != "accept":
+            return ElicitResult(action=action)
+        return ElicitResult(action=action, content={"confirm": confirm})
+
+    return callback, asked
+
+
 def structured(result: CallToolResult) -> dict[str, Any]:
-    """The result's structuredContent (it must have one)."""
+    """The structuredContent of a successful result, checking the text block says the same."""
+    assert result.is_error is not True, result
     assert result.structured_content is not None, result
+    assert text_json(result) == result.structured_content
     return cast("dict[str, Any]", result.structured_content)
 
 
-def text(result: CallToolResult) -> str:
-    """The result's one text block."""
-    (block,) = result.content
-    assert isinstance(block, TextContent), block
-    return block.text
+def failed(result: CallToolResult) -> dict[str, Any]:
+    """The JSON of a failed result, from its text block (errors carry no structuredContent)."""
+    assert result.is_error is True, result
+    assert result.structured_content is None, result
+    return text_json(result)
 
 
 def error_of(result: CallToolResult) -> dict[str, Any]:
     """The ``error`` object of a failed result, checking it is one."""
-    assert result.is_error is True, result
-    error = structured(result)["error"]
-    assert set(error) >= {"kind", "status", "code", "message", "id", "retry_after"}
+    error = failed(result)["error"]
+    assert set(error) == {"kind", "status", "code", "message", "id", "retry_after", "field"}
     return cast("dict[str, Any]", error)
 
 

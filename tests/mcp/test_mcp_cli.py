@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import re
 import subprocess
 import sys
 
@@ -11,8 +13,8 @@ from mcp_support import TOKEN, ldstore_executable, server_environment
 
 from ldstore.cli import build_parser
 from ldstore.cli._errors import UsageError
-from ldstore.cli._mcp import MCP_EXTRA_MISSING, select_tools
-from ldstore.mcp import READ_ONLY_TOOLS, TOOL_NAMES
+from ldstore.cli._mcp import MCP_EXTRA_MISSING, http_options, select_tools
+from ldstore.mcp import READ_ONLY_TOOLS, TOOL_NAMES, is_loopback
 
 TIMEOUT = 60.0  # seconds for one command, far above what any takes
 
@@ -140,3 +142,66 @@ def test_ldstore_and_its_other_commands_never_import_the_sdk() -> None:
     done = python(code, LD_ACCESS_TOKEN=TOKEN, LD_BASE_URI="http://127.0.0.1:9")
 
     assert done.stdout == "3 []\n", done.stderr
+
+
+BEARER = "mcp-http-bearer-5e4d3c2b1a09"
+
+
+def _args(*words: str) -> argparse.Namespace:
+    return build_parser().parse_args(["mcp", *words])
+
+
+@pytest.mark.parametrize(
+    ("words", "environment", "message"),
+    [
+        (["--http", "10.1.2.3:8000", "--http-token-env", "B"], {"B": BEARER}, "--listen 10.1.2.3"),
+        (["--http", "8000"], {}, "--http-token-env NAME"),
+        (["--http", "8000", "--http-token-env", "B"], {}, "unset"),
+        (["--http", "8000", "--http-token-env", "B"], {"B": "short"}, "too short"),
+        (["--http", "8000", "--http-token-env", "B"], {"B": TOKEN}, "LaunchDarkly token"),
+        (["--http", "host:http", "--http-token-env", "B"], {"B": BEARER}, "[HOST:]PORT"),
+        (["--http", "70000", "--http-token-env", "B"], {"B": BEARER}, "1 to 65535"),
+        (["--listen", "0.0.0.0"], {}, "go with --http"),  # noqa: S104 - refused here
+    ],
+)
+def test_http_options_are_checked_before_serving(
+    monkeypatch: pytest.MonkeyPatch, words: list[str], environment: dict[str, str], message: str
+) -> None:
+    """Each mistake is a usage error (exit 2) naming the fix; nothing is served."""
+    monkeypatch.delenv("B", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(UsageError, match=re.escape(message)) as refused:
+        _ = http_options(_args(*words), TOKEN)
+
+    assert BEARER not in str(refused.value)
+
+
+def test_http_options_bind_loopback_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bare port binds 127.0.0.1; --listen names another address; the repr hides the token."""
+    monkeypatch.setenv("B", BEARER)
+
+    bare = http_options(_args("--http", "8000", "--http-token-env", "B"), TOKEN)
+    ipv6 = http_options(_args("--http", "[::1]:8001", "--http-token-env", "B"), TOKEN)
+    listen = http_options(
+        _args("--http", "8002", "--listen", "0.0.0.0", "--http-token-env", "B"),  # noqa: S104
+        TOKEN,
+    )
+    stdio = http_options(_args(), TOKEN)
+
+    assert bare is not None
+    assert (bare.host, bare.port, bare.token) == ("127.0.0.1", 8000, BEARER)
+    assert ipv6 is not None
+    assert (ipv6.host, ipv6.port) == ("::1", 8001)
+    assert listen is not None
+    assert listen.host == "0.0.0.0"  # noqa: S104
+    assert stdio is None
+    assert BEARER not in repr(bare)
+    assert [is_loopback(host) for host in ("localhost", "127.0.0.2", "::1", "0.0.0.0", "x")] == [  # noqa: S104
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]

@@ -90,8 +90,8 @@ def test_redaction_leaves_no_secret_anywhere(value: object) -> None:
     redacted = redact(salted, [secret])
 
     assert secret not in repr(redacted)
-    assert redacted["token"] == "Bearer [redacted]!"
-    assert redacted["list"] == ["[redacted]", 1]
+    assert redacted["token"] == "Bearer [REDACTED]!"
+    assert redacted["list"] == ["[REDACTED]", 1]
     assert redacted["wrapped"] == redact(value, [secret])
     if secret not in repr(value):
         assert redact(value, [secret]) == value  # nothing else changes

@@ -22,6 +22,7 @@ from mcp_support import (
     KEYS,
     PROJECT,
     TOKEN,
+    answering,
     dumped,
     error_of,
     in_own_task,
@@ -87,7 +88,10 @@ def errlog(tmp_path_factory: pytest.TempPathFactory) -> Generator[TextIO, None, 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def session(fake: FakeLaunchDarkly, errlog: TextIO) -> AsyncGenerator[ClientSession, None]:
     """``ldstore mcp`` with every tool, LD_ACCESS_TOKEN and LD_BASE_URI naming the fake."""
-    opening = stdio_session(env=server_environment(fake), errlog=errlog)
+    accept, _ = answering("accept")  # the user says yes to every confirmation
+    opening = stdio_session(
+        env=server_environment(fake), errlog=errlog, elicitation_callback=accept
+    )
     async with in_own_task(opening) as opened:
         yield opened
 
@@ -128,7 +132,8 @@ async def test_tools_are_listed_with_schemas_and_annotations(session: ClientSess
         assert tool.output_schema["type"] == "object"
         assert tool.description
     create = tools["create_big_segment_store_integration"]
-    assert 'port is a string on the wire ("6379")' in (create.description or "")
+    config_help = create.input_schema["properties"]["config"]["description"]
+    assert "host* (Redis host name)" in config_help
     assert create.input_schema["properties"]["integration_key"]["enum"] == ["redis", "dynamodb"]
     assert set(create.input_schema["required"]) == _KEY_NAMES | {"name", "config"}
     assert TOKEN not in dumped(listed)

@@ -7,26 +7,32 @@ from collections.abc import AsyncGenerator, Collection
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import jsonschema
 import mcp
 import pytest
 from conftest import ServeFake
+from mcp.client.session import ElicitationFnT
 from mcp_support import (
     ENVIRONMENT,
     KEYS,
     PROJECT,
     TOKEN,
+    answering,
     dumped,
     error_of,
+    failed,
     structured,
     text,
 )
 
 from ldstore.core import Core, RetryConfig
 from ldstore.mcp import READ_ONLY_TOOLS, TOOL_NAMES, build_server
+from ldstore.models import DynamoDBConfig, RedisConfig, config_fields
 from ldstore.testing import DropConnection, FakeLaunchDarkly, RateLimited, ServerError
 
 _FAST = RetryConfig(initial_interval=0.01, max_interval=0.05, max_elapsed_time=5.0)
 _REDIS = {"host": "redis.internal", "port": "6379", "password": "hunter2-secret"}
+_YES, _ = answering("accept")
 
 
 @pytest.fixture
@@ -41,10 +47,16 @@ async def connected(
     *,
     tools: Collection[str] | None = None,
     retry_config: RetryConfig = _FAST,
+    elicitation_callback: ElicitationFnT | None = _YES,
+    allow_unconfirmed: bool = False,
 ) -> AsyncGenerator[mcp.Client, None]:
-    """mcp's in-memory client connected to a server whose Core points at ``fake``."""
+    """mcp's in-memory client connected to a server whose Core points at ``fake``.
+
+    The client declares elicitation and its user confirms everything, unless told otherwise.
+    """
     core = Core(fake.token, server_url=fake.url, retry_config=retry_config)
-    async with mcp.Client(build_server(core, tools=tools)) as client:
+    server = build_server(core, tools=tools, allow_unconfirmed=allow_unconfirmed)
+    async with mcp.Client(server, elicitation_callback=elicitation_callback) as client:
         yield client
 
 
@@ -109,6 +121,67 @@ async def test_an_unknown_argument_is_refused_not_ignored(fake: FakeLaunchDarkly
     assert "project_key" in error["message"]
     assert schema["additionalProperties"] is False
     assert fake.requests == []
+
+
+# tools/list is read into the model's context on every conversation. The issue's budget is
+# 6,000 tokens (compact JSON characters / 4) for ten tools; the eight of today are pinned
+# at 4,500, leaving 1,500 for the doctor's two.
+TOOL_LIST_BUDGET = 4_500
+
+
+async def test_the_tool_list_fits_its_token_budget(fake: FakeLaunchDarkly) -> None:
+    """The whole tools/list result (names, descriptions, schemas) stays under its budget."""
+    async with connected(fake) as client:
+        listed = await client.list_tools()
+
+    wire = listed.model_dump(mode="json", by_alias=True, exclude_none=True)
+    tokens = len(json.dumps(wire, separators=(",", ":"))) / 4
+
+    assert len(wire["tools"]) == len(TOOL_NAMES)
+    assert tokens <= TOOL_LIST_BUDGET
+
+
+async def test_schemas_read_as_names_and_settings_come_from_the_models(
+    fake: FakeLaunchDarkly,
+) -> None:
+    """Input schema titles name the tool (never the Python function); every store setting
+    is described in the models' own words wherever a config is taken."""
+    async with connected(fake) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    for name, tool in tools.items():
+        assert tool.input_schema["title"] == f"{name} arguments"
+        assert "Arguments" not in json.dumps(tool.input_schema)
+    create = tools["create_big_segment_store_integration"].input_schema["properties"]
+    desired = tools["plan_big_segment_store_integrations"].input_schema["$defs"]["DesiredItem"]
+    for cls in (RedisConfig, DynamoDBConfig):
+        for field in config_fields(cls):
+            words = f"{field.wire}{'*' if field.required else ''} ({field.help}"
+            assert words in create["config"]["description"]
+            assert words in desired["properties"]["config"]["description"]
+
+
+async def test_error_results_contradict_no_output_schema(fake: FakeLaunchDarkly) -> None:
+    """A failed call carries no structuredContent; its text holds the line and the error
+    JSON. A success's structuredContent validates against its outputSchema, and its text
+    repeats the same JSON."""
+    integration_id = seed(fake)
+    async with connected(fake) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        got = await client.call_tool(
+            "get_big_segment_store_integration", {**KEYS, "integration_id": integration_id}
+        )
+        missing = await client.call_tool(
+            "get_big_segment_store_integration", {**KEYS, "integration_id": "nope"}
+        )
+
+    schema = tools["get_big_segment_store_integration"].output_schema
+    assert schema is not None
+    jsonschema.validate(structured(got), schema)
+    assert missing.structured_content is None
+    line = text(missing)
+    assert line.startswith("NotFoundError: HTTP 404")
+    assert error_of(missing)["status"] == 404
 
 
 def test_build_server_refuses_an_unknown_tool_name() -> None:
@@ -578,7 +651,7 @@ async def test_plan_shows_the_patch_of_an_update_and_prune_deletes(fake: FakeLau
 
 
 async def test_apply_reports_a_failed_item_as_an_error(fake: FakeLaunchDarkly) -> None:
-    """An item that fails makes the result isError, the report still in structuredContent."""
+    """An item that fails makes the result isError, the report in its text JSON beside the error."""
     fake.schedule(ServerError(status=500), operation="createBigSegmentStoreIntegration")
 
     async with connected(fake) as client:
@@ -588,7 +661,7 @@ async def test_apply_reports_a_failed_item_as_an_error(fake: FakeLaunchDarkly) -
 
     error = error_of(result)
     assert (error["kind"], error["status"]) == ("APIError", 500)
-    outcome = structured(result)["outcomes"][0]
+    outcome = failed(result)["outcomes"][0]
     assert (outcome["ok"], outcome["error"]["status"]) == (False, 500)
     assert text(result).startswith("1 of 1 changes failed; first: create 'Declared'")
 
@@ -656,9 +729,26 @@ async def test_the_token_never_comes_back(fake: FakeLaunchDarkly) -> None:
         listed = await client.call_tool("list_big_segment_store_integrations", {})
 
     assert fake.integrations[0]["config"]["host"] == TOKEN  # it was sent as asked
-    assert structured(created)["config"]["host"] == "[redacted]"
+    assert structured(created)["config"]["host"] == "[REDACTED]"
     for result in (created, listed):
         assert TOKEN not in dumped(result)
+
+
+async def test_a_failed_call_redacts_its_json_as_its_text(fake: FakeLaunchDarkly) -> None:
+    """An error whose message and field hold the token (a config key spelt as it): the
+    token is masked in the summary line and in the JSON after it, in every spelling."""
+    arguments = {**KEYS, "name": "x", "config": {"host": "h", TOKEN: "x"}}
+
+    async with connected(fake) as client:
+        result = await client.call_tool("create_big_segment_store_integration", arguments)
+
+    error = error_of(result)
+    assert error["field"] == "config.[REDACTED]"
+    assert error["message"].startswith("config.[REDACTED]")
+    assert text(result).startswith("InputValidationError: config.[REDACTED]")
+    assert TOKEN not in dumped(result)
+    assert json.dumps(TOKEN)[1:-1] not in dumped(result)
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize(
