@@ -108,8 +108,8 @@ def redact_bytes(data: bytes, secrets: Iterable[str], mask: str = REDACTED) -> b
 def mask_url_password(url: str, mask: str = MASK) -> str:
     """``url`` with the password of its ``user:password@`` part masked, in every spelling.
 
-    The password is masked where the URL holds it and anywhere else the URL repeats it,
-    raw or percent-decoded (``p%40ss`` is the password ``p@ss``), in any of the forms
+    The password is masked where the URL holds it and wherever the path, query or fragment
+    repeats it, raw or percent-decoded (``p%40ss`` is the password ``p@ss``), in any of the forms
     :func:`redact` knows. A URL without a password comes back unchanged.
 
     >>> mask_url_password("redis://default:p%40ss@cache:6379/0?password=p@ss")
@@ -124,5 +124,7 @@ def mask_url_password(url: str, mask: str = MASK) -> str:
     user, colon, password = userinfo.partition(":")
     if not (at and colon and password):
         return url
-    masked = f"{url[:start]}{user}:{mask}@{host}{url[end:]}"
-    return redact(masked, {password, unquote(password)}, mask)
+    # The path, query and fragment may repeat it (a server's echo, a ?password=); the
+    # scheme, user and host are left alone, so a short password cannot garble them.
+    rest = redact(url[end:], {password, unquote(password)}, mask)
+    return f"{url[:start]}{user}:{mask}@{host}{rest}"
