@@ -25,6 +25,8 @@ from typing import Any, cast
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ldstore.text import redact, redact_bytes
+
 __all__ = [
     "APIError",
     "ConnectionFailedError",
@@ -52,7 +54,6 @@ __all__ = [
 _EMPTY_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 _BODY_EXCERPT = 200  # characters of a non-JSON body shown in the message
 _MAX_FIELD = 1000  # characters kept of a server-given message, code, id or Location
-REDACTED = "[REDACTED]"
 
 
 @attrs.frozen(kw_only=True)
@@ -185,7 +186,7 @@ def api_error(
     carried) is redacted from the body, the headers and the message built from them.
     """
     if secret:
-        body, headers = _redact_bytes(body, secret), _redact_headers(headers, secret)
+        body, headers = redact_bytes(body, [secret]), _redact_headers(headers, secret)
     code, message, error_id = _parse_error_body(body)
     if message is None:
         text = body[: _BODY_EXCERPT * 4].decode("utf-8", "replace").strip()
@@ -231,32 +232,31 @@ def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
 
 
 def redacted(error: LDStoreError, secret: str) -> LDStoreError:
-    """``error`` with every occurrence of ``secret`` replaced; the same object when none."""
+    """``error`` with every spelling of ``secret`` masked (``ldstore.text.redact``): its
+    message, body, code, id and headers. The same object when there is nothing to mask."""
     if not secret:
         return error
     changes: dict[str, Any] = {}
-    if secret in error.message:
-        changes["message"] = error.message.replace(secret, REDACTED)
-    if isinstance(error, APIError | ResponseValidationError) and secret.encode() in error.body:
-        changes["body"] = _redact_bytes(error.body, secret)
+    message = redact(error.message, [secret])
+    if message != error.message:
+        changes["message"] = message
+    if isinstance(error, APIError | ResponseValidationError):
+        body = redact_bytes(error.body, [secret])
+        if body != error.body:
+            changes["body"] = body
     if isinstance(error, APIError):
-        if error.code is not None and secret in error.code:
-            changes["code"] = error.code.replace(secret, REDACTED)
-        if error.id is not None and secret in error.id:
-            changes["id"] = error.id.replace(secret, REDACTED)
+        for name in ("code", "id"):
+            value: str | None = getattr(error, name)
+            if value is not None and redact(value, [secret]) != value:
+                changes[name] = redact(value, [secret])
         headers = _redact_headers(error.headers, secret)
         if headers is not error.headers:
             changes["headers"] = headers
     return attrs.evolve(error, **changes) if changes else error
 
 
-def _redact_bytes(body: bytes, secret: str) -> bytes:
-    return body.replace(secret.encode(), REDACTED.encode())
-
-
 def _redact_headers(headers: Mapping[str, str], secret: str) -> Mapping[str, str]:
-    if not any(secret in value for value in headers.values()):
+    shown = [(name, redact(value, [secret])) for name, value in headers.items()]
+    if all(value == original for (_, value), original in zip(shown, headers.values(), strict=True)):
         return headers
-    return CIMultiDictProxy(
-        CIMultiDict((name, value.replace(secret, REDACTED)) for name, value in headers.items())
-    )
+    return CIMultiDictProxy(CIMultiDict(shown))

@@ -18,9 +18,18 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
-__all__ = ["MASK", "REDACTED", "printable", "redact", "secret_forms"]
+__all__ = [
+    "MASK",
+    "REDACTED",
+    "mask_url_password",
+    "printable",
+    "printable_lines",
+    "redact",
+    "redact_bytes",
+    "secret_forms",
+]
 
 REDACTED: Final = "[REDACTED]"
 # How the API shows a stored secret (our reading: LaunchDarkly does not document it);
@@ -49,6 +58,16 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape, text) if _UNPRINTABLE.search(text) else text
 
 
+def printable_lines(text: str) -> str:
+    """``text`` with each line made :func:`printable`: only the newlines ldstore meant stay.
+
+    The last guard where output leaves the process (a line written on stdout, a log
+    record); each field printed inside a line goes through :func:`printable` first, so a
+    newline in a name is escaped rather than taken for the end of a line.
+    """
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def secret_forms(secret: str) -> frozenset[str]:
     """The spellings in which ``secret`` can reach a text: raw, percent-encoded (both
     styles, either case), JSON-escaped, and base64 (as in a Basic authorization)."""
@@ -64,10 +83,48 @@ def secret_forms(secret: str) -> frozenset[str]:
     return frozenset(form for form in forms if form)
 
 
+def _forms(secrets: Iterable[str]) -> list[str]:
+    forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+    return sorted(forms, key=len, reverse=True)  # longest first: a form may hold a shorter one
+
+
 def redact(text: str, secrets: Iterable[str], mask: str = REDACTED) -> str:
     """``text`` with every form of every secret (see :func:`secret_forms`) replaced."""
-    forms = sorted({form for secret in secrets if secret for form in secret_forms(secret)}, key=len)
-    for form in reversed(forms):  # longest first: a form may contain a shorter one
+    for form in _forms(secrets):
         if form in text:
             text = text.replace(form, mask)
     return text
+
+
+def redact_bytes(data: bytes, secrets: Iterable[str], mask: str = REDACTED) -> bytes:
+    """:func:`redact` for a raw body: every form of every secret, as UTF-8, replaced."""
+    for form in _forms(secrets):
+        encoded = form.encode()
+        if encoded in data:
+            data = data.replace(encoded, mask.encode())
+    return data
+
+
+def mask_url_password(url: str, mask: str = MASK) -> str:
+    """``url`` with the password of its ``user:password@`` part masked, in every spelling.
+
+    The password is masked where the URL holds it and wherever the path, query or fragment
+    repeats it, raw or percent-decoded (``p%40ss`` is the password ``p@ss``), in any of the forms
+    :func:`redact` knows. A URL without a password comes back unchanged.
+
+    >>> mask_url_password("redis://default:p%40ss@cache:6379/0?password=p@ss")
+    'redis://default:********@cache:6379/0?password=********'
+    """
+    scheme = url.find("://")
+    if scheme < 0:
+        return url
+    start = scheme + 3
+    end = next((i for i in range(start, len(url)) if url[i] in "/?#"), len(url))
+    userinfo, at, host = url[start:end].rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not (at and colon and password):
+        return url
+    # The path, query and fragment may repeat it (a server's echo, a ?password=); the
+    # scheme, user and host are left alone, so a short password cannot garble them.
+    rest = redact(url[end:], {password, unquote(password)}, mask)
+    return f"{url[:start]}{user}:{mask}@{host}{rest}"

@@ -1,5 +1,7 @@
+import base64
 import builtins
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -117,3 +119,23 @@ def test_the_secret_is_redacted_from_body_headers_and_message() -> None:
     assert str(again) == "saw [REDACTED]"
     plain = InputValidationError(message="nothing to hide")
     assert redacted(plain, secret) is plain
+
+
+def test_redacted_masks_every_spelling_in_every_field() -> None:
+    """The token percent-encoded, JSON-escaped or base64'd is masked as the raw one is."""
+    secret = "api-s3cr/t+\u00e9"
+    spellings = [secret, quote(secret, safe=""), json.dumps(secret)[1:-1]]
+    spellings.append(base64.b64encode(secret.encode()).decode().rstrip("="))
+    echoed = " ".join(spellings)
+    error = APIError(
+        status_code=400, message=echoed, code=echoed, id=echoed, headers={"X-Echo": echoed},
+        body=echoed.encode(),
+    )  # fmt: skip
+
+    shown = redacted(error, secret)
+
+    assert isinstance(shown, APIError)
+    everything = f"{shown.message} {shown.code} {shown.id} {dict(shown.headers)} {shown.body!r}"
+    for spelling in spellings:
+        assert spelling not in everything
+    assert shown.message == " ".join(["[REDACTED]"] * 4)

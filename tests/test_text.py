@@ -10,7 +10,15 @@ from urllib.parse import quote, quote_plus
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ldstore.text import MASK, REDACTED, printable, redact
+from ldstore.text import (
+    MASK,
+    REDACTED,
+    mask_url_password,
+    printable,
+    printable_lines,
+    redact,
+    redact_bytes,
+)
 
 _DANGEROUS = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]] + [
     "\u061c", "\u200e", "\u200f", "\u2028", "\u2029",
@@ -69,3 +77,53 @@ def test_redact_ignores_empty_secrets_and_takes_a_mask() -> None:
     """An empty secret masks nothing; the mask can be chosen."""
     assert redact("abc", [""]) == "abc"
     assert redact("key=abcdefgh", ["abcdefgh"], MASK) == f"key={MASK}"
+
+
+@given(st.lists(st.text(), min_size=1))
+def test_printable_lines_keeps_only_the_newlines(lines: list[str]) -> None:
+    """Joined by newlines, each line is escaped; the newlines between them stay."""
+    shown = printable_lines("\n".join(printable(line) for line in lines))
+
+    assert shown.split("\n") == [printable(line) for line in lines]
+    assert not (set(shown) - {"\n"}) & set(_DANGEROUS)
+
+
+@given(st.text(min_size=1))
+def test_redact_bytes_masks_what_redact_masks(secret: str) -> None:
+    """A raw body is masked in the same spellings as text."""
+    text = f"<{secret}> <{quote(secret, safe='')}> <{json.dumps(secret)[1:-1]}>"
+
+    assert redact_bytes(text.encode(), [secret]) == redact(text, [secret]).encode()
+
+
+@given(
+    st.text(st.characters(exclude_categories=["Cs"]), min_size=1).filter(
+        lambda password: not set(password) & set("/?#@") and password not in MASK
+    )
+)
+def test_mask_url_password_masks_raw_and_decoded(password: str) -> None:
+    """A password written raw or percent-encoded is masked wherever the URL holds it."""
+    encoded = quote(password, safe="")
+    url = f"redis://user:{encoded}@cache:6379/0?echo={encoded}&plain={password}"
+
+    shown = mask_url_password(url)
+
+    assert shown.startswith(f"redis://user:{MASK}@")
+    rest = shown.removeprefix(f"redis://user:{MASK}@")
+    assert rest.startswith("cache:6379")
+    query = rest.partition("?")[2]
+    assert password not in query  # a short password masks more than it must: safe, not tidy
+    assert encoded not in query
+
+
+def test_mask_url_password_leaves_urls_without_one() -> None:
+    """No password (or no URL at all): the text comes back as it was."""
+    for url in ("redis://cache:6379", "redis://user@cache", "rediss://:@h", "not a url", ""):
+        assert mask_url_password(url) == url
+
+
+def test_mask_url_password_decodes_lowercase_escapes() -> None:
+    """p%40ss%3aw0rd (lower-case hex) is the password p@ss:w0rd, masked as such."""
+    shown = mask_url_password("redis://:p%40ss%3aw0rd@h:6379?again=p@ss:w0rd")
+
+    assert shown == f"redis://:{MASK}@h:6379?again={MASK}"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ldstore.cli._errors import EXIT_OK, EXIT_USAGE, error_line
 from ldstore.cli._options import Subparsers
-from ldstore.cli._output import write
 
 __all__ = ["register"]
 
@@ -38,5 +38,6 @@ def _run(args: argparse.Namespace) -> int:
         error_line("completion needs the completion extra: pip install 'ldstore[completion]'")
         return EXIT_USAGE
     root: argparse.ArgumentParser = args.ldstore_root
-    write(shtab.complete(root, shell=args.shell).rstrip("\n"))
+    # Written as generated: a script of ldstore's own making, not text from a server.
+    _ = sys.stdout.write(shtab.complete(root, shell=args.shell).rstrip("\n") + "\n")
     return EXIT_OK

@@ -6,6 +6,8 @@ import enum
 import sys
 from typing import TextIO
 
+from ldstore.text import printable
+
 __all__ = ["Answer", "confirm"]
 
 
@@ -35,7 +37,7 @@ def confirm(
     writer: TextIO = sys.stderr if stderr is None else stderr
     if not (reader.isatty() and writer.isatty()):
         return Answer.NOT_A_TERMINAL
-    _ = writer.write(f"{question} [y/N] ")
+    _ = writer.write(f"{printable(question)} [y/N] ")
     writer.flush()
     reply = reader.readline()
     if not reply.endswith("\n"):  # EOF (Ctrl-D): end the prompt line ourselves

@@ -13,7 +13,7 @@ from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import EXIT_OK, UsageError, fail
 from ldstore.cli._options import Subparsers, add_command, add_integration_options
-from ldstore.cli._output import finish, render_integration, write
+from ldstore.cli._output import finish, note, render_integration, write
 from ldstore.cli._store import (
     add_store_flags,
     read_patch,
@@ -111,7 +111,7 @@ async def _run_list(args: argparse.Namespace) -> int:
         alone = [flag for flag, test in tests if not any(test(item) for item in everything)]
         named = " ".join(alone) or " ".join(flag for flag, _ in tests)
         which = "" if alone or len(tests) == 1 else "all of "
-        _ = sys.stderr.write(f"ldstore: no integrations matched {which}{named}\n")
+        note(f"no integrations matched {which}{named}")
         return EXIT_OK
     return finish(args, Ok(attrs.evolve(result.value, items=kept)))
 

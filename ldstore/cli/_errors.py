@@ -17,6 +17,8 @@ from ldstore.errors import (
     StatusConflictError,
     UnauthorizedError,
 )
+from ldstore.text import printable
+from ldstore.text import redact as redact_secrets
 from ldstore.wire import error_to_wire
 
 __all__ = [
@@ -108,10 +110,8 @@ def remember_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    """``text`` with every secret this process knows of replaced."""
-    for secret in _SECRETS:
-        text = text.replace(secret, "[redacted]")
-    return text
+    """``text`` with every spelling of every secret this process knows of masked."""
+    return redact_secrets(text, _SECRETS)
 
 
 def exit_code(error: LDStoreError) -> int:
@@ -129,11 +129,13 @@ def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None
     """Write one ``ldstore: error: <message>`` line, or its JSON object, to stderr.
 
     The JSON object is ``ldstore.wire.error_to_wire``'s, as ``ldstore mcp`` reports it,
-    with this line's (redacted) message.
+    with this line's (redacted) message; every field of it is redacted too. The line shows
+    control characters escaped (``ldstore.text.printable``): a server's message cannot
+    move the cursor, clear the screen or forge a second line.
     """
     text = redact(" ".join(message.split()))
     if not _JSON[0]:
-        _ = sys.stderr.write(f"ldstore: error: {text}\n")
+        _ = sys.stderr.write(f"ldstore: error: {printable(text)}\n")
     else:
         fields: dict[str, object] = {
             "status": None,
@@ -145,7 +147,12 @@ def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None
         if error is not None:
             fields.update(error_to_wire(error))
         fields.update(kind=kind, message=text)
-        _ = sys.stderr.write(json.dumps({"error": fields}) + "\n")
+        # Value by value, not the dumped text: a secret that happens to spell a key or a
+        # piece of JSON syntax must not break the object.
+        shown = {
+            key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
+        }
+        _ = sys.stderr.write(json.dumps({"error": shown}) + "\n")
     _ = sys.stderr.flush()
 
 

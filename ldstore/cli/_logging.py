@@ -18,6 +18,7 @@ from ldstore.errors import (
     NetworkError,
     RequestTimeoutError,
 )
+from ldstore.text import printable
 
 __all__ = ["logging_to_stderr", "retry_line"]
 
@@ -54,7 +55,13 @@ def _shorten(text: str, limit: int = 120) -> str:
 
 
 class _Formatter(logging.Formatter):
-    """``ldstore: <message>``, with the level when debugging; tokens redacted."""
+    """``ldstore: <message>``, with the level when debugging; tokens redacted.
+
+    One record is one line: the message, its arguments included (a server's error text, a
+    name, a URL), is shown :func:`~ldstore.text.printable`, so a CR or LF from a server
+    cannot forge a second log line and an escape sequence cannot reach the terminal. A
+    traceback (``--debug``) follows on lines of its own, each escaped the same way.
+    """
 
     def __init__(self, *, debug: bool) -> None:
         super().__init__("%(message)s")
@@ -66,8 +73,13 @@ class _Formatter(logging.Formatter):
         if isinstance(retry, dict) and not self.debug:
             text = retry_line(retry)  # pyright: ignore[reportUnknownArgumentType]
         else:
-            text = super().format(record)
-        return redact(f"ldstore: {level}{text}")
+            text = record.getMessage()
+        lines = [f"ldstore: {level}{text}"]
+        if record.exc_info:
+            lines.extend(self.formatException(record.exc_info).splitlines())
+        if record.stack_info:
+            lines.extend(self.formatStack(record.stack_info).splitlines())
+        return "\n".join(printable(redact(line)) for line in lines)
 
 
 @contextlib.contextmanager

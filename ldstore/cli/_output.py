@@ -13,11 +13,13 @@ from ldstore.cli._errors import EXIT_OK, fail
 from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
 from ldstore.result import Err, Ok, Result
+from ldstore.text import printable, printable_lines
 from ldstore.wire import to_wire
 
 __all__ = [
     "emit",
     "finish",
+    "note",
     "render_integration",
     "render_table",
     "when",
@@ -27,8 +29,19 @@ __all__ = [
 
 
 def write(text: str = "") -> None:
-    """One or more lines on stdout."""
-    _ = sys.stdout.write(f"{text}\n")
+    """One or more lines on stdout, every character but the newlines ldstore meant shown
+    printable (``ldstore.text.printable_lines``).
+
+    The last guard: fields from a server are already escaped one by one (so a newline in a
+    name cannot start a row). ``--output json`` passes unchanged: ``json.dumps`` escapes
+    every control and non-ASCII character itself, leaving only the indent's newlines.
+    """
+    _ = sys.stdout.write(f"{printable_lines(text)}\n")
+
+
+def note(text: str) -> None:
+    """One ``ldstore: <text>`` line on stderr (not an error), control characters escaped."""
+    _ = sys.stderr.write(f"ldstore: {printable(text)}\n")
 
 
 def emit(args: argparse.Namespace, value: object) -> None:
@@ -40,7 +53,7 @@ def emit(args: argparse.Namespace, value: object) -> None:
     items = _integrations(value)
     if getattr(args, "quiet", False):
         for integration in items or ():
-            write(integration.id)
+            write(printable(integration.id))
     elif getattr(args, "output", "table") == "json":
         write(json.dumps(to_wire(value), indent=2))
     elif isinstance(value, BigSegmentStoreIntegration):
@@ -49,7 +62,7 @@ def emit(args: argparse.Namespace, value: object) -> None:
         if items:
             write(render_table(items))
         else:
-            _ = sys.stderr.write("ldstore: no integrations found\n")
+            note("no integrations found")
     else:
         write(json.dumps(to_wire(value), indent=2))
 
@@ -90,7 +103,7 @@ def when(value: datetime | None) -> str:
 
 
 def _scalar(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return printable(value) if isinstance(value, str) else json.dumps(value)
 
 
 def render_table(items: Iterable[BigSegmentStoreIntegration]) -> str:
@@ -98,11 +111,11 @@ def render_table(items: Iterable[BigSegmentStoreIntegration]) -> str:
     header = ("ID", "PROJECT", "ENVIRONMENT", "STORE", "NAME", "ON", "AVAILABLE", "VERSION")
     rows = [
         (
-            item.id,
-            item.project_key,
-            item.environment_key,
-            str(item.integration_key),
-            item.name,
+            printable(item.id),
+            printable(item.project_key),
+            printable(item.environment_key),
+            printable(str(item.integration_key)),
+            printable(item.name),
             yes_no(item.on),
             yes_no(item.status.available),
             str(item.version),
@@ -121,16 +134,19 @@ def _columns(rows: Sequence[Sequence[str]]) -> str:
 
 
 def render_integration(integration: BigSegmentStoreIntegration) -> str:
-    """One integration as a key/value view, its config included (secrets come masked)."""
+    """One integration as a key/value view, its config included (secrets come masked).
+
+    Every text from the server is shown :func:`~ldstore.text.printable`.
+    """
     status = integration.status
     fields: list[tuple[str, str]] = [
-        ("ID", integration.id),
-        ("Name", integration.name),
-        ("Project", integration.project_key),
-        ("Environment", integration.environment_key),
-        ("Store", str(integration.integration_key)),
+        ("ID", printable(integration.id)),
+        ("Name", printable(integration.name)),
+        ("Project", printable(integration.project_key)),
+        ("Environment", printable(integration.environment_key)),
+        ("Store", printable(str(integration.integration_key))),
         ("On", yes_no(integration.on)),
-        ("Tags", ", ".join(integration.tags) or "-"),
+        ("Tags", printable(", ".join(integration.tags)) or "-"),
         ("Version", str(integration.version)),
         ("Available", yes_no(status.available)),
         ("Potentially stale", yes_no(status.potentially_stale)),
@@ -141,10 +157,14 @@ def render_integration(integration: BigSegmentStoreIntegration) -> str:
     lines = [f"{label + ':':<{width}}{text}" for label, text in fields]
     for error in status.errors or ():
         code = "" if error.status_code is None else f" HTTP {error.status_code}"
-        lines.append(f"{'Error:':<{width}}{when(error.timestamp)}{code} {error.message or ''}")
+        message = printable(error.message or "")
+        lines.append(f"{'Error:':<{width}}{when(error.timestamp)}{code} {message}")
     if integration.config is not None:
         config: Mapping[str, Any] = integration.config
         lines.append("Config:")
-        key_width = max((len(key) for key in config), default=0) + 2
-        lines.extend(f"  {key + ':':<{key_width}}{_scalar(config[key])}" for key in config)
+        keys = {key: printable(key) for key in config}
+        key_width = max((len(key) for key in keys.values()), default=0) + 2
+        lines.extend(
+            f"  {shown + ':':<{key_width}}{_scalar(config[key])}" for key, shown in keys.items()
+        )
     return "\n".join(lines)

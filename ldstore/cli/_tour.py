@@ -44,6 +44,7 @@ from ldstore.operations import (
 )
 from ldstore.patch import PatchOperation, add_tag, if_version, set_on
 from ldstore.result import Err, Ok, Result
+from ldstore.text import printable
 from ldstore.workflows import (
     DesiredIntegration,
     NotAvailableError,
@@ -158,7 +159,7 @@ class _Out:
 
     def _emit(self, lines: Sequence[str], style: str = "") -> None:
         for line in lines:
-            for piece in _fit(line):
+            for piece in map(printable, _fit(line)):  # a name from --live's account, say
                 shown = f"{style}{piece}{_RESET}" if style and self.emphasis and piece else piece
                 _ = sys.stdout.write(f"{shown}\n")
         _ = sys.stdout.flush()

@@ -9,6 +9,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
+import attrs
+
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
@@ -34,10 +36,11 @@ from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
+from ldstore.text import printable
 from ldstore.wire import outcomes_to_wire, plan_to_wire
 
 if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command runs
-    from ldstore.workflows import ApplyReport, ItemOutcome, Plan
+    from ldstore.workflows import ApplyReport, ItemOutcome, Plan, PlanItem
 
 __all__ = ["register"]
 
@@ -234,7 +237,21 @@ async def run_wait(args: argparse.Namespace) -> int:
 
 def _label(integration: BigSegmentStoreIntegration) -> str:
     where = f"{integration.integration_key} {integration.project_key}/{integration.environment_key}"
-    return f"{where} {integration.name!r} ({integration.id})"
+    return printable(f"{where} {integration.name!r} ({integration.id})")
+
+
+def _shown(item: PlanItem) -> str:
+    """``str(item)``, with every key and change escaped (the name is already repr'd)."""
+    return str(
+        attrs.evolve(
+            item,
+            project_key=printable(item.project_key),
+            environment_key=printable(item.environment_key),
+            integration_key=printable(str(item.integration_key)),
+            integration_id=None if item.integration_id is None else printable(item.integration_id),
+            changes=tuple(map(printable, item.changes)),
+        )
+    )
 
 
 # apply
@@ -296,7 +313,7 @@ def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answe
     if not deletions:
         return Answer.YES
     if as_json and not assume_yes and on_a_terminal():  # the plan went to stdout as JSON
-        _ = sys.stderr.write("".join(f"{item}\n" for item in deletions))
+        _ = sys.stderr.write("".join(f"{_shown(item)}\n" for item in deletions))
     return confirm(
         f"Delete the {len(deletions)} integration(s) marked - above?", assume_yes=assume_yes
     )
@@ -304,7 +321,7 @@ def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answe
 
 def _print_plan(steps: Plan, *, prune: bool) -> None:
     for item in steps.items:
-        write(str(item))
+        write(_shown(item))
     counts = Counter(item.action for item in steps.items)
     write(
         f"\nPlan: {counts['create']} to create, {counts['update']} to update, "
@@ -329,10 +346,12 @@ def _print_report(report: ApplyReport) -> None:
 
 def _outcome_line(outcome: ItemOutcome) -> str:
     item = outcome.item
-    where = f"{item.integration_key} {item.project_key}/{item.environment_key} {item.name!r}"
+    where = printable(
+        f"{item.integration_key} {item.project_key}/{item.environment_key} {item.name!r}"
+    )
     match outcome.result:
         case Ok(value):
             integration_id = value.id if value is not None else item.integration_id
-            return f"{_PAST[item.action]} {where} ({integration_id})"
+            return f"{_PAST[item.action]} {where} ({printable(str(integration_id))})"
         case Err(error):
             return f"failed to {item.action} {where}: {' '.join(str(error).split())}"
