@@ -23,10 +23,13 @@ from ldstore.doctor._report import (
     DEFAULT_TIMEOUT,
     MAX_MEMBERS,
     SAMPLE_KEYS,
+    Budget,
     Check,
     CheckStatus,
+    DeadlineError,
     StoreReport,
     StoreUnreachableError,
+    bounded,
     context_hash,
     discovery_check,
     freshness,
@@ -94,10 +97,10 @@ class _BadReplyError(_UnreachableError):
 class _Reader:
     """Calls one operation at a time, each bounded by ``timeout``; maps lost stores to one error."""
 
-    def __init__(self, client: DynamoDBClient, table: str, timeout: float) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, budget: Budget) -> None:
         self.client = client
         self.table = table
-        self.timeout = timeout
+        self.budget = budget
         self.last = "DescribeTable"  # the operation in flight, for the deadline's error
 
     async def __call__(self, operation: str, call: Awaitable[T]) -> T:
@@ -110,9 +113,10 @@ class _Reader:
         self.last = operation
         _LOG.debug("dynamodb %s %s", operation, self.table)
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await bounded(self.budget, operation, call)
         except asyncio.TimeoutError:
-            raise _UnreachableError(operation, f"no answer within {self.timeout:g} s") from None
+            detail = f"no answer within {self.budget.timeout:g} s"
+            raise _UnreachableError(operation, detail) from None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
@@ -126,6 +130,8 @@ class _Reader:
             raise _BadInputError(str(error)) from None
         except BotoCoreError as error:  # no connection, timeouts, no credentials
             raise _UnreachableError(operation, str(error)) from None
+        except DeadlineError:
+            raise
         except Exception as error:  # noqa: BLE001 - botocore parses replies assuming their shape (a list where a structure belongs fails on .get); whatever that parse hits is a reply DynamoDB never sends
             raise _BadReplyError(operation, f"{type(error).__name__} reading the reply") from None
 
@@ -196,13 +202,14 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
             "total_max_attempts": 1,
         },  # a doctor reports, it does not insist
     )
+    budget = Budget(timeout, deadline)
     reader: _Reader | None = None
     try:
         creating: ClientCreatorContext[DynamoDBClient] = (session or get_session()).create_client(  # pyright: ignore[reportUnknownMemberType]  # the stubs name every AWS service; only DynamoDB's are installed
             "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
         )
         async with creating as client:
-            reader = _Reader(client, table, timeout)
+            reader = _Reader(client, table, budget)
             report = await asyncio.wait_for(
                 _diagnose(
                     reader,
@@ -213,12 +220,14 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
                     scan_limit=scan_limit,
                     sdk_instances=sdk_instances,
                 ),
-                deadline,
+                deadline + 1.0,  # a backstop: every call is bounded by the budget already
             )
+    except DeadlineError as error:
+        message = budget.message()
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except asyncio.TimeoutError:
-        message = f"the diagnosis did not finish within its deadline of {deadline:g} s"
         method = "DynamoDB" if reader is None else reader.last
-        return Err(StoreUnreachableError(message=message, method=method, url=location))
+        return Err(StoreUnreachableError(message=budget.message(), method=method, url=location))
     except _BadReplyError as error:
         message = f"the reply is not one DynamoDB gives ({error.detail})"
         return Err(StoreUnreachableError(message=message, method=error.operation, url=location))

@@ -36,10 +36,13 @@ from ldstore.doctor._report import (
     MAX_MEMBERS,
     SAMPLE_KEYS,
     SAMPLE_VALUES,
+    Budget,
     Check,
     CheckStatus,
+    DeadlineError,
     StoreReport,
     StoreUnreachableError,
+    bounded,
     context_hash,
     discovery_check,
     freshness,
@@ -77,6 +80,7 @@ CONSUMERS = (
     "LaunchDarkly's docs say most server-side SDKs and the Relay Proxy support neither "
     "Redis Cluster nor Sentinel (the Go SDK's go-redis integration, in beta, does)"
 )
+_GRACE = 1.0  # seconds past the deadline before the backstop cancels (closing connections)
 _ALLKEYS = "allkeys-"  # eviction policies that may evict any key, membership sets included
 _LOG = logging.getLogger("ldstore")
 # OpenSSL verify codes, named as people know them.
@@ -133,10 +137,10 @@ class _Reader:
     """
 
     def __init__(
-        self, client: Redis | RedisCluster, timeout: float, secrets: Sequence[str]
+        self, client: Redis | RedisCluster, budget: Budget, secrets: Sequence[str]
     ) -> None:
         self.client: Any = client  # Redis or RedisCluster: the same commands, loosely typed
-        self.timeout = timeout
+        self.budget = budget
         self.secrets = secrets
         self.nodes: Sequence[ClusterNode | None] = [None]
         self.last = "PING"
@@ -147,13 +151,15 @@ class _Reader:
         self.last = command
         _LOG.debug("redis %s", command)
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await bounded(self.budget, command, call)
         except ResponseError as error:
             raise _RefusedError(command, scrub(str(error), self.secrets)) from None
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # AuthenticationError is a ConnectionError: a refused password is unreachable too.
             detail = _tls_reason(error) or str(error) or type(error).__name__
             raise _UnreachableError(command, scrub(detail, self.secrets)) from None
+        except DeadlineError:
+            raise
         except Exception as error:  # noqa: BLE001 - redis-py parses replies assuming their shape (int(cursor), str.splitlines...); a server answering otherwise raises whatever that parse hits
             detail = f"{type(error).__name__} reading the reply"
             raise _BadReplyError(command, scrub(detail, self.secrets)) from None
@@ -179,21 +185,23 @@ class _Reader:
         return _node_infos(await self("INFO", self.client.info()))[0]
 
     async def scan(self, pattern: str, *, limit: int) -> tuple[list[str], int, bool]:
-        """Keys matching ``pattern``, asking every node to examine ``limit`` keys in all at most.
+        """Keys matching ``pattern``, asking the server(s) to examine ``limit`` keys in all at most.
 
-        Returns the keys (at most ``limit``), how many keys were asked to be examined,
-        and whether every node's cursor ended. Counting what SCAN was asked to examine
-        (its COUNT), not the calls, keeps the bound on the server's work.
+        Returns the keys (at most ``limit``), how many keys SCAN was asked to examine, and
+        whether every cursor ended. The bound counts keys (each SCAN's COUNT), not calls;
+        a cluster's primaries share it equally.
         """
         found: list[str] = []
         examined = 0
         complete = True
-        for node in self.nodes:
-            cursor = 0
+        for index, node in enumerate(self.nodes):
+            share = (limit - examined) // (len(self.nodes) - index)  # the rest, shared equally
+            cursor, asked = 0, 0
             while True:
-                count = min(_SCAN_COUNT, limit - examined)
+                count = min(_SCAN_COUNT, share - asked)
                 if count <= 0:
-                    return found[:limit], examined, False
+                    complete = False
+                    break
                 command = f"SCAN {cursor} MATCH {pattern} COUNT {count}"
                 options: dict[str, Any] = {"match": pattern, "count": count}
                 if node is not None:
@@ -201,10 +209,10 @@ class _Reader:
                 reply = await self(command, self.client.scan(cursor, **options))
                 cursor, keys = _scan_reply(reply, command, node)
                 found += [_text(key, command) for key in keys]
-                examined += count
+                asked += count
                 if cursor == 0:
                     break
-            complete = complete and cursor == 0
+            examined += asked
         return found[:limit], examined, complete
 
     async def members(self, key: str, *, limit: int) -> tuple[list[str], bool]:
@@ -288,7 +296,7 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     except (ValueError, TypeError) as error:
         message = f"not a Redis URL ({location}): {scrub(str(error), secrets)}"
         return Err(InputValidationError(message=message, field="url"))
-    state = _State(location=location, secrets=secrets, timeout=timeout)
+    state = _State(location=location, secrets=secrets, budget=Budget(timeout, deadline))
     try:
         report = await asyncio.wait_for(
             _connect_and_diagnose(
@@ -303,10 +311,13 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
                 scan_limit=scan_limit,
                 tls=tls,
             ),
-            deadline,
+            deadline + _GRACE,  # a backstop: every store call is bounded by the budget already
         )
+    except DeadlineError as error:
+        message = state.budget.message()
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except asyncio.TimeoutError:
-        message = f"the diagnosis did not finish within its deadline of {deadline:g} s"
+        message = state.budget.message()
         return Err(StoreUnreachableError(message=message, method=state.last, url=location))
     except _RefusedError as error:  # e.g. NOPERM: this user may not read what SDKs read
         message = f"Redis refused it: {_refusal(error.detail)}"
@@ -335,7 +346,7 @@ class _State:
 
     location: str
     secrets: Sequence[str]
-    timeout: float
+    budget: Budget
     reader: _Reader | None = None
 
     @property
@@ -447,7 +458,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
         client = Redis.from_url(master, **options)  # pyright: ignore[reportUnknownMemberType]
     assert client is not None  # noqa: S101 - built by the caller or from the Sentinel's answer
     _ = stack.push_async_callback(client.aclose)
-    reader = _Reader(client, state.timeout, state.secrets)
+    reader = _Reader(client, state.budget, state.secrets)
     state.reader = reader
     return await _diagnose(
         reader,
@@ -480,13 +491,13 @@ async def _ask_sentinel(
     userinfo, _, name = given.netloc.rpartition("@")
     name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
     sentinel_options = {
-        "socket_timeout": state.timeout,
-        "socket_connect_timeout": state.timeout,
+        "socket_timeout": state.budget.timeout,
+        "socket_connect_timeout": state.budget.timeout,
         "password": where.password,
         "username": where.username,
     }
     watcher = Sentinel([(host, port)], sentinel_kwargs=sentinel_options)
-    reader = _Reader(watcher.sentinels[0], state.timeout, state.secrets)
+    reader = _Reader(watcher.sentinels[0], state.budget, state.secrets)
     state.reader = reader
     try:
         found: object = await reader(
@@ -617,7 +628,7 @@ async def _cluster_reader(
 
     cluster = RedisCluster.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType]
     _ = stack.push_async_callback(cluster.aclose)
-    clustered = _Reader(cluster, reader.timeout, reader.secrets)
+    clustered = _Reader(cluster, reader.budget, reader.secrets)
     _ = await clustered("CLUSTER SLOTS", cluster.initialize())
     clustered.nodes = list(cluster.get_primaries())
     return clustered

@@ -9,13 +9,15 @@ an include wins over an exclude.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
@@ -43,6 +45,7 @@ SAMPLE_VALUES = 20  # values read from each sampled member key
 MAX_MEMBERS = 10_000  # segment refs read for one context and one kind (include/exclude)
 SKEW_TOLERANCE = 5.0  # seconds a synchronizedOn may run ahead of this clock unremarked
 
+T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SEGMENT_REF = re.compile(r".+\.g[0-9]+", flags=re.DOTALL)
 _MILLIS = re.compile(r"[0-9]{1,16}")  # what every SDK parses: no sign, spaces or exponent
@@ -189,6 +192,58 @@ def invalid_options(
                 message=f"{field} must be positive, not {value!r}", field=field
             )
     return None
+
+
+# Time.
+
+
+class DeadlineError(Exception):
+    """The diagnosis's deadline passed: ``command`` was the store call it stopped at."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+class Budget:
+    """The time one diagnosis has: each store call gets ``timeout``, or less when the
+    deadline is nearer, so no number of slow answers can carry it past the deadline."""
+
+    def __init__(self, timeout: float, deadline: float) -> None:
+        self.timeout = timeout
+        self.deadline = deadline
+        self.ends = time.monotonic() + deadline
+
+    def call_limit(self, command: str) -> float:
+        """Seconds the next call may take; ``DeadlineError`` when none are left."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise DeadlineError(command)
+        return min(self.timeout, left)
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.ends
+
+    def message(self) -> str:
+        return f"the diagnosis did not finish within its deadline of {self.deadline:g} s"
+
+
+async def bounded(budget: Budget, command: str, call: Awaitable[T]) -> T:
+    """``await call`` within the budget: ``asyncio.TimeoutError`` past ``timeout``,
+    ``DeadlineError`` past the deadline (the call is closed unawaited when none is left)."""
+    try:
+        limit = budget.call_limit(command)
+    except DeadlineError:
+        close = getattr(call, "close", None)
+        if close is not None:
+            close()  # a coroutine never awaited would warn
+        raise
+    try:
+        return await asyncio.wait_for(call, limit)
+    except asyncio.TimeoutError:
+        if budget.spent():
+            raise DeadlineError(command) from None
+        raise
 
 
 # Secrets.
