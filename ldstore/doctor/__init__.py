@@ -14,12 +14,14 @@ or DynamoDB store the SDKs read, and only reads::
 Needs the ``redis`` or ``dynamodb`` extra; importing this module needs neither.
 """
 
+from ldstore.doctor._canary import Canary, canary_check, check_canaries, client_side_id
 from ldstore.doctor._crosscheck import compare_with_integration, cross_check
 from ldstore.doctor._dynamodb import diagnose_dynamodb
 from ldstore.doctor._redis import RedisTLS, diagnose_redis
 from ldstore.doctor._report import (
     Check,
     CheckStatus,
+    MemberSets,
     MissingExtraError,
     StoreReport,
     StoreUnreachableError,
@@ -29,12 +31,17 @@ from ldstore.doctor._report import (
 )
 
 __all__ = [
+    "Canary",
     "Check",
     "CheckStatus",
+    "MemberSets",
     "MissingExtraError",
     "RedisTLS",
     "StoreReport",
     "StoreUnreachableError",
+    "canary_check",
+    "check_canaries",
+    "client_side_id",
     "compare_with_integration",
     "context_hash",
     "cross_check",

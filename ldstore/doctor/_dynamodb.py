@@ -27,6 +27,7 @@ from ldstore.doctor._report import (
     Check,
     CheckStatus,
     DeadlineError,
+    MemberSets,
     StoreReport,
     StoreUnreachableError,
     bounded,
@@ -39,6 +40,7 @@ from ldstore.doctor._report import (
     membership,
     missing_extra,
     parse_millis,
+    prefix_check,
     redact_url,
     shown,
 )
@@ -160,6 +162,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
     scan_limit: int = DEFAULT_SCAN_LIMIT,
     deadline: float = DEFAULT_DEADLINE,
     sdk_instances: int = 1,
+    expected_prefix: str | None = None,
     session: AioSession | None = None,
 ) -> Result[StoreReport, LDStoreError]:
     """Read the DynamoDB big segment store in ``table`` (credentials: the usual AWS chain).
@@ -170,7 +173,9 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
     adds each context's memberships. Every call is bounded by ``timeout`` seconds and
     made once, the whole diagnosis by ``deadline``; nothing is ever written. A
     provisioned table's read capacity is checked against ``sdk_instances`` SDKs polling
-    its metadata (one consistent read each every 5 s). ``session`` is an aiobotocore session to reuse
+    its metadata (one consistent read each every 5 s). ``expected_prefix`` (the
+    environment's client-side ID) is the prefix diagnosed when none is given, and a
+    ``prefix`` check says whether the data sits under it. ``session`` is an aiobotocore session to reuse
     (its credentials, and its loaded service models); by default a new one.
 
     ``Err``: ``StoreUnreachableError`` (no connection, timed out, no or refused
@@ -219,6 +224,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
                     stale_after=stale_after,
                     scan_limit=scan_limit,
                     sdk_instances=sdk_instances,
+                    expected_prefix=expected_prefix,
                 ),
                 deadline + 1.0,  # a backstop: every call is bounded by the budget already
             )
@@ -246,7 +252,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
     return Ok(report)
 
 
-async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
+async def _diagnose(  # noqa: PLR0913, C901 - one call from diagnose_dynamodb; one step per check
     reader: _Reader,
     *,
     location: str,
@@ -255,6 +261,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
     stale_after: float,
     scan_limit: int,
     sdk_instances: int,
+    expected_prefix: str | None,
 ) -> StoreReport:
     from botocore.exceptions import ClientError  # noqa: PLC0415 - the optional extra
 
@@ -271,6 +278,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
             stale=found.get("stale", True),
             checks=(*checks, *millis_checks),
             memberships=found.get("memberships", {}),
+            member_sets=found.get("member_sets", {}),
             prefixes=prefixes,
         )
 
@@ -300,11 +308,14 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
             return report()
         checks.append(_capacity(description, sdk_instances))
     try:
+        given = prefix
         if prefix is None:
-            found, discovery = await _discover(reader, scan_limit)
-            prefix = found[0] if len(found) == 1 else None
+            found, discovery = await _discover(reader, scan_limit, expected_prefix)
+            prefix = expected_prefix or (found[0] if len(found) == 1 else None)
             checks.append(discovery)
             prefixes = tuple("" if item is None else item for item in found)
+        if expected_prefix is not None:
+            checks.append(prefix_check(expected_prefix, given, prefixes))
         head = f"{prefix}:" if prefix else ""
         millis, metadata = await _metadata(reader, head)
         checks.append(metadata)
@@ -312,10 +323,12 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
         checks.extend(fresh.checks)
         checks.extend(await _sample_members(reader, head))
         memberships: dict[str, dict[str, bool]] = {}
+        member_sets: dict[str, MemberSets] = {}
         for context_key in context_keys:
-            check, refs = await _membership(reader, head, context_key)
+            check, refs, sets = await _membership(reader, head, context_key)
             checks.append(check)
             memberships[context_key] = refs
+            member_sets[context_key] = sets
     except _TableMissingError:  # deleted meanwhile, or DescribeTable was refused
         checks.append(
             Check("table", CheckStatus.FAILURE, f"table {reader.table!r} does not exist here")
@@ -329,6 +342,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
         age_seconds=fresh.age_seconds,
         stale=fresh.stale,
         memberships=memberships,
+        member_sets=member_sets,
     )
 
 
@@ -350,7 +364,9 @@ def _key_schema(table: Mapping[str, Any]) -> Check:
     )
 
 
-async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str | None], Check]:
+async def _discover(
+    reader: _Reader, scan_limit: int, expected_prefix: str | None
+) -> tuple[list[str | None], Check]:
     """Prefixes with a metadata item, from Scan pages that evaluate ``scan_limit`` items at most.
 
     Each page counts as at least one item evaluated, and at most ``max_pages(scan_limit)``
@@ -386,7 +402,7 @@ async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str | None],
             complete = True
             break
     ordered = sorted(found, key=lambda prefix: prefix or "")
-    chosen = ordered[0] if len(ordered) == 1 else None
+    chosen = expected_prefix or (ordered[0] if len(ordered) == 1 else None)
     check = discovery_check(ordered, chosen, examined=f"{scanned} items", complete=complete)
     return ordered, check
 
@@ -489,7 +505,7 @@ async def _sample_members(reader: _Reader, head: str) -> list[Check]:
 
 async def _membership(
     reader: _Reader, head: str, context_key: str
-) -> tuple[Check, dict[str, bool]]:
+) -> tuple[Check, dict[str, bool], MemberSets]:
     item = await reader.get_item(f"{head}{_USERS}", context_hash(context_key)) or {}
     problems: list[str] = []
     refs: dict[str, list[str]] = {}

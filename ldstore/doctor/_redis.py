@@ -40,6 +40,7 @@ from ldstore.doctor._report import (
     Check,
     CheckStatus,
     DeadlineError,
+    MemberSets,
     StoreReport,
     StoreUnreachableError,
     bounded,
@@ -52,6 +53,7 @@ from ldstore.doctor._report import (
     membership,
     missing_extra,
     parse_millis,
+    prefix_check,
     redact_url,
     scrub,
     shown,
@@ -253,6 +255,7 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     password: str | None = None,
     tls: RedisTLS | None = None,
     sentinel: str | None = None,
+    expected_prefix: str | None = None,
 ) -> Result[StoreReport, LDStoreError]:
     """Read the Redis big segment store at ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
@@ -266,7 +269,9 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     ``tls`` sets a CA, a client certificate or no verification for ``rediss://``. With
     ``sentinel`` (the Sentinel's own ``redis://HOST:PORT``), ``url``'s host is the name
     of the master the Sentinel watches: ``redis://:PASSWORD@mymaster/0``. A Redis Cluster
-    is found by itself (INFO) and read across its nodes.
+    is found by itself (INFO) and read across its nodes. ``expected_prefix`` (the
+    environment's client-side ID, see ``client_side_id``) is the prefix diagnosed when
+    none is given, and a ``prefix`` check says whether the data sits under it.
 
     ``Err``: ``StoreUnreachableError`` (refused, timed out, credentials or certificate
     refused, a reply that is not Redis's), ``InputValidationError`` (not a Redis URL, a
@@ -310,6 +315,7 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
                 stale_after=stale_after,
                 scan_limit=scan_limit,
                 tls=tls,
+                expected_prefix=expected_prefix,
             ),
             deadline + _GRACE,  # a backstop: every store call is bounded by the budget already
         )
@@ -410,6 +416,7 @@ async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
     stale_after: float,
     scan_limit: int,
     tls: RedisTLS | None,
+    expected_prefix: str | None,
 ) -> StoreReport:
     async with AsyncExitStack() as stack:
         return await _connect(
@@ -424,6 +431,7 @@ async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
             stale_after=stale_after,
             scan_limit=scan_limit,
             tls=tls,
+            expected_prefix=expected_prefix,
         )
 
 
@@ -440,6 +448,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
     stale_after: float,
     scan_limit: int,
     tls: RedisTLS | None,
+    expected_prefix: str | None,
 ) -> StoreReport:
     from redis.asyncio import Redis  # noqa: PLC0415 - the optional extra
 
@@ -472,6 +481,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
         stale_after=stale_after,
         scan_limit=scan_limit,
         sentinel=sentinel is not None,
+        expected_prefix=expected_prefix,
     )
 
 
@@ -534,6 +544,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
     stale_after: float,
     scan_limit: int,
     sentinel: bool,
+    expected_prefix: str | None,
 ) -> StoreReport:
     started = time.monotonic()
     command = "PING"
@@ -568,11 +579,14 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
         checks.append(_standalone(info))
     checks += await _hygiene(reader, info, cluster=cluster)
     prefixes: tuple[str, ...] | None = None
+    given = prefix
     if prefix is None:
-        found, check = await _discover(reader, scan_limit)
-        prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
+        found, check = await _discover(reader, scan_limit, expected_prefix)
+        prefix = expected_prefix or (found[0] if len(found) == 1 else DEFAULT_PREFIX)
         checks.append(check)
         prefixes = tuple(found)
+    if expected_prefix is not None:
+        checks.append(prefix_check(expected_prefix, given, prefixes))
     millis, metadata = await _metadata(reader, prefix)
     checks.append(metadata)
     fresh = freshness(millis, now=datetime.now(timezone.utc), stale_after=stale_after)
@@ -583,10 +597,12 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
     if cluster:
         checks.append(_slots(reader, [f"{prefix}:{_SYNCHRONIZED_ON}", *sampled]))
     memberships: dict[str, dict[str, bool]] = {}
+    member_sets: dict[str, MemberSets] = {}
     for context_key in context_keys:
-        check, refs = await _membership(reader, prefix, context_key)
+        check, refs, sets = await _membership(reader, prefix, context_key)
         checks.append(check)
         memberships[context_key] = refs
+        member_sets[context_key] = sets
     return StoreReport(
         store="redis",
         location=location,
@@ -597,6 +613,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
         checks=tuple(checks),
         memberships=memberships,
         prefixes=prefixes,
+        member_sets=member_sets,
     )
 
 
@@ -696,7 +713,9 @@ def _node_name(node: ClusterNode | None) -> str:
     return "-" if node is None else f"{node.host}:{node.port}"
 
 
-async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str], Check]:
+async def _discover(
+    reader: _Reader, scan_limit: int, expected_prefix: str | None
+) -> tuple[list[str], Check]:
     suffix = f":{_SYNCHRONIZED_ON}"
     try:
         keys, examined, complete = await reader.scan(f"*{suffix}", limit=scan_limit)
@@ -705,7 +724,7 @@ async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str], Check]
         check = Check("prefix discovery", CheckStatus.WARNING, f"SCAN refused: {error.detail}")
         return [], check
     found = sorted({key[: -len(suffix)] for key in keys if key.endswith(suffix)})
-    prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
+    prefix = expected_prefix or (found[0] if len(found) == 1 else DEFAULT_PREFIX)
     # A finished SCAN saw every key: say how many (0 on an empty database), not its COUNT.
     text = f"all {size} keys" if size is not None else f"about {examined} keys"
     return found, discovery_check(found, prefix, examined=text, complete=complete)
@@ -804,7 +823,7 @@ def _slots(reader: _Reader, keys: Sequence[str]) -> Check:
 
 async def _membership(
     reader: _Reader, prefix: str, context_key: str
-) -> tuple[Check, dict[str, bool]]:
+) -> tuple[Check, dict[str, bool], MemberSets]:
     digest = context_hash(context_key)
     problems: list[str] = []
     refs: dict[str, list[str]] = {}

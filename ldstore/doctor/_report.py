@@ -28,6 +28,7 @@ from ldstore.text import REDACTED, printable, redact
 __all__ = [
     "Check",
     "CheckStatus",
+    "MemberSets",
     "MissingExtraError",
     "StoreReport",
     "StoreUnreachableError",
@@ -75,6 +76,14 @@ class Check:
 
 
 @attrs.frozen(kw_only=True)
+class MemberSets:
+    """A context's two sets as the store holds them (segment refs)."""
+
+    included: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+
+
+@attrs.frozen(kw_only=True)
 class StoreReport:
     """What the doctor found in one store, for one prefix.
 
@@ -95,6 +104,7 @@ class StoreReport:
         factory=dict[str, Mapping[str, bool]]
     )
     prefixes: tuple[str, ...] | None = None
+    member_sets: Mapping[str, MemberSets] = attrs.field(factory=dict[str, MemberSets])
 
     @property
     def healthy(self) -> bool:
@@ -419,14 +429,16 @@ def member_value_check(values: Iterable[str], *, where: str) -> Check:
 
 def membership(
     context_key: str, included: Iterable[str], excluded: Iterable[str], problems: Iterable[str]
-) -> tuple[Check, dict[str, bool]]:
-    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude)."""
+) -> tuple[Check, dict[str, bool], MemberSets]:
+    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude);
+    the refs as SDKs read them; and the two sets as stored."""
     include, exclude = set(included), set(excluded)
     refs = dict.fromkeys(exclude, False) | dict.fromkeys(include, True)
+    sets = MemberSets(included=frozenset(include), excluded=frozenset(exclude))
     name = f"context {context_key!r}"
     errors = list(problems)
     if errors:
-        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs
+        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs, sets
     parts: list[str] = []
     if include:
         parts.append(f"included in {shown(include)}")
@@ -438,7 +450,7 @@ def membership(
     if not parts:
         parts.append(f"in no big segment (stored under {context_hash(context_key)})")
     status = CheckStatus.WARNING if both else CheckStatus.OK
-    return Check(name, status, "; ".join(parts)), refs
+    return Check(name, status, "; ".join(parts)), refs, sets
 
 
 def discovery_check(
@@ -463,6 +475,32 @@ def discovery_check(
         CheckStatus.WARNING,
         f"found {len(prefixes)} prefix(es): {listed}{more}; diagnosing {label}: "
         "give the prefix your SDKs use to diagnose that one",
+    )
+
+
+def prefix_check(expected: str, given: str | None, found: Iterable[str] | None) -> Check:
+    """``prefix``: is the store's data under ``expected``, the environment's client-side ID?
+
+    LaunchDarkly-managed stores use the client-side ID as their prefix
+    (``launchdarkly-api.md``); an SDK configured with it reads nothing under another one.
+    """
+    if given is not None and given != expected:
+        return Check(
+            "prefix",
+            CheckStatus.FAILURE,
+            f"diagnosing {given!r}, but the environment's client-side ID is {expected!r}: "
+            "SDKs configured with the client-side ID read nothing under this prefix",
+        )
+    others = sorted(set(found or ()) - {expected})
+    if found is not None and expected not in found and others:
+        return Check(
+            "prefix",
+            CheckStatus.FAILURE,
+            f"the data sits under {shown(others)}, not under the environment's client-side "
+            f"ID {expected!r}: SDKs configured with the client-side ID read nothing",
+        )
+    return Check(
+        "prefix", CheckStatus.OK, f"diagnosing the environment's client-side ID {expected!r}"
     )
 
 

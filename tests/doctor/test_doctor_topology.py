@@ -71,12 +71,13 @@ def _cluster_port() -> int:
             return port
 
 
-def _ask(port: int, *command: str) -> Any:
-    client = redis.Redis(port=port, socket_timeout=STARTUP)
+def _ask(port: int, *command: str) -> object:
+    client = cast("Any", redis.Redis(port=port, socket_timeout=STARTUP))
     try:
-        return client.execute_command(*command)  # pyright: ignore[reportUnknownMemberType]
+        answer: object = client.execute_command(*command)
     finally:
         client.close()
+    return answer
 
 
 @attrs.frozen
@@ -129,7 +130,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert created.returncode == 0, created.stdout + created.stderr
         for port in ports:
             _wait(
-                lambda port=port: b"cluster_state:ok" in _ask(port, "CLUSTER", "INFO"),
+                lambda port=port: (
+                    b"cluster_state:ok" in cast("bytes", _ask(port, "CLUSTER", "INFO"))
+                ),
                 "the cluster",
             )
         client = cast("Any", RedisCluster(host="127.0.0.1", port=ports[0]))
@@ -209,7 +212,7 @@ def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watched]:
             f"sentinel monitor mymaster 127.0.0.1 {master.port} 1\n"
         )
         process = _start(program, str(config))
-        stack.callback(stop, process)
+        _ = stack.callback(stop, process)
         _wait(lambda: _ask(port, "SENTINEL", "MASTER", "mymaster"), "redis-sentinel")
         yield Watched(master, port)
 
