@@ -34,6 +34,7 @@ from ldstore.doctor._report import (
     DEFAULT_STALE_AFTER,
     DEFAULT_TIMEOUT,
     MAX_MEMBERS,
+    MIN_SCRUBBED,
     SAMPLE_KEYS,
     SAMPLE_VALUES,
     Budget,
@@ -288,7 +289,8 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     invalid = invalid_options(stale_after, timeout, scan_limit, deadline)
     if invalid is not None:
         return Err(invalid)
-    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *([password] if password else []))
+    given = [password] if password is not None and len(password) >= MIN_SCRUBBED else []
+    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *given)
     location = redact_url(url, secrets)
     if sentinel is not None:
         location = f"{location} via Sentinel {redact_url(sentinel, secrets)}"
