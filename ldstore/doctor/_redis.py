@@ -150,14 +150,17 @@ class _Reader:
         self.last = "PING"
 
     async def __call__(self, command: str, call: Awaitable[T]) -> T:
-        from redis.exceptions import RedisError, ResponseError  # noqa: PLC0415
+        from redis.exceptions import AskError, MovedError, RedisError, ResponseError  # noqa: PLC0415
 
         self.last = command
         _LOG.debug("redis %s", printable(command))  # keys come from the store
         try:
             return await bounded(self.budget, command, call)
         except ResponseError as error:
-            raise _RefusedError(command, scrub(str(error), self.secrets)) from None
+            detail = scrub(str(error), self.secrets)
+            if isinstance(error, AskError):  # redis-py drops the MOVED/ASK word: put it back
+                detail = f"{'MOVED' if isinstance(error, MovedError) else 'ASK'} {detail}"
+            raise _RefusedError(command, detail) from None
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # AuthenticationError is a ConnectionError: a refused password is unreachable too.
             detail = _tls_reason(error) or str(error) or type(error).__name__

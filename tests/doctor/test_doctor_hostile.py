@@ -414,3 +414,24 @@ async def test_the_dynamodb_deadline_holds(aws_environment: dict[str, str]) -> N
     assert isinstance(result.error, StoreUnreachableError)
     assert "deadline of 1 s" in str(result.error)
     assert elapsed < 1.5
+
+
+async def test_a_cluster_node_that_hides_info_is_named_not_crashed_on() -> None:
+    """Point 2: INFO refused (as some managed services do) and MOVED for a key: exit-3 Err naming
+    the cluster, never an unexpected error."""
+
+    def answer(command: list[bytes]) -> bytes | None:
+        name = command[0].upper()
+        if name == b"INFO":
+            return error("NOPERM this user has no permissions to run the 'info' command")
+        if name in {b"TYPE", b"GET"}:
+            return error("MOVED 3999 127.0.0.1:7001")
+        return None
+
+    async with resp_server(answer) as server:
+        result = await asyncio.wait_for(diagnose_redis(server.url, prefix="p"), BOUND)
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, StoreUnreachableError)
+    assert "MOVED 3999" in str(result.error)
+    assert "Redis Cluster node" in str(result.error)
