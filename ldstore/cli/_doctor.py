@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import os
@@ -35,12 +36,11 @@ from ldstore.cli._options import (
 )
 from ldstore.cli._output import write
 from ldstore.doctor import (
-    Check,
-    CheckStatus,
+    Canary,
     MissingExtraError,
     RedisTLS,
     StoreReport,
-    cross_check,
+    diagnose_against_api,
     diagnose_dynamodb,
     diagnose_redis,
     render_report,
@@ -51,7 +51,7 @@ from ldstore.result import Err, Ok, Result
 from ldstore.text import printable
 
 if TYPE_CHECKING:
-    from ldstore.core import Core
+    pass
 
 __all__ = ["register"]
 
@@ -65,8 +65,10 @@ fresh (SDKs call a store stale after 120 s), are its keys of the right types, an
 segments a context is in. Read-only: the doctor never writes to the store.
 
 Without --prefix it scans (boundedly) for prefixes with metadata and reports them. With
---project, --environment and --integration-id (and an access token) it also compares
-LaunchDarkly's status for the integration with what the store holds. Every store call
+--project and --environment (and an access token) it checks the store's prefix is the
+environment's client-side ID, with --integration-id it also compares LaunchDarkly's
+status for the integration with what the store holds, and each --canary checks one
+context's membership end to end. Every store call
 is made once and bounded by --timeout, the whole diagnosis by --deadline; --quiet prints
 only the checks that are not ok, and the verdict when it is unhealthy."""
 
@@ -242,6 +244,23 @@ def _common_options(parser: argparse.ArgumentParser, *, default_prefix: str) -> 
         help=f"give up on the whole diagnosis after this long (default: {_DEADLINE:g})",
     )
     add_integration_options(parser, with_id=True, required=False)
+    api = parser.add_argument_group("against LaunchDarkly (with --project, --environment, a token)")
+    _ = api.add_argument(
+        "--canary",
+        action="append",
+        default=[],
+        type=_canary,
+        metavar="SEGMENT_KEY:CONTEXT_KEY",
+        help="check this context's membership in this big segment end to end: the API's "
+        "answer against the store's sets (repeatable)",
+    )
+
+
+def _canary(text: str) -> Canary:
+    try:
+        return Canary.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 async def _run_redis(args: argparse.Namespace) -> int:
@@ -307,25 +326,54 @@ async def _run_dynamodb(args: argparse.Namespace) -> int:
     )
 
 
+@attrs.frozen
+class _Api:
+    """What the flags ask of LaunchDarkly's API: the prefix, a status to compare, canaries."""
+
+    project: str
+    environment: str
+    integration: GetBigSegmentStoreIntegrationRequest | None
+    canaries: tuple[Canary, ...]
+
+
 async def _run(
     args: argparse.Namespace,
     store: str,
     diagnose: Callable[[dict[str, Any]], Awaitable[Result[StoreReport, LDStoreError]]],
 ) -> int:
-    """Check the flags (before touching the store), diagnose, then cross-check if asked."""
-    request = _cross_check_request(args, store)
-    core = make_core(args) if request is not None else None
-    result = await diagnose(
-        {
-            "prefix": args.prefix,
-            "context_keys": args.context_key,
-            "stale_after": args.stale_after,
-            "timeout": _timeout(args),
-            "scan_limit": args.scan_limit,
-            "deadline": args.deadline,
-        }
-    )
-    return await _finish(args, result, core, request)
+    """Check the flags (before touching the store), ask the API, diagnose, compare."""
+    api = _api(args, store)
+    options: dict[str, Any] = {
+        "prefix": args.prefix,
+        "context_keys": list(dict.fromkeys(args.context_key)),
+        "stale_after": args.stale_after,
+        "timeout": _timeout(args),
+        "scan_limit": args.scan_limit,
+        "deadline": args.deadline,
+    }
+    if api is None:
+        return _finish(args, await diagnose(options))
+    bound = functools.partial(_bind, diagnose, options)
+    async with make_core(args) as core:
+        result = await diagnose_against_api(
+            bound,
+            core,
+            api.project,
+            api.environment,
+            integration=api.integration,
+            canaries=api.canaries,
+            context_keys=options["context_keys"],
+            stale_after=args.stale_after,
+        )
+    return _finish(args, result)
+
+
+def _bind(
+    diagnose: Callable[[dict[str, Any]], Awaitable[Result[StoreReport, LDStoreError]]],
+    options: dict[str, Any],
+    **more: Any,
+) -> Awaitable[Result[StoreReport, LDStoreError]]:
+    return diagnose({**options, **more})
 
 
 def _timeout(args: argparse.Namespace) -> float:
@@ -333,38 +381,41 @@ def _timeout(args: argparse.Namespace) -> float:
     return _STORE_TIMEOUT if timeout is None else float(timeout)
 
 
-def _cross_check_request(
-    args: argparse.Namespace, store: str
-) -> GetBigSegmentStoreIntegrationRequest | None:
-    """The integration to compare with, when the flags name one; ``UsageError`` for half of one."""
-    named = {
-        "--project": args.project,
-        "--environment": args.environment,
-        "--integration-id": args.integration_id,
-    }
-    if not any(named.values()) and args.integration is None:
+def _api(args: argparse.Namespace, store: str) -> _Api | None:
+    """What to ask the API, when the flags say; ``UsageError`` for half of a question."""
+    canaries = tuple(args.canary)
+    wanted = args.project or args.environment or args.integration_id or args.integration
+    if not wanted and not canaries:
         return None
-    missing = [flag for flag, value in named.items() if not value]
+    missing = [
+        flag
+        for flag, value in (("--project", args.project), ("--environment", args.environment))
+        if not value
+    ]
     if missing:
-        msg = f"comparing with LaunchDarkly's status needs {', '.join(missing)} as well"
+        why = "--canary" if canaries else "comparing with LaunchDarkly"
+        msg = f"{why} needs {' and '.join(missing)} as well (and an access token)"
         raise UsageError(msg)
     if args.integration not in {None, store}:
         msg = f"--integration {args.integration} does not match `ldstore doctor {store}`"
         raise UsageError(msg)
-    return GetBigSegmentStoreIntegrationRequest(
-        project_key=args.project,
-        environment_key=args.environment,
-        integration_key=store,
-        integration_id=args.integration_id,
+    if args.integration is not None and not args.integration_id:
+        msg = "--integration needs --integration-id as well"
+        raise UsageError(msg)
+    integration = (
+        None
+        if not args.integration_id
+        else GetBigSegmentStoreIntegrationRequest(
+            project_key=args.project,
+            environment_key=args.environment,
+            integration_key=store,
+            integration_id=args.integration_id,
+        )
     )
+    return _Api(args.project, args.environment, integration, canaries)
 
 
-async def _finish(
-    args: argparse.Namespace,
-    result: Result[StoreReport, LDStoreError],
-    core: Core | None,
-    request: GetBigSegmentStoreIntegrationRequest | None,
-) -> int:
+def _finish(args: argparse.Namespace, result: Result[StoreReport, LDStoreError]) -> int:
     match result:
         case Err(MissingExtraError() as error):
             report(printable(str(error)), kind=type(error).__name__, error=error)
@@ -372,32 +423,13 @@ async def _finish(
         case Err(error):  # StoreUnreachableError: exit 3; InputValidationError: exit 2
             return fail(_escaped(error))
         case Ok(found):
-            pass
-    if core is not None and request is not None:
-        async with core:
-            checked = await cross_check(core, request, found, stale_after=args.stale_after)
-        match checked:
-            case Ok(found):
-                pass
-            case Err(error):  # one failed line beside the store's checks, not the end
-                found = _with_check(
-                    found, Check("api status", CheckStatus.FAILURE, _api_failure(error))
-                )
-    _print(args, found)
-    return EXIT_OK if found.healthy else EXIT_NOT_READY
+            _print(args, found)
+            return EXIT_OK if found.healthy else EXIT_NOT_READY
 
 
 def _escaped(error: LDStoreError) -> LDStoreError:
     """``error`` with its message shown through ``printable`` (store replies may hold escapes)."""
     return attrs.evolve(error, message=printable(error.message))
-
-
-def _api_failure(error: LDStoreError) -> str:
-    return f"LaunchDarkly did not answer the integration's status: {type(error).__name__}: {error}"
-
-
-def _with_check(found: StoreReport, check: Check) -> StoreReport:
-    return attrs.evolve(found, checks=(*found.checks, check))
 
 
 def _print(args: argparse.Namespace, found: StoreReport) -> None:

@@ -23,10 +23,14 @@ from ldstore.doctor._report import (
     DEFAULT_TIMEOUT,
     MAX_MEMBERS,
     SAMPLE_KEYS,
+    Budget,
     Check,
     CheckStatus,
+    DeadlineError,
+    MemberSets,
     StoreReport,
     StoreUnreachableError,
+    bounded,
     context_hash,
     discovery_check,
     freshness,
@@ -36,6 +40,7 @@ from ldstore.doctor._report import (
     membership,
     missing_extra,
     parse_millis,
+    prefix_check,
     redact_url,
     shown,
 )
@@ -94,10 +99,10 @@ class _BadReplyError(_UnreachableError):
 class _Reader:
     """Calls one operation at a time, each bounded by ``timeout``; maps lost stores to one error."""
 
-    def __init__(self, client: DynamoDBClient, table: str, timeout: float) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, budget: Budget) -> None:
         self.client = client
         self.table = table
-        self.timeout = timeout
+        self.budget = budget
         self.last = "DescribeTable"  # the operation in flight, for the deadline's error
 
     async def __call__(self, operation: str, call: Awaitable[T]) -> T:
@@ -110,9 +115,10 @@ class _Reader:
         self.last = operation
         _LOG.debug("dynamodb %s %s", operation, self.table)
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await bounded(self.budget, operation, call)
         except asyncio.TimeoutError:
-            raise _UnreachableError(operation, f"no answer within {self.timeout:g} s") from None
+            detail = f"no answer within {self.budget.timeout:g} s"
+            raise _UnreachableError(operation, detail) from None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
@@ -126,6 +132,8 @@ class _Reader:
             raise _BadInputError(str(error)) from None
         except BotoCoreError as error:  # no connection, timeouts, no credentials
             raise _UnreachableError(operation, str(error)) from None
+        except DeadlineError:
+            raise
         except Exception as error:  # noqa: BLE001 - botocore parses replies assuming their shape (a list where a structure belongs fails on .get); whatever that parse hits is a reply DynamoDB never sends
             raise _BadReplyError(operation, f"{type(error).__name__} reading the reply") from None
 
@@ -154,6 +162,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
     scan_limit: int = DEFAULT_SCAN_LIMIT,
     deadline: float = DEFAULT_DEADLINE,
     sdk_instances: int = 1,
+    expected_prefix: str | None = None,
     session: AioSession | None = None,
 ) -> Result[StoreReport, LDStoreError]:
     """Read the DynamoDB big segment store in ``table`` (credentials: the usual AWS chain).
@@ -164,7 +173,9 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
     adds each context's memberships. Every call is bounded by ``timeout`` seconds and
     made once, the whole diagnosis by ``deadline``; nothing is ever written. A
     provisioned table's read capacity is checked against ``sdk_instances`` SDKs polling
-    its metadata (one consistent read each every 5 s). ``session`` is an aiobotocore session to reuse
+    its metadata (one consistent read each every 5 s). ``expected_prefix`` (the
+    environment's client-side ID) is the prefix diagnosed when none is given, and a
+    ``prefix`` check says whether the data sits under it. ``session`` is an aiobotocore session to reuse
     (its credentials, and its loaded service models); by default a new one.
 
     ``Err``: ``StoreUnreachableError`` (no connection, timed out, no or refused
@@ -196,13 +207,14 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
             "total_max_attempts": 1,
         },  # a doctor reports, it does not insist
     )
+    budget = Budget(timeout, deadline)
     reader: _Reader | None = None
     try:
         creating: ClientCreatorContext[DynamoDBClient] = (session or get_session()).create_client(  # pyright: ignore[reportUnknownMemberType]  # the stubs name every AWS service; only DynamoDB's are installed
             "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
         )
         async with creating as client:
-            reader = _Reader(client, table, timeout)
+            reader = _Reader(client, table, budget)
             report = await asyncio.wait_for(
                 _diagnose(
                     reader,
@@ -212,13 +224,16 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
                     stale_after=stale_after,
                     scan_limit=scan_limit,
                     sdk_instances=sdk_instances,
+                    expected_prefix=expected_prefix,
                 ),
-                deadline,
+                deadline + 1.0,  # a backstop: every call is bounded by the budget already
             )
+    except DeadlineError as error:
+        message = budget.message()
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except asyncio.TimeoutError:
-        message = f"the diagnosis did not finish within its deadline of {deadline:g} s"
         method = "DynamoDB" if reader is None else reader.last
-        return Err(StoreUnreachableError(message=message, method=method, url=location))
+        return Err(StoreUnreachableError(message=budget.message(), method=method, url=location))
     except _BadReplyError as error:
         message = f"the reply is not one DynamoDB gives ({error.detail})"
         return Err(StoreUnreachableError(message=message, method=error.operation, url=location))
@@ -237,7 +252,7 @@ async def diagnose_dynamodb(  # noqa: PLR0913, PLR0911, C901 - the documented op
     return Ok(report)
 
 
-async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
+async def _diagnose(  # noqa: PLR0913, C901 - one call from diagnose_dynamodb; one step per check
     reader: _Reader,
     *,
     location: str,
@@ -246,6 +261,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
     stale_after: float,
     scan_limit: int,
     sdk_instances: int,
+    expected_prefix: str | None,
 ) -> StoreReport:
     from botocore.exceptions import ClientError  # noqa: PLC0415 - the optional extra
 
@@ -262,6 +278,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
             stale=found.get("stale", True),
             checks=(*checks, *millis_checks),
             memberships=found.get("memberships", {}),
+            member_sets=found.get("member_sets", {}),
             prefixes=prefixes,
         )
 
@@ -291,11 +308,14 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
             return report()
         checks.append(_capacity(description, sdk_instances))
     try:
+        given = prefix
         if prefix is None:
-            found, discovery = await _discover(reader, scan_limit)
-            prefix = found[0] if len(found) == 1 else None
+            found, discovery = await _discover(reader, scan_limit, expected_prefix)
+            prefix = expected_prefix or (found[0] if len(found) == 1 else None)
             checks.append(discovery)
             prefixes = tuple("" if item is None else item for item in found)
+        if expected_prefix is not None:
+            checks.append(prefix_check(expected_prefix, given, prefixes))
         head = f"{prefix}:" if prefix else ""
         millis, metadata = await _metadata(reader, head)
         checks.append(metadata)
@@ -303,10 +323,12 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
         checks.extend(fresh.checks)
         checks.extend(await _sample_members(reader, head))
         memberships: dict[str, dict[str, bool]] = {}
+        member_sets: dict[str, MemberSets] = {}
         for context_key in context_keys:
-            check, refs = await _membership(reader, head, context_key)
+            check, refs, sets = await _membership(reader, head, context_key)
             checks.append(check)
             memberships[context_key] = refs
+            member_sets[context_key] = sets
     except _TableMissingError:  # deleted meanwhile, or DescribeTable was refused
         checks.append(
             Check("table", CheckStatus.FAILURE, f"table {reader.table!r} does not exist here")
@@ -320,6 +342,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_dynamodb
         age_seconds=fresh.age_seconds,
         stale=fresh.stale,
         memberships=memberships,
+        member_sets=member_sets,
     )
 
 
@@ -341,7 +364,9 @@ def _key_schema(table: Mapping[str, Any]) -> Check:
     )
 
 
-async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str | None], Check]:
+async def _discover(
+    reader: _Reader, scan_limit: int, expected_prefix: str | None
+) -> tuple[list[str | None], Check]:
     """Prefixes with a metadata item, from Scan pages that evaluate ``scan_limit`` items at most.
 
     Each page counts as at least one item evaluated, and at most ``max_pages(scan_limit)``
@@ -377,7 +402,7 @@ async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str | None],
             complete = True
             break
     ordered = sorted(found, key=lambda prefix: prefix or "")
-    chosen = ordered[0] if len(ordered) == 1 else None
+    chosen = expected_prefix or (ordered[0] if len(ordered) == 1 else None)
     check = discovery_check(ordered, chosen, examined=f"{scanned} items", complete=complete)
     return ordered, check
 
@@ -480,7 +505,7 @@ async def _sample_members(reader: _Reader, head: str) -> list[Check]:
 
 async def _membership(
     reader: _Reader, head: str, context_key: str
-) -> tuple[Check, dict[str, bool]]:
+) -> tuple[Check, dict[str, bool], MemberSets]:
     item = await reader.get_item(f"{head}{_USERS}", context_hash(context_key)) or {}
     problems: list[str] = []
     refs: dict[str, list[str]] = {}

@@ -34,12 +34,17 @@ from ldstore.doctor._report import (
     DEFAULT_STALE_AFTER,
     DEFAULT_TIMEOUT,
     MAX_MEMBERS,
+    MIN_SCRUBBED,
     SAMPLE_KEYS,
     SAMPLE_VALUES,
+    Budget,
     Check,
     CheckStatus,
+    DeadlineError,
+    MemberSets,
     StoreReport,
     StoreUnreachableError,
+    bounded,
     context_hash,
     discovery_check,
     freshness,
@@ -49,6 +54,7 @@ from ldstore.doctor._report import (
     membership,
     missing_extra,
     parse_millis,
+    prefix_check,
     redact_url,
     scrub,
     shown,
@@ -56,6 +62,7 @@ from ldstore.doctor._report import (
 )
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.result import Err, Ok, Result
+from ldstore.text import printable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -77,6 +84,7 @@ CONSUMERS = (
     "LaunchDarkly's docs say most server-side SDKs and the Relay Proxy support neither "
     "Redis Cluster nor Sentinel (the Go SDK's go-redis integration, in beta, does)"
 )
+_GRACE = 1.0  # seconds past the deadline before the backstop cancels (closing connections)
 _ALLKEYS = "allkeys-"  # eviction policies that may evict any key, membership sets included
 _LOG = logging.getLogger("ldstore")
 # OpenSSL verify codes, named as people know them.
@@ -133,27 +141,32 @@ class _Reader:
     """
 
     def __init__(
-        self, client: Redis | RedisCluster, timeout: float, secrets: Sequence[str]
+        self, client: Redis | RedisCluster, budget: Budget, secrets: Sequence[str]
     ) -> None:
         self.client: Any = client  # Redis or RedisCluster: the same commands, loosely typed
-        self.timeout = timeout
+        self.budget = budget
         self.secrets = secrets
         self.nodes: Sequence[ClusterNode | None] = [None]
         self.last = "PING"
 
     async def __call__(self, command: str, call: Awaitable[T]) -> T:
-        from redis.exceptions import RedisError, ResponseError  # noqa: PLC0415
+        from redis.exceptions import AskError, MovedError, RedisError, ResponseError  # noqa: PLC0415
 
         self.last = command
-        _LOG.debug("redis %s", command)
+        _LOG.debug("redis %s", printable(command))  # keys come from the store
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await bounded(self.budget, command, call)
         except ResponseError as error:
-            raise _RefusedError(command, scrub(str(error), self.secrets)) from None
+            detail = scrub(str(error), self.secrets)
+            if isinstance(error, AskError):  # redis-py drops the MOVED/ASK word: put it back
+                detail = f"{'MOVED' if isinstance(error, MovedError) else 'ASK'} {detail}"
+            raise _RefusedError(command, detail) from None
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # AuthenticationError is a ConnectionError: a refused password is unreachable too.
             detail = _tls_reason(error) or str(error) or type(error).__name__
             raise _UnreachableError(command, scrub(detail, self.secrets)) from None
+        except DeadlineError:
+            raise
         except Exception as error:  # noqa: BLE001 - redis-py parses replies assuming their shape (int(cursor), str.splitlines...); a server answering otherwise raises whatever that parse hits
             detail = f"{type(error).__name__} reading the reply"
             raise _BadReplyError(command, scrub(detail, self.secrets)) from None
@@ -179,21 +192,23 @@ class _Reader:
         return _node_infos(await self("INFO", self.client.info()))[0]
 
     async def scan(self, pattern: str, *, limit: int) -> tuple[list[str], int, bool]:
-        """Keys matching ``pattern``, asking every node to examine ``limit`` keys in all at most.
+        """Keys matching ``pattern``, asking the server(s) to examine ``limit`` keys in all at most.
 
-        Returns the keys (at most ``limit``), how many keys were asked to be examined,
-        and whether every node's cursor ended. Counting what SCAN was asked to examine
-        (its COUNT), not the calls, keeps the bound on the server's work.
+        Returns the keys (at most ``limit``), how many keys SCAN was asked to examine, and
+        whether every cursor ended. The bound counts keys (each SCAN's COUNT), not calls;
+        a cluster's primaries share it equally.
         """
         found: list[str] = []
         examined = 0
         complete = True
-        for node in self.nodes:
-            cursor = 0
+        for index, node in enumerate(self.nodes):
+            share = (limit - examined) // (len(self.nodes) - index)  # the rest, shared equally
+            cursor, asked = 0, 0
             while True:
-                count = min(_SCAN_COUNT, limit - examined)
+                count = min(_SCAN_COUNT, share - asked)
                 if count <= 0:
-                    return found[:limit], examined, False
+                    complete = False
+                    break
                 command = f"SCAN {cursor} MATCH {pattern} COUNT {count}"
                 options: dict[str, Any] = {"match": pattern, "count": count}
                 if node is not None:
@@ -201,10 +216,10 @@ class _Reader:
                 reply = await self(command, self.client.scan(cursor, **options))
                 cursor, keys = _scan_reply(reply, command, node)
                 found += [_text(key, command) for key in keys]
-                examined += count
+                asked += count
                 if cursor == 0:
                     break
-            complete = complete and cursor == 0
+            examined += asked
         return found[:limit], examined, complete
 
     async def members(self, key: str, *, limit: int) -> tuple[list[str], bool]:
@@ -245,6 +260,7 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     password: str | None = None,
     tls: RedisTLS | None = None,
     sentinel: str | None = None,
+    expected_prefix: str | None = None,
 ) -> Result[StoreReport, LDStoreError]:
     """Read the Redis big segment store at ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
@@ -258,7 +274,9 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     ``tls`` sets a CA, a client certificate or no verification for ``rediss://``. With
     ``sentinel`` (the Sentinel's own ``redis://HOST:PORT``), ``url``'s host is the name
     of the master the Sentinel watches: ``redis://:PASSWORD@mymaster/0``. A Redis Cluster
-    is found by itself (INFO) and read across its nodes.
+    is found by itself (INFO) and read across its nodes. ``expected_prefix`` (the
+    environment's client-side ID, see ``client_side_id``) is the prefix diagnosed when
+    none is given, and a ``prefix`` check says whether the data sits under it.
 
     ``Err``: ``StoreUnreachableError`` (refused, timed out, credentials or certificate
     refused, a reply that is not Redis's), ``InputValidationError`` (not a Redis URL, a
@@ -274,7 +292,8 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     invalid = invalid_options(stale_after, timeout, scan_limit, deadline)
     if invalid is not None:
         return Err(invalid)
-    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *([password] if password else []))
+    given = [password] if password is not None and len(password) >= MIN_SCRUBBED else []
+    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *given)
     location = redact_url(url, secrets)
     if sentinel is not None:
         location = f"{location} via Sentinel {redact_url(sentinel, secrets)}"
@@ -288,7 +307,7 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     except (ValueError, TypeError) as error:
         message = f"not a Redis URL ({location}): {scrub(str(error), secrets)}"
         return Err(InputValidationError(message=message, field="url"))
-    state = _State(location=location, secrets=secrets, timeout=timeout)
+    state = _State(location=location, secrets=secrets, budget=Budget(timeout, deadline))
     try:
         report = await asyncio.wait_for(
             _connect_and_diagnose(
@@ -302,11 +321,15 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
                 stale_after=stale_after,
                 scan_limit=scan_limit,
                 tls=tls,
+                expected_prefix=expected_prefix,
             ),
-            deadline,
+            deadline + _GRACE,  # a backstop: every store call is bounded by the budget already
         )
+    except DeadlineError as error:
+        message = state.budget.message()
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except asyncio.TimeoutError:
-        message = f"the diagnosis did not finish within its deadline of {deadline:g} s"
+        message = state.budget.message()
         return Err(StoreUnreachableError(message=message, method=state.last, url=location))
     except _RefusedError as error:  # e.g. NOPERM: this user may not read what SDKs read
         message = f"Redis refused it: {_refusal(error.detail)}"
@@ -335,7 +358,7 @@ class _State:
 
     location: str
     secrets: Sequence[str]
-    timeout: float
+    budget: Budget
     reader: _Reader | None = None
 
     @property
@@ -399,6 +422,7 @@ async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
     stale_after: float,
     scan_limit: int,
     tls: RedisTLS | None,
+    expected_prefix: str | None,
 ) -> StoreReport:
     async with AsyncExitStack() as stack:
         return await _connect(
@@ -413,6 +437,7 @@ async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
             stale_after=stale_after,
             scan_limit=scan_limit,
             tls=tls,
+            expected_prefix=expected_prefix,
         )
 
 
@@ -429,6 +454,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
     stale_after: float,
     scan_limit: int,
     tls: RedisTLS | None,
+    expected_prefix: str | None,
 ) -> StoreReport:
     from redis.asyncio import Redis  # noqa: PLC0415 - the optional extra
 
@@ -447,7 +473,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
         client = Redis.from_url(master, **options)  # pyright: ignore[reportUnknownMemberType]
     assert client is not None  # noqa: S101 - built by the caller or from the Sentinel's answer
     _ = stack.push_async_callback(client.aclose)
-    reader = _Reader(client, state.timeout, state.secrets)
+    reader = _Reader(client, state.budget, state.secrets)
     state.reader = reader
     return await _diagnose(
         reader,
@@ -461,6 +487,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
         stale_after=stale_after,
         scan_limit=scan_limit,
         sentinel=sentinel is not None,
+        expected_prefix=expected_prefix,
     )
 
 
@@ -480,13 +507,13 @@ async def _ask_sentinel(
     userinfo, _, name = given.netloc.rpartition("@")
     name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
     sentinel_options = {
-        "socket_timeout": state.timeout,
-        "socket_connect_timeout": state.timeout,
+        "socket_timeout": state.budget.timeout,
+        "socket_connect_timeout": state.budget.timeout,
         "password": where.password,
         "username": where.username,
     }
     watcher = Sentinel([(host, port)], sentinel_kwargs=sentinel_options)
-    reader = _Reader(watcher.sentinels[0], state.timeout, state.secrets)
+    reader = _Reader(watcher.sentinels[0], state.budget, state.secrets)
     state.reader = reader
     try:
         found: object = await reader(
@@ -523,6 +550,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
     stale_after: float,
     scan_limit: int,
     sentinel: bool,
+    expected_prefix: str | None,
 ) -> StoreReport:
     started = time.monotonic()
     command = "PING"
@@ -557,11 +585,14 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
         checks.append(_standalone(info))
     checks += await _hygiene(reader, info, cluster=cluster)
     prefixes: tuple[str, ...] | None = None
+    given = prefix
     if prefix is None:
-        found, check = await _discover(reader, scan_limit)
-        prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
+        found, check = await _discover(reader, scan_limit, expected_prefix)
+        prefix = expected_prefix or (found[0] if len(found) == 1 else DEFAULT_PREFIX)
         checks.append(check)
         prefixes = tuple(found)
+    if expected_prefix is not None:
+        checks.append(prefix_check(expected_prefix, given, prefixes))
     millis, metadata = await _metadata(reader, prefix)
     checks.append(metadata)
     fresh = freshness(millis, now=datetime.now(timezone.utc), stale_after=stale_after)
@@ -572,10 +603,12 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
     if cluster:
         checks.append(_slots(reader, [f"{prefix}:{_SYNCHRONIZED_ON}", *sampled]))
     memberships: dict[str, dict[str, bool]] = {}
+    member_sets: dict[str, MemberSets] = {}
     for context_key in context_keys:
-        check, refs = await _membership(reader, prefix, context_key)
+        check, refs, sets = await _membership(reader, prefix, context_key)
         checks.append(check)
         memberships[context_key] = refs
+        member_sets[context_key] = sets
     return StoreReport(
         store="redis",
         location=location,
@@ -586,6 +619,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
         checks=tuple(checks),
         memberships=memberships,
         prefixes=prefixes,
+        member_sets=member_sets,
     )
 
 
@@ -617,7 +651,7 @@ async def _cluster_reader(
 
     cluster = RedisCluster.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType]
     _ = stack.push_async_callback(cluster.aclose)
-    clustered = _Reader(cluster, reader.timeout, reader.secrets)
+    clustered = _Reader(cluster, reader.budget, reader.secrets)
     _ = await clustered("CLUSTER SLOTS", cluster.initialize())
     clustered.nodes = list(cluster.get_primaries())
     return clustered
@@ -685,7 +719,9 @@ def _node_name(node: ClusterNode | None) -> str:
     return "-" if node is None else f"{node.host}:{node.port}"
 
 
-async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str], Check]:
+async def _discover(
+    reader: _Reader, scan_limit: int, expected_prefix: str | None
+) -> tuple[list[str], Check]:
     suffix = f":{_SYNCHRONIZED_ON}"
     try:
         keys, examined, complete = await reader.scan(f"*{suffix}", limit=scan_limit)
@@ -694,7 +730,7 @@ async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str], Check]
         check = Check("prefix discovery", CheckStatus.WARNING, f"SCAN refused: {error.detail}")
         return [], check
     found = sorted({key[: -len(suffix)] for key in keys if key.endswith(suffix)})
-    prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
+    prefix = expected_prefix or (found[0] if len(found) == 1 else DEFAULT_PREFIX)
     # A finished SCAN saw every key: say how many (0 on an empty database), not its COUNT.
     text = f"all {size} keys" if size is not None else f"about {examined} keys"
     return found, discovery_check(found, prefix, examined=text, complete=complete)
@@ -793,7 +829,7 @@ def _slots(reader: _Reader, keys: Sequence[str]) -> Check:
 
 async def _membership(
     reader: _Reader, prefix: str, context_key: str
-) -> tuple[Check, dict[str, bool]]:
+) -> tuple[Check, dict[str, bool], MemberSets]:
     digest = context_hash(context_key)
     problems: list[str] = []
     refs: dict[str, list[str]] = {}

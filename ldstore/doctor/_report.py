@@ -9,13 +9,15 @@ an include wins over an exclude.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
@@ -26,6 +28,7 @@ from ldstore.text import REDACTED, printable, redact
 __all__ = [
     "Check",
     "CheckStatus",
+    "MemberSets",
     "MissingExtraError",
     "StoreReport",
     "StoreUnreachableError",
@@ -43,12 +46,13 @@ SAMPLE_VALUES = 20  # values read from each sampled member key
 MAX_MEMBERS = 10_000  # segment refs read for one context and one kind (include/exclude)
 SKEW_TOLERANCE = 5.0  # seconds a synchronizedOn may run ahead of this clock unremarked
 
+T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SEGMENT_REF = re.compile(r".+\.g[0-9]+", flags=re.DOTALL)
 _MILLIS = re.compile(r"[0-9]{1,16}")  # what every SDK parses: no sign, spaces or exponent
 _SHOWN_REFS = 5
 _SECRET_QUERY_KEYS = frozenset({"password"})  # a user name is not a secret
-_MIN_SCRUBBED = 3  # shorter passwords are masked in the URL only: "ab" would garble every message
+MIN_SCRUBBED = 3  # shorter passwords are masked in the URL only: "ab" would garble every message
 
 
 class CheckStatus(str, enum.Enum):
@@ -72,6 +76,14 @@ class Check:
 
 
 @attrs.frozen(kw_only=True)
+class MemberSets:
+    """A context's two sets as the store holds them (segment refs)."""
+
+    included: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+
+
+@attrs.frozen(kw_only=True)
 class StoreReport:
     """What the doctor found in one store, for one prefix.
 
@@ -92,6 +104,7 @@ class StoreReport:
         factory=dict[str, Mapping[str, bool]]
     )
     prefixes: tuple[str, ...] | None = None
+    member_sets: Mapping[str, MemberSets] = attrs.field(factory=dict[str, MemberSets])
 
     @property
     def healthy(self) -> bool:
@@ -191,6 +204,58 @@ def invalid_options(
     return None
 
 
+# Time.
+
+
+class DeadlineError(Exception):
+    """The diagnosis's deadline passed: ``command`` was the store call it stopped at."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+class Budget:
+    """The time one diagnosis has: each store call gets ``timeout``, or less when the
+    deadline is nearer, so no number of slow answers can carry it past the deadline."""
+
+    def __init__(self, timeout: float, deadline: float) -> None:
+        self.timeout = timeout
+        self.deadline = deadline
+        self.ends = time.monotonic() + deadline
+
+    def call_limit(self, command: str) -> float:
+        """Seconds the next call may take; ``DeadlineError`` when none are left."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise DeadlineError(command)
+        return min(self.timeout, left)
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.ends
+
+    def message(self) -> str:
+        return f"the diagnosis did not finish within its deadline of {self.deadline:g} s"
+
+
+async def bounded(budget: Budget, command: str, call: Awaitable[T]) -> T:
+    """``await call`` within the budget: ``asyncio.TimeoutError`` past ``timeout``,
+    ``DeadlineError`` past the deadline (the call is closed unawaited when none is left)."""
+    try:
+        limit = budget.call_limit(command)
+    except DeadlineError:
+        close = getattr(call, "close", None)
+        if close is not None:
+            close()  # a coroutine never awaited would warn
+        raise
+    try:
+        return await asyncio.wait_for(call, limit)
+    except asyncio.TimeoutError:
+        if budget.spent():
+            raise DeadlineError(command) from None
+        raise
+
+
 # Secrets.
 
 
@@ -238,7 +303,7 @@ def url_secrets(url: str) -> tuple[str, ...]:
         return (url,)
     # Each as written and as redis-py decodes it before sending (p%40ss is sent as p@ss).
     forms = {form for secret in found for form in (secret, unquote(secret))}
-    return tuple(sorted(form for form in forms if len(form) >= _MIN_SCRUBBED))
+    return tuple(sorted(form for form in forms if len(form) >= MIN_SCRUBBED))
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -364,14 +429,16 @@ def member_value_check(values: Iterable[str], *, where: str) -> Check:
 
 def membership(
     context_key: str, included: Iterable[str], excluded: Iterable[str], problems: Iterable[str]
-) -> tuple[Check, dict[str, bool]]:
-    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude)."""
+) -> tuple[Check, dict[str, bool], MemberSets]:
+    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude);
+    the refs as SDKs read them; and the two sets as stored."""
     include, exclude = set(included), set(excluded)
     refs = dict.fromkeys(exclude, False) | dict.fromkeys(include, True)
+    sets = MemberSets(included=frozenset(include), excluded=frozenset(exclude))
     name = f"context {context_key!r}"
     errors = list(problems)
     if errors:
-        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs
+        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs, sets
     parts: list[str] = []
     if include:
         parts.append(f"included in {shown(include)}")
@@ -383,7 +450,7 @@ def membership(
     if not parts:
         parts.append(f"in no big segment (stored under {context_hash(context_key)})")
     status = CheckStatus.WARNING if both else CheckStatus.OK
-    return Check(name, status, "; ".join(parts)), refs
+    return Check(name, status, "; ".join(parts)), refs, sets
 
 
 def discovery_check(
@@ -408,6 +475,32 @@ def discovery_check(
         CheckStatus.WARNING,
         f"found {len(prefixes)} prefix(es): {listed}{more}; diagnosing {label}: "
         "give the prefix your SDKs use to diagnose that one",
+    )
+
+
+def prefix_check(expected: str, given: str | None, found: Iterable[str] | None) -> Check:
+    """``prefix``: is the store's data under ``expected``, the environment's client-side ID?
+
+    LaunchDarkly-managed stores use the client-side ID as their prefix
+    (``launchdarkly-api.md``); an SDK configured with it reads nothing under another one.
+    """
+    if given is not None and given != expected:
+        return Check(
+            "prefix",
+            CheckStatus.FAILURE,
+            f"diagnosing {given!r}, but the environment's client-side ID is {expected!r}: "
+            "SDKs configured with the client-side ID read nothing under this prefix",
+        )
+    others = sorted(set(found or ()) - {expected})
+    if found is not None and expected not in found and others:
+        return Check(
+            "prefix",
+            CheckStatus.FAILURE,
+            f"the data sits under {shown(others)}, not under the environment's client-side "
+            f"ID {expected!r}: SDKs configured with the client-side ID read nothing",
+        )
+    return Check(
+        "prefix", CheckStatus.OK, f"diagnosing the environment's client-side ID {expected!r}"
     )
 
 

@@ -22,6 +22,8 @@ from ldstore.models import (
     BigSegmentStoreIntegration,
     IntegrationDeliveryConfigurationPost,
     IntegrationKey,
+    config_class,
+    config_fields,
     masked_secret,
     redact,
     secret_keys,
@@ -302,6 +304,8 @@ def _diff(
         changes.append(f"tags: {_shown(list(current.tags))} -> {_shown(list(desired.tags))}")
     have: Mapping[str, Any] = current.config or {}
     want = wire_config(desired.config)
+    # A setting left out is the API's default (Redis port 6379, tlsEnabled false): no change.
+    defaults = _wire_defaults(desired.integration_key)
     secrets = secret_keys(desired.integration_key) | {
         key for key, value in have.items() if _masked(value)
     }
@@ -312,12 +316,12 @@ def _diff(
             if desired.rotate_secrets:
                 operations.append(set_config(key, value))
                 changes.append(f"config.{key}: (secret) rotated")
-        elif key not in have or not _same(have[key], value):
+        elif not _same(have.get(key, defaults.get(key, _UNSET)), value):
             before = _shown(have[key]) if key in have else "(unset)"
             operations.append(set_config(key, value))
             changes.append(f"config.{key}: {before} -> {_shown(value)}")
     for key, value in have.items():
-        if key not in want and key not in secrets:
+        if key not in want and key not in secrets and not _same(value, defaults.get(key, _UNSET)):
             operations.append(remove_config(key))
             changes.append(f"config.{key}: {_shown(value)} -> (removed)")
     return operations, changes
@@ -342,12 +346,28 @@ def _nothing_to_keep(index: int, item: PlanItem, where: str) -> InputValidationE
     return InputValidationError(message=message, field=f"desired[{index}].config.{where}")
 
 
+_UNSET = object()  # a key with no default: absent differs from every value
+
+
+def _wire_defaults(integration_key: IntegrationKey | str) -> dict[str, Any]:
+    """Each setting's default as the wire holds it (``port``: ``"6379"``); none for None."""
+    cls = config_class(kind_of(integration_key))
+    fields = config_fields(cls) if cls is not None else ()
+    return {
+        field.wire: field.to_wire(field.default)
+        for field in fields
+        if field.default is not attrs.NOTHING and field.default is not None
+    }
+
+
 def _masked(value: object) -> bool:
     return isinstance(value, str) and value == MASKED
 
 
 def _same(left: object, right: object) -> bool:
     # As JSON: true is not 1, and "6379" is not 6379.
+    if left is _UNSET or right is _UNSET:
+        return left is right
     return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
 
 

@@ -274,7 +274,8 @@ async def test_the_cross_check_reports_a_disagreement(
     redis_store: RedisServer, invoke: Invoke, fake: FakeLaunchDarkly
 ) -> None:
     """LaunchDarkly says available and synced now, the store is stale: exit 4, and why."""
-    seed_redis(redis_store.admin, synchronized_on=now_ms() - 3_600_000)
+    prefix = fake.client_side_id("default", "production")
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=now_ms() - 3_600_000)
     stored = fake.seed_integration(
         "default", "production", "redis", name="Prod", config={"host": "127.0.0.1"}, on=True
     )
@@ -311,7 +312,8 @@ async def test_the_cross_check_agrees_with_a_fresh_store(
 ) -> None:
     """LaunchDarkly's last sync matches synchronizedOn and both say fresh: exit 0."""
     synchronized_on = now_ms() - 1_000
-    seed_redis(redis_store.admin, prefix="env-1", synchronized_on=synchronized_on)
+    prefix = fake.client_side_id("default", "production")
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=synchronized_on)
     stored = fake.seed_integration(
         "default", "production", "redis", name="Prod", config={"host": "127.0.0.1"}, on=True
     )
@@ -325,7 +327,7 @@ async def test_the_cross_check_agrees_with_a_fresh_store(
         "--url",
         redis_store.reader_url,
         "--prefix",
-        "env-1",
+        prefix,
         "--project",
         "default",
         "--environment",
@@ -433,8 +435,9 @@ async def test_json_output_of_an_unreachable_store_names_its_kind(invoke: Invoke
 async def test_a_failed_cross_check_is_one_failed_line(
     redis_store: RedisServer, invoke: Invoke, fake: FakeLaunchDarkly, status: int, token: str
 ) -> None:
-    """Point 6: a 404 or 401 from the API is a failed "api status" line under the store's checks."""
-    seed_redis(redis_store.admin, synchronized_on=now_ms())
+    """Point 6: a 404 or 401 from the API is a failed line under the store's checks, not the end."""
+    prefix = fake.client_side_id("default", "production")
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=now_ms())
 
     done = await invoke(
         "doctor",
@@ -454,10 +457,12 @@ async def test_a_failed_cross_check_is_one_failed_line(
     assert done.code == 4, done.output
     lines = done.stdout.splitlines()
     assert any(line.startswith("ok    metadata") for line in lines)
-    (failed,) = [line for line in lines if line.startswith("FAIL")]
-    assert failed.startswith("FAIL  api status")
-    assert str(status) in failed
-    assert lines[-1] == "unhealthy: 1 check(s) failed"
+    failed = [line for line in lines if line.startswith("FAIL")]
+    # A wrong token fails the environment's read (the prefix) as well as the status's.
+    names = ["prefix", "api status"] if status == 401 else ["api status"]
+    assert [line.split("  ")[1].strip() for line in failed] == names
+    assert all(str(status) in line for line in failed)
+    assert lines[-1] == f"unhealthy: {len(names)} check(s) failed"
     assert done.stderr == ""
 
 
@@ -532,12 +537,13 @@ async def test_server_data_is_escaped_in_the_human_report(invoke: Invoke) -> Non
         return None
 
     async with resp_server(answer) as server:
-        human = await invoke("doctor", "redis", "--url", server.url)
+        human = await invoke("doctor", "redis", "--url", server.url, "--debug")
         machine = await invoke("doctor", "redis", "--url", server.url, "--output", "json")
 
     assert human.code == 0, human.output
+    assert f"TYPE {evil.encode('unicode_escape').decode()[:6]}" in human.stderr  # --debug logs it
     for char in ("\x1b", "\x07", "\u202e", "\x9b"):
-        assert char not in human.output
+        assert char not in human.output  # stdout and the --debug log on stderr
     assert "\\x1b[2J" in human.stdout
     assert machine.json()["prefix"] == evil
 

@@ -9,7 +9,9 @@ from typing import Any, cast
 import pytest
 import redis
 from aiobotocore.session import AioSession
+from redis.exceptions import NoPermissionError
 
+from ldstore.cli import main
 from ldstore.doctor import (
     Check,
     CheckStatus,
@@ -75,10 +77,10 @@ async def test_allkeys_eviction_with_evicted_keys_is_a_warning(evicting: RedisSe
 async def test_eviction_is_read_where_config_is_refused(redis_store: RedisServer) -> None:
     """Point 3: the reader may not run CONFIG, yet the policy is read (from INFO): noeviction is ok."""
     seed_redis(redis_store.admin, synchronized_on=now_ms())
-    reader = redis.Redis.from_url(redis_store.reader_url)
+    reader = cast("Any", redis.Redis).from_url(redis_store.reader_url)
     try:
-        with pytest.raises(redis.exceptions.NoPermissionError):
-            _ = reader.config_get("maxmemory-policy")  # pyright: ignore[reportUnknownMemberType]
+        with pytest.raises(NoPermissionError):
+            _ = reader.config_get("maxmemory-policy")
     finally:
         reader.close()
 
@@ -197,3 +199,26 @@ async def test_dynamodb_read_capacity_against_the_sdks(  # noqa: PLR0913, PLR091
     assert ("on-demand" in capacity.detail) is (read_units is None)
     if read_units is not None:
         assert f"provisioned {read_units} RCU; {instances} SDK instance(s)" in capacity.detail
+
+
+async def test_sdk_instances_on_the_command_line(
+    dynamodb: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--sdk-instances 10`` against 1 RCU: exit 4 with the read capacity line; 5 fit: exit 0."""
+    table = new_table(dynamodb, read_units=1)
+    seed_dynamodb(dynamodb, table, synchronized_on=now_ms())
+    base = ["doctor", "dynamodb", "--table", table, "--region", "us-east-1"]
+
+    _ = capsys.readouterr()
+    crowded = await asyncio.to_thread(
+        main, [*base, "--endpoint-url", moto_endpoint, "--sdk-instances", "10"]
+    )
+    crowded_out = capsys.readouterr().out
+    fitting = await asyncio.to_thread(
+        main, [*base, "--endpoint-url", moto_endpoint, "--sdk-instances", "5"]
+    )
+
+    assert crowded == 4
+    assert "FAIL  read capacity" in crowded_out
+    assert "provisioned 1 RCU; 10 SDK instance(s)" in crowded_out
+    assert fitting == 0
