@@ -10,6 +10,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
+import attrs
+
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
@@ -36,9 +38,10 @@ from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
 from ldstore.text import printable
-from ldstore.wire import outcomes_to_wire, plan_document, plan_to_wire
+from ldstore.wire import error_to_wire, outcomes_to_wire, plan_document, plan_to_wire
 
 if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command runs
+    from ldstore.core import Core
     from ldstore.workflows import ApplyReport, ItemOutcome, Plan, PlanItem
 
 __all__ = ["register"]
@@ -157,6 +160,19 @@ def register(subparsers: Subparsers) -> None:
         default=8,
         metavar="N",
         help="change up to N integrations at once (default: 8)",
+    )
+    _ = apply_.add_argument(
+        "--verify",
+        action="store_true",
+        help="then wait until every created or changed integration that is on is "
+        "available (exit 4, naming it, when one is not)",
+    )
+    _ = apply_.add_argument(
+        "--verify-timeout",
+        type=duration,
+        default=300.0,
+        metavar="DURATION",
+        help="how long --verify waits in all: 30s, 5m, 1h or seconds (default: 5m)",
     )
     apply_.set_defaults(run=run_apply)
 
@@ -310,26 +326,140 @@ async def run_apply(args: argparse.Namespace) -> int:
         if answer is not Answer.YES:
             return refused(answer, "apply --prune")
         applied = await apply(core, steps, concurrency=args.concurrency)
-    return _outcomes(steps, applied, as_json=as_json)
+        checks: list[Verified] | None = None
+        if args.verify and isinstance(applied, Ok) and applied.value.ok:
+            checks = await _verify(core, applied.value, args.verify_timeout)
+    return _outcomes(steps, applied, checks, as_json=as_json)
 
 
-def _outcomes(steps: Plan, applied: Result[ApplyReport, LDStoreError], *, as_json: bool) -> int:
+def _outcomes(
+    steps: Plan,
+    applied: Result[ApplyReport, LDStoreError],
+    checks: list[Verified] | None,
+    *,
+    as_json: bool,
+) -> int:
     if isinstance(applied, Err):  # only for a bad concurrency, which argparse refuses
         return fail(applied.error)
     report = applied.value
     if as_json:
-        document = {
+        document: dict[str, object] = {
             "dryRun": False,
             "plan": plan_to_wire(steps),
             "outcomes": outcomes_to_wire(report),
         }
+        if checks is not None:
+            document["verified"] = [check.to_wire() for check in checks]
         write(json.dumps(document, indent=2))
     else:
         _print_report(report)
-    if report.ok:
-        return EXIT_OK
-    report_error(f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError")
-    return EXIT_API_ERROR
+        if checks is not None:
+            _print_checks(checks)
+    if not report.ok:
+        report_error(
+            f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError"
+        )
+        return EXIT_API_ERROR
+    failed = [check for check in checks or () if isinstance(check.result, Err)]
+    if failed:
+        names = ", ".join(f"{check.item.name!r}" for check in failed)
+        report_error(
+            f"{len(failed)} of {len(checks or ())} integrations did not verify: {names}",
+            kind="NotAvailableError",
+        )
+        return EXIT_NOT_READY
+    return EXIT_OK
+
+
+# apply --verify
+
+
+@attrs.frozen
+class Verified:
+    """One created or changed integration that is on, and what its wait found: the
+    integration once available, or why not (the check that failed, and its error)."""
+
+    item: PlanItem
+    integration: BigSegmentStoreIntegration
+    result: Result[BigSegmentStoreIntegration, LDStoreError]
+
+    def to_wire(self) -> dict[str, object]:
+        ok = isinstance(self.result, Ok)
+        return {
+            "name": self.item.name,
+            "_id": self.integration.id,
+            "check": "api_available",
+            "ok": ok,
+            "error": None if isinstance(self.result, Ok) else error_to_wire(self.result.error),
+        }
+
+
+async def _verify(core: Core, report: ApplyReport, timeout: float) -> list[Verified]:
+    """Wait, together and within ``timeout`` in all, until every created or updated
+    integration that is on is available per the API."""
+    from ldstore.workflows import gather, wait_until_available  # noqa: PLC0415
+
+    targets = [
+        (outcome.item, outcome.result.value)
+        for outcome in report.items
+        if outcome.item.action in {"create", "update"}
+        and isinstance(outcome.result, Ok)
+        and outcome.result.value is not None
+        and outcome.result.value.on
+    ]
+    waits = [
+        wait_until_available(
+            core,
+            GetBigSegmentStoreIntegrationRequest(
+                integration.project_key,
+                integration.environment_key,
+                integration.integration_key,
+                integration.id,
+            ),
+            timeout=timeout,
+            poll_interval=min(2.0, max(timeout, 0.05)),
+            max_poll_interval=max(min(2.0, max(timeout, 0.05)), 10.0),
+        )
+        for _, integration in targets
+    ]
+    results = await gather(*waits, limit=8)
+    return [
+        Verified(item=item, integration=integration, result=result)
+        for (item, integration), result in zip(targets, results, strict=True)
+    ]
+
+
+def _print_checks(checks: list[Verified]) -> None:
+    if not checks:
+        write("Verify: nothing created or changed is on; nothing to wait for.")
+        return
+    write()
+    for check in checks:
+        where = f"{_label(check.integration)}"
+        match check.result:
+            case Ok(_):
+                write(f"verified {where}: available")
+            case Err(error):
+                write(f"not verified {where}: {printable(' '.join(str(error).split()))}")
+    done = sum(1 for check in checks if isinstance(check.result, Ok))
+    write(f"\nVerified: {done} of {len(checks)} available.")
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """An argparse type: ``30s``, ``5m``, ``1h`` or a number of seconds, zero or more."""
+    unit = _UNITS.get(text[-1:].lower()) if text else None
+    number = text[:-1] if unit is not None else text
+    try:
+        value = float(number) * (unit or 1.0)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        msg = f"expected a duration such as 30s, 5m, 1h or seconds, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answer:
