@@ -17,6 +17,7 @@ from ldstore.cli._errors import (
     EXIT_NOT_READY,
     EXIT_OK,
     EXIT_USAGE,
+    GaveUpError,
     UsageError,
     error_line,
     fail,
@@ -234,7 +235,11 @@ async def _once(watcher: Watcher, *, json_output: bool) -> int:
     from ldstore.result import Err  # noqa: PLC0415
 
     async with watcher.core:
-        result = await watcher.poll()
+        try:
+            result = await watcher.poll()
+        except GaveUpError as gave_up:  # the CLI's short budget for a server never reached
+            watcher.api_up = False
+            result = Err(gave_up.error)
     if json_output:
         if isinstance(result, Err):
             document: dict[str, object] = {
