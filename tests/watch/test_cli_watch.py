@@ -102,13 +102,14 @@ async def test_once_prints_the_metrics_page(
     assert 'ldstore_store_healthy{environment="production"' in done.stdout
 
 
-async def test_once_exits_3_when_the_api_cannot_be_reached(redis_store: RedisServer) -> None:
-    """Bound: a closed port with --retry-budget 0: exit 3 within a few seconds, api_up false."""
+@pytest.mark.parametrize("budget", [["--retry-budget", "0"], []])
+async def test_once_exits_3_when_the_api_cannot_be_reached(budget: list[str]) -> None:
+    """Bound: a closed port, with --retry-budget 0 or the CLI's first-contact budget: exit 3 in 10 s."""
     env = cli_environment(LD_ACCESS_TOKEN=TOKEN)
     started = time.monotonic()
 
     done = await run_cli(
-        "watch", "--once", "--output", "json", "--retry-budget", "0",
+        "watch", "--once", "--output", "json", *budget,
         "--base-uri", f"http://127.0.0.1:{free_port()}", environment=env,
     )  # fmt: skip
 
@@ -188,7 +189,7 @@ async def test_a_signal_stops_it_with_exit_0_within_2_s_even_mid_poll(
             elapsed = time.monotonic() - started
 
     assert code == 0
-    assert elapsed < 2
+    assert elapsed < 2, elapsed
 
 
 async def test_served_pages_and_logs_never_show_the_token_or_password(

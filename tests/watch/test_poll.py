@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from ldstore import Core, RetryConfig
 from ldstore.doctor import CheckStatus
@@ -14,7 +15,15 @@ from ldstore.errors import LDStoreError, NetworkError
 from ldstore.result import Err, Ok, Result
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.text import secret_forms
-from ldstore.watch import Filters, PollCache, PollOptions, RedisStore, Snapshot, poll
+from ldstore.watch import (
+    DynamoDBStore,
+    Filters,
+    PollCache,
+    PollOptions,
+    RedisStore,
+    Snapshot,
+    poll,
+)
 
 from .support import RedisServer, now_ms, silent_server
 
@@ -323,3 +332,57 @@ def redis_store_synced(redis: RedisServer, fake: FakeLaunchDarkly) -> bool:
         )
     finally:
         client.close()
+
+
+async def test_a_dynamodb_store_is_read_through_the_doctor(
+    fake: FakeLaunchDarkly, core: Core, moto_endpoint: str
+) -> None:
+    """A DynamoDB entry (table, region, endpoint): its metadata item read, fresh and healthy."""
+    import boto3  # noqa: PLC0415 - LaunchDarkly's SDK extra brings it
+
+    item = fake.seed_integration(
+        "default", "production", "dynamodb", name="Prod DynamoDB", on=True,
+        config={"tableName": "ld-big-segments", "region": "us-east-1", "roleArn": "arn:aws:iam::1:role/r", "externalId": "x"},
+    )  # fmt: skip
+    fake.set_status(item["_id"], available=True, potentially_stale=False, last_sync=now_ms())
+    client = cast(
+        "Any",
+        boto3.client(  # pyright: ignore[reportUnknownMemberType]  # boto3 is untyped
+            "dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1"
+        ),
+    )
+    table = f"watch-{uuid.uuid4().hex[:12]}"
+    _ = client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "namespace", "KeyType": "HASH"},
+            {"AttributeName": "key", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "namespace", "AttributeType": "S"},
+            {"AttributeName": "key", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    metadata = "client-side-id:big_segments_metadata"
+    _ = client.put_item(
+        TableName=table,
+        Item={
+            "namespace": {"S": metadata},
+            "key": {"S": metadata},
+            "synchronizedOn": {"N": str(now_ms())},
+        },
+    )
+    client.close()
+    store = DynamoDBStore(
+        project="default", environment="production", id=item["_id"], table=table,
+        region="us-east-1", endpoint_url=moto_endpoint, prefix="client-side-id",
+    )  # fmt: skip
+
+    snapshot = snapshot_of(await poll(core, [store], options=PollOptions(store_timeout=10)))
+
+    state = snapshot.integrations[0].store
+    assert state is not None
+    assert state.reachable
+    assert state.healthy, state.checks
+    assert state.synchronized_on is not None

@@ -243,3 +243,24 @@ async def test_filters_reach_the_page(fake: FakeLaunchDarkly, core: Core) -> Non
     _ = await watcher.poll()
 
     assert [labels["name"] for labels, _ in samples(watcher)["ldstore_integration_info"]] == ["B"]
+
+
+async def test_an_entry_naming_no_integration_is_logged_once_and_counted(
+    fake: FakeLaunchDarkly, core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A typo in the stores file: one warning (its name escaped) over two polls, and a gauge."""
+    _ = seed(fake)
+    typo = RedisStore(
+        project="default", environment="production", name="Prod\nRedis", url="redis://h/0", line=7
+    )
+    watcher = Watcher(core, [typo])
+
+    with caplog.at_level("WARNING", logger="ldstore"):
+        _ = await watcher.poll()
+        _ = await watcher.poll()
+
+    warnings = [record.getMessage() for record in caplog.records]
+    assert warnings == [
+        "stores file line 7: default/production/redis/'Prod\\nRedis' names no integration the API lists"
+    ]
+    assert samples(watcher)["ldstore_watch_stores_unmatched"] == [({}, 1.0)]
