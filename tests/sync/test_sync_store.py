@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ldstore.testing import FakeLaunchDarkly
-from ldstore.testing._sync import Members, context_hash, diff
+from ldstore.testing._sync import Change, Diff, Members, context_hash
 from ldstore.text import secret_forms
 
 ServeFake = Any
@@ -338,6 +338,10 @@ def store_of(snapshot: Mapping[str, Members]) -> dict[str, tuple[frozenset[str],
     }
 
 
+async def changes_of(diff: Diff) -> list[Change]:
+    return [change async for batch in diff.batches() for change in batch]
+
+
 @given(before=snapshots, after=snapshots)
 def test_the_diff_turns_one_store_into_the_other(
     before: Mapping[str, Members], after: Mapping[str, Members]
@@ -345,7 +349,7 @@ def test_the_diff_turns_one_store_into_the_other(
     """Applying the diff's changes to the store of `before` gives exactly the store of `after`."""
     store = store_of(before)
 
-    for change in asyncio.run(diff(before, after)):
+    for change in asyncio.run(changes_of(Diff(before, after))):
         assert store.get(change.context_hash, (frozenset(), frozenset())) == (
             change.included_before,
             change.excluded_before,
