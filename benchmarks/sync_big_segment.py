@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -66,6 +68,8 @@ def _dynamodb() -> Generator[tuple[dict[str, Any], str], None, None]:
         "AWS_EC2_METADATA_DISABLED": "true",
     }.items():
         _ = os.environ.setdefault(name, value)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    table = f"bench-{uuid.uuid4().hex[:8]}"  # moto's tables outlive its server, in-process
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -77,7 +81,7 @@ def _dynamodb() -> Generator[tuple[dict[str, Any], str], None, None]:
         ),
     )
     _ = client.create_table(
-        TableName="bench",
+        TableName=table,
         KeySchema=[
             {"AttributeName": "namespace", "KeyType": "HASH"},
             {"AttributeName": "key", "KeyType": "RANGE"},
@@ -89,7 +93,7 @@ def _dynamodb() -> Generator[tuple[dict[str, Any], str], None, None]:
         BillingMode="PAY_PER_REQUEST",
     )
     config = {
-        "tableName": "bench",
+        "tableName": table,
         "region": "us-east-1",
         "roleArn": "arn:aws:iam::123456789012:role/bench",
         "externalId": "bench",
