@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from doctor.support import READER_PASSWORD, RedisServer
+from doctor.support import READER_PASSWORD, RedisServer, new_table
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -358,3 +358,42 @@ def test_the_diff_turns_one_store_into_the_other(
 
     expected = store_of(after)
     assert {h: refs for h, refs in store.items() if refs != (frozenset(), frozenset())} == expected
+
+
+async def test_a_first_dynamodb_sync_replaces_what_the_prefix_held(
+    serve_fake: ServeFake, moto_endpoint: str, dynamodb: Any
+) -> None:
+    """Stale memberships under the prefix (an earlier fake's) are deleted; others are kept."""
+    fake: FakeLaunchDarkly = await serve_fake(
+        FakeLaunchDarkly(sync=True, sync_interval=INTERVAL, dynamodb_endpoint=moto_endpoint)
+    )
+    table = new_table(dynamodb)
+    prefix = fake.client_side_id("default", "production")
+    for namespace, key in [
+        (f"{prefix}:big_segments_user", context_hash("old")),
+        ("other:big_segments_user", context_hash("kept")),
+    ]:
+        _ = dynamodb.put_item(
+            TableName=table,
+            Item={"namespace": {"S": namespace}, "key": {"S": key}, "included": {"SS": ["x.g1"]}},
+        )
+    _ = fake.add_big_segment("default", "production", "vip", included=["new"])
+    config = {"tableName": table, "region": "us-east-1", "roleArn": "arn:x", "externalId": "e"}
+    item = fake.seed_integration(
+        "default", "production", "dynamodb", name="d", config=config, on=True
+    )
+
+    _ = await until(lambda: status(fake, item)["available"], within=10, what="the sync")
+
+    def included(namespace: str, context_key: str) -> list[str]:
+        found = dynamodb.get_item(
+            TableName=table,
+            Key={"namespace": {"S": namespace}, "key": {"S": context_hash(context_key)}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        refs: list[str] = found.get("included", {}).get("SS", [])
+        return refs
+
+    assert included(f"{prefix}:big_segments_user", "old") == []
+    assert included(f"{prefix}:big_segments_user", "new") == ["vip.g1"]
+    assert included("other:big_segments_user", "kept") == ["x.g1"]
