@@ -381,6 +381,8 @@ class SyncState:
     last_sync: int | None = None
     last_error: int | None = None
     failing: bool = False
+    current: bool = False
+    """Synced since last switched on (or given a new config); the store is up to date."""
     errors: list[dict[str, Any]] = attrs.Factory(list[dict[str, Any]])
     task: asyncio.Task[None] | None = None
 
@@ -413,10 +415,11 @@ class Syncer:
         """`_status` from what really happened to this integration's store."""
         state = self._states.get(integration_id) or SyncState()
         status: dict[str, Any] = {
-            "available": on and not state.failing and state.last_sync is not None,
-            # Writes stopped (off, or failing) after the store had been synced: it can
-            # only get older from here.
-            "potentiallyStale": state.last_sync is not None and (state.failing or not on),
+            "available": on and state.current and not state.failing,
+            # Writes stopped (off, failing, not yet resumed) after the store had been
+            # synced: what it holds can only get older until the next sync.
+            "potentiallyStale": state.last_sync is not None
+            and (state.failing or not on or not state.current),
         }
         if state.last_sync is not None:
             status["lastSync"] = state.last_sync
@@ -467,6 +470,7 @@ class Syncer:
                     _ = state.task.cancel()
                 self._drop_writer(state)
                 state.fingerprint = fingerprint
+                state.current = False
             if not doc["on"]:
                 continue
             if state.task is not None and not state.task.done():
@@ -504,6 +508,7 @@ class Syncer:
             self._failed(state, redact(message, secrets), 503)
         else:
             state.failing = False
+            state.current = True
 
     def _failed(self, state: SyncState, message: str, status_code: int) -> None:
         now = _millis()

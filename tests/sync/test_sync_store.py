@@ -397,3 +397,32 @@ async def test_a_first_dynamodb_sync_replaces_what_the_prefix_held(
     assert included(f"{prefix}:big_segments_user", "old") == []
     assert included(f"{prefix}:big_segments_user", "new") == ["vip.g1"]
     assert included("other:big_segments_user", "kept") == ["x.g1"]
+
+
+async def test_a_store_switched_to_another_config_is_not_available_until_synced(
+    fake: FakeLaunchDarkly,
+    redis_store: RedisServer,
+    hanging_port: int,
+    session: aiohttp.ClientSession,
+) -> None:
+    """A new config (here: a store that hangs) is not `available` on the old store's sync."""
+    item = fake.seed_integration(
+        "default", "production", "redis", name="r", config=redis_config(redis_store), on=True
+    )
+    _ = await until(lambda: status(fake, item)["available"], within=5, what="the first sync")
+    synced = status(fake, item)["lastSync"]
+    where = (
+        f"{fake.url}/api/v2/integration-capabilities/big-segment-store/default/production/redis/"
+        + item["_id"]
+    )
+    patch = [{"op": "replace", "path": "/config/port", "value": str(hanging_port)}]
+    headers = {"Authorization": fake.token, "LD-API-Version": "beta"}
+
+    async with session.patch(where, json=patch, headers=headers) as answer:
+        assert answer.status == 200
+    await asyncio.sleep(10 * INTERVAL)  # several ticks; the hung sync has not timed out yet
+
+    shown = status(fake, item)
+    assert shown["available"] is False
+    assert shown["potentiallyStale"] is True
+    assert shown["lastSync"] == synced
