@@ -7,8 +7,10 @@ segment refs `<key>.g<generation>` it is included in and one it is excluded from
 `redis`), DynamoDB through aiobotocore (extra `dynamodb`), imported only when a store of
 that kind is synced.
 
-Each integration syncs in its own task, bounded by SYNC_TIMEOUT: a slow or hanging store
-fails its own sync (reported in `_status`) and never holds up the API or other stores.
+Each integration syncs in its own task. Every command or request to a store is bounded
+(CONNECT_TIMEOUT), and each step of a sync too (STEP_TIMEOUT, plus a second per
+WRITES_PER_SECOND changes for the writes): a slow or hanging store fails its own sync
+(reported in `_status`) and never holds up the API or other stores.
 A store's secrets (the Redis password) are used to connect and are masked in every
 message the syncer keeps.
 """
@@ -19,10 +21,11 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import importlib
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import attrs
 
@@ -36,17 +39,22 @@ if TYPE_CHECKING:
 
 DEFAULT_SYNC_INTERVAL = 2.0
 """Seconds between syncs (LaunchDarkly's own period is not documented; SDKs poll every 5 s)."""
-SYNC_TIMEOUT = 20.0
-"""The longest one sync of one store may take; past it, the sync fails (well within 30 s)."""
+STEP_TIMEOUT = 20.0
+"""The longest one step of a sync (connect and clear, write, mark) may take, plus below."""
+WRITES_PER_SECOND = 1000
+"""The slowest a store may take the writes: 100,000 changes may take 20 + 100 s."""
 CONNECT_TIMEOUT = 5.0
 """Connecting, and each command or request, to a store."""
-REDIS_BATCH = 5000
-"""Redis commands per pipelined round trip."""
+REDIS_BATCH = 1000
+"""Redis sets written per script call (each call is one round trip)."""
+# SADD (SREM) the same refs (ARGV) to every set named in KEYS.
+_SADD_EACH = "for i = 1, #KEYS do redis.call('SADD', KEYS[i], unpack(ARGV)) end return #KEYS"
+_SREM_EACH = "for i = 1, #KEYS do redis.call('SREM', KEYS[i], unpack(ARGV)) end return #KEYS"
 DYNAMODB_BATCH = 25  # BatchWriteItem's own limit
 DYNAMODB_CONCURRENCY = 8
 MAX_ERRORS = 10
 """`_status.errors` keeps this many of the most recent errors."""
-CHUNK = 5000
+CHUNK = 2000
 """Context keys handled between two yields to the event loop (the API keeps answering)."""
 
 _log = logging.getLogger("ldstore.testing")
@@ -65,9 +73,11 @@ def _millis() -> int:
     return time.time_ns() // 1_000_000
 
 
-@attrs.frozen
-class Change:
-    """One context's segment refs before and after: what a store must change for it."""
+class Change(NamedTuple):
+    """One context's segment refs before and after: what a store must change for it.
+
+    A named tuple, not an attrs class: a full sync makes one per member, 100,000 of them.
+    """
 
     context_hash: str
     included_before: frozenset[str]
@@ -76,30 +86,64 @@ class Change:
     excluded: frozenset[str]
 
 
-async def diff(before: Mapping[str, Members], after: Mapping[str, Members]) -> list[Change]:
-    """Every context whose refs differ between two snapshots (segment ref -> members)."""
-    touched: set[str] = set()
-    for ref in before.keys() | after.keys():
-        old = before.get(ref, (_NONE, _NONE))
-        new = after.get(ref, (_NONE, _NONE))
-        if old[0] is not new[0]:
-            touched |= old[0] ^ new[0]
-        if old[1] is not new[1]:
-            touched |= old[1] ^ new[1]
-    changes: list[Change] = []
-    for count, key in enumerate(touched, 1):
-        changes.append(
-            Change(
-                context_hash(key),
-                frozenset(ref for ref, (inc, _) in before.items() if key in inc),
-                frozenset(ref for ref, (_, exc) in before.items() if key in exc),
-                frozenset(ref for ref, (inc, _) in after.items() if key in inc),
-                frozenset(ref for ref, (_, exc) in after.items() if key in exc),
+class Diff:
+    """The contexts whose refs differ between two snapshots (segment ref -> members).
+
+    Changes come in batches of CHUNK, made as they are written: a full sync of 100,000
+    members never holds 100,000 changes at once (memory, and the garbage collector's
+    pauses, stay small), and the event loop is free between two batches.
+    """
+
+    def __init__(self, before: Mapping[str, Members], after: Mapping[str, Members]) -> None:
+        self._before = before
+        self._after = after
+        touched: set[str] = set()
+        for ref in before.keys() | after.keys():
+            old = before.get(ref, (_NONE, _NONE))
+            new = after.get(ref, (_NONE, _NONE))
+            if old[0] is not new[0]:  # unchanged members share one frozen copy
+                touched |= old[0] ^ new[0]
+            if old[1] is not new[1]:
+                touched |= old[1] ^ new[1]
+        self._touched = list(touched)
+
+    def __len__(self) -> int:
+        return len(self._touched)
+
+    async def batches(self) -> AsyncIterator[list[Change]]:
+        """The changes, CHUNK at a time."""
+        for start in range(0, len(self._touched), CHUNK):
+            keys = self._touched[start : start + CHUNK]
+            wanted = set(keys)
+            old_inc, old_exc, new_inc, new_exc = (
+                _index(snapshot, which, wanted)
+                for snapshot in (self._before, self._after)
+                for which in (0, 1)
             )
-        )
-        if count % CHUNK == 0:
-            await asyncio.sleep(0)
-    return changes
+            yield [
+                Change(
+                    context_hash(key),
+                    old_inc.get(key, _NONE),
+                    old_exc.get(key, _NONE),
+                    new_inc.get(key, _NONE),
+                    new_exc.get(key, _NONE),
+                )
+                for key in keys
+            ]
+            await asyncio.sleep(0)  # the API keeps answering during a big sync
+
+
+def _index(
+    snapshot: Mapping[str, Members], which: int, wanted: set[str]
+) -> dict[str, frozenset[str]]:
+    """Context key -> the refs whose included (0) or excluded (1) members hold it, for `wanted`."""
+    index: dict[str, frozenset[str]] = {}
+    for ref, members in snapshot.items():
+        alone = frozenset((ref,))  # shared by every key in one segment only (the usual case)
+        for key in members[which] & wanted:  # iterates over the smaller set: one batch
+            held = index.get(key)
+            index[key] = alone if held is None else held | alone
+    return index
 
 
 def snapshot(segments: Iterable[Segment]) -> dict[str, Members]:
@@ -173,26 +217,26 @@ class RedisWriter:
             _ = await self._client.delete(*batch)
 
     async def write(self, changes: Sequence[Change]) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        queued = 0
+        # Contexts that gain (or lose) the same refs are written together: one script
+        # call per REDIS_BATCH sets, not one command per set (100,000 round trips of
+        # redis-py's pure-Python parsing would take minutes on a busy machine).
+        groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
         for change in changes:
             for kind, before, after in (
                 ("include", change.included_before, change.included),
                 ("exclude", change.excluded_before, change.excluded),
             ):
                 key = f"{self._prefix}:big_segment_{kind}:{change.context_hash}"
-                added, removed = after - before, before - after
-                if added:
-                    _ = pipe.sadd(key, *added)
-                    queued += 1
-                if removed:
-                    _ = pipe.srem(key, *removed)
-                    queued += 1
-            if queued >= REDIS_BATCH:
-                _ = await pipe.execute()
-                queued = 0
-        if queued:
-            _ = await pipe.execute()
+                for script, refs in ((_SADD_EACH, after - before), (_SREM_EACH, before - after)):
+                    if refs:
+                        groups.setdefault((kind, script, refs), []).append(key)
+        for (_, script, refs), keys in groups.items():
+            for start in range(0, len(keys), REDIS_BATCH):
+                batch = keys[start : start + REDIS_BATCH]
+                _ = await cast(
+                    "Awaitable[object]",
+                    self._client.eval(script, len(batch), *batch, *sorted(refs)),  # pyright: ignore[reportUnknownMemberType]  # redis types eval loosely
+                )
 
     async def mark_synchronized(self, millis: int) -> None:
         _ = await self._client.set(f"{self._prefix}:big_segments_synchronized_on", str(millis))
@@ -287,26 +331,27 @@ class DynamoDBWriter:
 
     async def _batch(self, requests: Sequence[WriteRequestTypeDef]) -> None:
         client = await self._open()
-        limit = asyncio.Semaphore(DYNAMODB_CONCURRENCY)
+        batches = iter(range(0, len(requests), DYNAMODB_BATCH))
 
         async def send(batch: Sequence[WriteRequestTypeDef]) -> None:
-            async with limit:
-                pending = list(batch)
-                for _attempt in range(5):  # unprocessed items (throttling) get a few more tries
-                    answer = await client.batch_write_item(RequestItems={self._table: pending})
-                    unprocessed = answer.get("UnprocessedItems", {}).get(self._table, [])
-                    pending = cast("list[WriteRequestTypeDef]", unprocessed)
-                    if not pending:
-                        return
-                    await asyncio.sleep(0.05)
-                message = f"DynamoDB left {len(pending)} writes unprocessed"
-                raise StoreError(message)
+            pending = list(batch)
+            for _attempt in range(5):  # unprocessed items (throttling) get a few more tries
+                answer = await client.batch_write_item(RequestItems={self._table: pending})
+                unprocessed = answer.get("UnprocessedItems", {}).get(self._table, [])
+                pending = cast("list[WriteRequestTypeDef]", unprocessed)
+                if not pending:
+                    return
+                await asyncio.sleep(0.05)
+            message = f"DynamoDB left {len(pending)} writes unprocessed"
+            raise StoreError(message)
 
-        batches = [
-            requests[start : start + DYNAMODB_BATCH]
-            for start in range(0, len(requests), DYNAMODB_BATCH)
-        ]
-        _ = await asyncio.gather(*(send(batch) for batch in batches))
+        async def worker() -> None:
+            # A few workers share one iterator: at most DYNAMODB_CONCURRENCY requests in
+            # flight, and no task per batch however many there are.
+            for start in batches:
+                await send(requests[start : start + DYNAMODB_BATCH])
+
+        _ = await asyncio.gather(*(worker() for _ in range(DYNAMODB_CONCURRENCY)))
 
     async def mark_synchronized(self, millis: int) -> None:
         client = await self._open()
@@ -336,6 +381,8 @@ class SyncState:
     last_sync: int | None = None
     last_error: int | None = None
     failing: bool = False
+    current: bool = False
+    """Synced since last switched on (or given a new config); the store is up to date."""
     errors: list[dict[str, Any]] = attrs.Factory(list[dict[str, Any]])
     task: asyncio.Task[None] | None = None
 
@@ -368,10 +415,11 @@ class Syncer:
         """`_status` from what really happened to this integration's store."""
         state = self._states.get(integration_id) or SyncState()
         status: dict[str, Any] = {
-            "available": on and not state.failing and state.last_sync is not None,
-            # Writes stopped (off, or failing) after the store had been synced: it can
-            # only get older from here.
-            "potentiallyStale": state.last_sync is not None and (state.failing or not on),
+            "available": on and state.current and not state.failing,
+            # Writes stopped (off, failing, not yet resumed) after the store had been
+            # synced: what it holds can only get older until the next sync.
+            "potentiallyStale": state.last_sync is not None
+            and (state.failing or not on or not state.current),
         }
         if state.last_sync is not None:
             status["lastSync"] = state.last_sync
@@ -422,6 +470,7 @@ class Syncer:
                     _ = state.task.cancel()
                 self._drop_writer(state)
                 state.fingerprint = fingerprint
+                state.current = False
             if not doc["on"]:
                 continue
             if state.task is not None and not state.task.done():
@@ -449,9 +498,9 @@ class Syncer:
         config: Mapping[str, Any] = doc["config"]
         secrets = [str(config.get("password") or "")]
         try:
-            await _within(self._write(state, doc), SYNC_TIMEOUT)
-        except asyncio.TimeoutError:
-            self._failed(state, f"the store did not finish a sync in {SYNC_TIMEOUT:g} s", 504)
+            await self._write(state, doc)
+        except _StepTimeoutError as error:
+            self._failed(state, f"the store did not finish {error} in time", 504)
         except StoreError as error:
             self._failed(state, redact(error.message, secrets), error.status_code)
         except Exception as error:  # noqa: BLE001 - any failure of a store's client is a failed sync
@@ -459,6 +508,7 @@ class Syncer:
             self._failed(state, redact(message, secrets), 503)
         else:
             state.failing = False
+            state.current = True
 
     def _failed(self, state: SyncState, message: str, status_code: int) -> None:
         now = _millis()
@@ -480,17 +530,22 @@ class Syncer:
         prefix = client_side_id(project_key, environment_key)
         if state.writer is None:
             state.written = None
-            state.writer = self._writer(doc["integrationKey"], prefix, doc["config"])
+            kind = doc["integrationKey"]
+            # Imported in a thread: loading redis or aiobotocore takes long enough to be
+            # felt by every request the fake is answering meanwhile.
+            await asyncio.to_thread(_preload, kind)
+            state.writer = self._writer(kind, prefix, doc["config"])
         writer = state.writer
         after = snapshot(self._segments.big_segments(project_key, environment_key))
         before = state.written
         if before is None:
-            await writer.clear()
+            await _step(writer.clear(), "clearing the old memberships", STEP_TIMEOUT)
             before = {}
-        changes = await diff(before, after)
-        await writer.write(changes)
+        changes = Diff(before, after)
+        allowed = STEP_TIMEOUT + len(changes) / WRITES_PER_SECOND
+        await _step(_write_all(writer, changes), f"writing {len(changes)} memberships", allowed)
         now = _millis()
-        await writer.mark_synchronized(now)
+        await _step(writer.mark_synchronized(now), "writing synchronizedOn", STEP_TIMEOUT)
         state.written = after
         state.last_sync = now
 
@@ -501,6 +556,31 @@ class Syncer:
             return DynamoDBWriter(prefix, config, self._dynamodb_endpoint)
         message = f"the fake cannot sync a {integration_key!r} store"
         raise StoreError(message)
+
+
+async def _write_all(writer: Writer, changes: Diff) -> None:
+    async for batch in changes.batches():
+        await writer.write(batch)
+
+
+class _StepTimeoutError(Exception):
+    """A step of a sync ran out of time; the message names the step."""
+
+
+def _preload(integration_key: str) -> None:
+    """Import the store's client library (if installed; the writer says when it is not)."""
+    name = {"redis": "redis.asyncio", "dynamodb": "aiobotocore.session"}.get(integration_key)
+    if name is not None:
+        with contextlib.suppress(ImportError):
+            _ = importlib.import_module(name)
+
+
+async def _step(work: Coroutine[Any, Any, None], what: str, seconds: float) -> None:
+    try:
+        await _within(work, seconds)
+    except asyncio.TimeoutError:
+        message = f"{what} ({seconds:g} s)"
+        raise _StepTimeoutError(message) from None
 
 
 async def _within(work: Coroutine[Any, Any, None], seconds: float) -> None:

@@ -15,12 +15,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from doctor.support import READER_PASSWORD, RedisServer
+from doctor.support import READER_PASSWORD, RedisServer, new_table
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ldstore.testing import FakeLaunchDarkly
-from ldstore.testing._sync import Members, context_hash, diff
+from ldstore.testing._sync import Change, Diff, Members, context_hash
 from ldstore.text import secret_forms
 
 ServeFake = Any
@@ -338,6 +338,10 @@ def store_of(snapshot: Mapping[str, Members]) -> dict[str, tuple[frozenset[str],
     }
 
 
+async def changes_of(diff: Diff) -> list[Change]:
+    return [change async for batch in diff.batches() for change in batch]
+
+
 @given(before=snapshots, after=snapshots)
 def test_the_diff_turns_one_store_into_the_other(
     before: Mapping[str, Members], after: Mapping[str, Members]
@@ -345,7 +349,7 @@ def test_the_diff_turns_one_store_into_the_other(
     """Applying the diff's changes to the store of `before` gives exactly the store of `after`."""
     store = store_of(before)
 
-    for change in asyncio.run(diff(before, after)):
+    for change in asyncio.run(changes_of(Diff(before, after))):
         assert store.get(change.context_hash, (frozenset(), frozenset())) == (
             change.included_before,
             change.excluded_before,
@@ -354,3 +358,71 @@ def test_the_diff_turns_one_store_into_the_other(
 
     expected = store_of(after)
     assert {h: refs for h, refs in store.items() if refs != (frozenset(), frozenset())} == expected
+
+
+async def test_a_first_dynamodb_sync_replaces_what_the_prefix_held(
+    serve_fake: ServeFake, moto_endpoint: str, dynamodb: Any
+) -> None:
+    """Stale memberships under the prefix (an earlier fake's) are deleted; others are kept."""
+    fake: FakeLaunchDarkly = await serve_fake(
+        FakeLaunchDarkly(sync=True, sync_interval=INTERVAL, dynamodb_endpoint=moto_endpoint)
+    )
+    table = new_table(dynamodb)
+    prefix = fake.client_side_id("default", "production")
+    for namespace, key in [
+        (f"{prefix}:big_segments_user", context_hash("old")),
+        ("other:big_segments_user", context_hash("kept")),
+    ]:
+        _ = dynamodb.put_item(
+            TableName=table,
+            Item={"namespace": {"S": namespace}, "key": {"S": key}, "included": {"SS": ["x.g1"]}},
+        )
+    _ = fake.add_big_segment("default", "production", "vip", included=["new"])
+    config = {"tableName": table, "region": "us-east-1", "roleArn": "arn:x", "externalId": "e"}
+    item = fake.seed_integration(
+        "default", "production", "dynamodb", name="d", config=config, on=True
+    )
+
+    _ = await until(lambda: status(fake, item)["available"], within=10, what="the sync")
+
+    def included(namespace: str, context_key: str) -> list[str]:
+        found = dynamodb.get_item(
+            TableName=table,
+            Key={"namespace": {"S": namespace}, "key": {"S": context_hash(context_key)}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        refs: list[str] = found.get("included", {}).get("SS", [])
+        return refs
+
+    assert included(f"{prefix}:big_segments_user", "old") == []
+    assert included(f"{prefix}:big_segments_user", "new") == ["vip.g1"]
+    assert included("other:big_segments_user", "kept") == ["x.g1"]
+
+
+async def test_a_store_switched_to_another_config_is_not_available_until_synced(
+    fake: FakeLaunchDarkly,
+    redis_store: RedisServer,
+    hanging_port: int,
+    session: aiohttp.ClientSession,
+) -> None:
+    """A new config (here: a store that hangs) is not `available` on the old store's sync."""
+    item = fake.seed_integration(
+        "default", "production", "redis", name="r", config=redis_config(redis_store), on=True
+    )
+    _ = await until(lambda: status(fake, item)["available"], within=5, what="the first sync")
+    synced = status(fake, item)["lastSync"]
+    where = (
+        f"{fake.url}/api/v2/integration-capabilities/big-segment-store/default/production/redis/"
+        + item["_id"]
+    )
+    patch = [{"op": "replace", "path": "/config/port", "value": str(hanging_port)}]
+    headers = {"Authorization": fake.token, "LD-API-Version": "beta"}
+
+    async with session.patch(where, json=patch, headers=headers) as answer:
+        assert answer.status == 200
+    await asyncio.sleep(10 * INTERVAL)  # several ticks; the hung sync has not timed out yet
+
+    shown = status(fake, item)
+    assert shown["available"] is False
+    assert shown["potentiallyStale"] is True
+    assert shown["lastSync"] == synced

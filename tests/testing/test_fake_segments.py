@@ -12,7 +12,7 @@ from contract import validate_exchanges
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ldstore.testing import FakeLaunchDarkly, openapi_document
+from ldstore.testing import FakeLaunchDarkly, RateLimit, openapi_document
 
 from .fakeclient import FakeClient
 
@@ -317,3 +317,15 @@ def test_the_segments_subset_ships_with_its_source() -> None:
     assert "api-client-go" in document["info"]["description"]
     with pytest.raises(ValueError, match="subset"):
         _ = openapi_document("flags")  # type: ignore[arg-type]  # a wrong value on purpose
+
+
+async def test_new_routes_share_the_rate_limits(session: aiohttp.ClientSession) -> None:
+    """The fake-wide limit counts the new routes too: headers on every answer, then a 429."""
+    async with FakeLaunchDarkly(rate_limit=RateLimit(2, 10.0)) as fake:
+        client = FakeClient(fake, session)
+        answers = [await client.send("GET", env_path(), headers=NO_BETA) for _ in range(3)]
+
+    assert [answer.status for answer in answers] == [200, 200, 429]
+    assert answers[0].headers["X-Ratelimit-Global-Remaining"] == "1"
+    assert answers[2].json()["code"] == "rate_limited"
+    assert "Retry-After" in answers[2].headers
