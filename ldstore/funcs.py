@@ -33,11 +33,13 @@ from ldstore._transport import Answer, call
 from ldstore.core import Core, RequestOptions
 from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
 from ldstore.models import (
+    MASKED,
     BigSegmentMembership,
     BigSegmentStoreIntegration,
     BigSegmentStoreIntegrationCollection,
     Environment,
     Segment,
+    masked_secret,
 )
 from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
@@ -48,7 +50,7 @@ from ldstore.operations import (
     GetSegmentRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
-from ldstore.patch import PatchOperation, PatchWithComment
+from ldstore.patch import PatchOperation, PatchWithComment, masked_write
 from ldstore.result import Err, Ok, Result
 from ldstore.text import REDACTED, redact
 
@@ -91,8 +93,12 @@ async def create_big_segment_store_integration(
     ``StatusConflictError`` (the name is taken). A create is not retried once it may
     have reached the server unless ``RetryConfig(retry_non_idempotent=True)``: a
     ``RequestTimeoutError``, ``ConnectionLostError`` or 5xx means "maybe created",
-    so list before creating again.
+    so list before creating again. A config whose secret is the API's mask (``MASKED``)
+    is an ``InputValidationError`` naming it: the mask is not a password.
     """
+    refused = _writes_mask(request)
+    if refused is not None:
+        return refused
     sent = _exchange(core, _CREATE, request, options)
     raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
@@ -126,7 +132,13 @@ async def patch_big_segment_store_integration(
     retried once it may have reached the server (a 5xx, a timeout, a connection lost
     after sending) unless ``RetryConfig(retry_non_idempotent=True)``: a repeated
     ``add /tags/-`` would apply twice. A guarded patch (``patch.if_version``) is.
+    A patch that writes the API's mask (``MASKED``) as a secret is an
+    ``InputValidationError`` naming it, and nothing is sent: the mask is how the API
+    shows a stored secret, not its value.
     """
+    refused = _writes_mask(request)
+    if refused is not None:
+        return refused
     sent = _exchange(core, _PATCH, request, options)
     raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
@@ -583,3 +595,22 @@ def _masked(data: object, secrets: list[str], depth: int) -> object:
     if isinstance(data, list):
         return [_masked(item, secrets, depth + 1) for item in cast("list[object]", data)]
     return data
+
+
+def _writes_mask(request: object) -> Err[InputValidationError] | None:
+    """The ``Err`` for a create or patch that would write the API's mask as a secret; None
+    for any other request (a wrong type is ``_exchange``'s to refuse)."""
+    where: str | None = None
+    if isinstance(request, CreateBigSegmentStoreIntegrationRequest):
+        post = request.integration_delivery_configuration_post
+        found = masked_secret(getattr(post, "config", None))
+        where = None if found is None else f"config.{found}"
+    elif isinstance(request, PatchBigSegmentStoreIntegrationRequest):
+        where = masked_write(request.request_body)
+    if where is None:
+        return None
+    message = (
+        f"{where}: {MASKED!r} is how the API shows a stored secret, not a value; it is never"
+        " written back (leave the secret out to keep it, or give the new value)"
+    )
+    return Err(InputValidationError(message=message, field=where))
