@@ -133,26 +133,27 @@ def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None
     control characters escaped (``ldstore.text.printable``): a server's message cannot
     move the cursor, clear the screen or forge a second line.
     """
-    text = redact(" ".join(message.split()))
+    text = " ".join(message.split())
     if not _JSON[0]:
-        _ = sys.stderr.write(f"ldstore: error: {printable(text)}\n")
-    else:
-        fields: dict[str, object] = {
-            "status": None,
-            "code": None,
-            "id": None,
-            "retry_after": None,
-            "field": None,
-        }
-        if error is not None:
-            fields.update(error_to_wire(error))
-        fields.update(kind=kind, message=text)
-        # Value by value, not the dumped text: a secret that happens to spell a key or a
-        # piece of JSON syntax must not break the object.
-        shown = {
-            key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
-        }
-        _ = sys.stderr.write(json.dumps({"error": shown}) + "\n")
+        _ = sys.stderr.write(f"ldstore: error: {printable(redact(text))}\n")
+        _ = sys.stderr.flush()
+        return
+    fields: dict[str, object] = {
+        "status": None,
+        "code": None,
+        "id": None,
+        "retry_after": None,
+        "field": None,
+    }
+    if error is not None:
+        fields.update(error_to_wire(error))
+    fields.update(kind=kind, message=text)
+    # Every value redacted, not the dumped text: a secret that happens to spell a key or
+    # a piece of JSON syntax must not break the object.
+    shown = {
+        key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
+    }
+    _ = sys.stderr.write(json.dumps({"error": shown}) + "\n")
     _ = sys.stderr.flush()
 
 
