@@ -14,8 +14,8 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ldstore.cli._errors import (
     EXIT_API_ERROR,
@@ -37,6 +37,9 @@ from ldstore.cli._options import (
     add_global_options,
     parse_command_line,
 )
+
+if TYPE_CHECKING:  # the settings module loads only when a command runs
+    from ldstore.cli._settings import Setting
 
 __all__ = ["build_parser", "main"]
 
@@ -188,9 +191,9 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             setattr(args, dest, False)
     offered = command.dests()
     wanted = [key for key in ("output", "project", "environment") if key in offered]
-    from ldstore.cli._settings import read_settings, setting  # noqa: PLC0415
+    from ldstore.cli._settings import setting, settings_of  # noqa: PLC0415
 
-    settings = read_settings() if wanted else {}
+    settings = settings_of(args) if wanted else {}
     output = "table"
     if "output" in wanted or hasattr(args, "output"):  # hasattr: given to a nested command
         value, source = setting("output", getattr(args, "output", None), settings)
@@ -199,11 +202,7 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             raise UsageError(msg)
         output = "json" if value == "json" else "table"
     args.output = output
-    for key in ("project", "environment"):
-        # A nested command (doctor redis) declares them below `command`: keep what was given.
-        given = getattr(args, key, None)
-        value, _ = setting(key, given, settings) if key in wanted else (given, "")
-        setattr(args, key, value)
+    _fill_scope(args, wanted, settings)
     missing = [dest for dest in getattr(args, "ldstore_needs", ()) if getattr(args, dest) is None]
     if missing:
         flags = ", ".join(f"--{dest}" for dest in missing)
@@ -212,6 +211,27 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             f"the following arguments are required: {flags} (or set {hints}, or "
             f"`ldstore config --set {missing[0]} KEY`)"
         )
+
+
+def _fill_scope(
+    args: argparse.Namespace, wanted: Sequence[str], settings: Mapping[str, Setting]
+) -> None:
+    """``--project`` and ``--environment`` from their flags or defaults; ``ldstore_defaults``
+    names the ones a default (not a flag) set, and whence, for ``list`` to say so."""
+    from ldstore.cli._settings import setting  # noqa: PLC0415
+
+    defaults: dict[str, str] = {}
+    for key in ("project", "environment"):
+        # A nested command (doctor redis) declares them below `command`: keep what was given.
+        given = getattr(args, key, None)
+        value, source = setting(key, given, settings) if key in wanted else (given, "")
+        if value is not None and source not in {"", f"--{key}"}:
+            if getattr(args, "all", False):  # list --all: defaults do not narrow it
+                value = None
+            else:
+                defaults[key] = source if source.startswith("LD_") else "config file"
+        setattr(args, key, value)
+    args.ldstore_defaults = defaults
 
 
 def _asks_for_json(words: Sequence[str]) -> bool:

@@ -194,13 +194,21 @@ def _hint(error: LDStoreError) -> str:
     match error:
         case UnauthorizedError():
             return "; check LD_ACCESS_TOKEN or --access-token"
+        case StatusConflictError() if _names_a_duplicate(error):
+            return "; that name is taken in this environment: pick another name (--name)"
         case StatusConflictError():
-            return (
-                "; it changed meanwhile or the name is taken: re-read it (ldstore get), then retry"
-            )
+            return "; it changed meanwhile: re-read it (ldstore get), then retry"
         case RateLimitedError(retry_after=float() as wait):
             return f"; retry in {wait:.0f} s"
         case APIError(status_code=403):
             return "; the token's role may lack permission"
         case _:
             return ""
+
+
+def _names_a_duplicate(error: StatusConflictError) -> bool:
+    """Whether a 409 is about the name (not a lost update): the server's words say so."""
+    if error.code == "optimistic_locking_error":
+        return False
+    text = error.message.lower()
+    return "name" in text and ("exists" in text or "taken" in text or "duplicate" in text)

@@ -540,7 +540,7 @@ await patch_big_segment_store_integration(
 async def _wait(tour: _Tour) -> Result[None, LDStoreError]:
     timeout = f"{tour.wait_timeout:g}"
     tour.heading("Wait until LaunchDarkly reports the store synced and available")
-    tour.out.shell(tour.by_id("wait", f"--timeout {timeout}"))
+    tour.out.shell(tour.by_id("wait", f"--for {timeout}"))
     tour.out.python(
         f"await wait_until_available(core, request, timeout={timeout}, poll_interval=0.25)"
     )

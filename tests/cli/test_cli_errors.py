@@ -59,9 +59,7 @@ async def test_bad_flags_and_invalid_config_exit_2(fake: FakeLaunchDarkly) -> No
 
     assert bad_flag.code == 2
     assert "Traceback" not in bad_flag.stderr
-    assert bad_flag.stderr.splitlines()[-1] == (
-        "ldstore: error: unrecognized argument --no-such-flag"
-    )
+    assert bad_flag.stderr.splitlines()[-1] == ("ldstore: error: unknown flag --no-such-flag")
     assert bad_port.code == 2
     bad_port.assert_one_error_line("invalid Redis config: port must be between 1 and 65535")
     assert no_token.code == 2

@@ -242,7 +242,8 @@ async def test_delete_at_a_terminal_shows_the_integration_and_asks(
 
     assert declined.code == 2
     assert "Doomed" in declined.terminal
-    assert "cancelled; nothing was sent" in declined.terminal
+    assert "ldstore: delete cancelled: nothing deleted" in declined.terminal
+    assert "error" not in declined.terminal.split("[y/N]")[1].lower()  # a "no" is no error
     assert declined_methods == ["GET"]
     assert accepted.code == 0, accepted.terminal
     assert accepted.stdout == f"deleted {integration_id}\n"
