@@ -14,6 +14,7 @@ from ldstore.text import MASK
 
 __all__ = ["register"]
 
+
 def register(subparsers: Subparsers) -> None:
     """Add the ``config`` subcommand."""
     parser = subparsers.add_parser(

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from ldstore.cli import main
 from ldstore.cli._logging import logging_to_stderr
-from ldstore.cli._tour import _Out  # pyright: ignore[reportPrivateUsage]
+from ldstore.cli._screen import Out
 from ldstore.testing import FakeLaunchDarkly, ServerError
 
 T = TypeVar("T")
@@ -293,7 +293,7 @@ def test_wait_and_apply_print_server_text_escaped(served: _FakeThread, tmp_path:
 
 def test_the_tour_escapes_what_it_shows(capsys: pytest.CaptureFixture[str]) -> None:
     """demo --live prints names from the account: escaped, only the tour's own emphasis."""
-    out = _Out(emphasis=True)
+    out = Out(emphasis=True)
 
     out.result(_WORST)
     out.heading(_WORST)

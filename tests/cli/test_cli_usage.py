@@ -210,6 +210,7 @@ _PARTS = (
     "_logging",
     "_options",
     "_output",
+    "_screen",
     "_settings",
 )
 
