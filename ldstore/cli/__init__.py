@@ -9,11 +9,9 @@ Add a module to ``_COMMANDS`` to add its commands.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +28,9 @@ from ldstore.cli._errors import (
     report,
     use_json_errors,
 )
-from ldstore.cli._options import (
-    ENVIRONMENT_HELP,
-    OUTPUT_CHOICES,
-    Parser,
-    add_global_options,
-    parse_command_line,
-)
 
-if TYPE_CHECKING:  # the settings module loads only when a command runs
+if TYPE_CHECKING:  # these load only when a command (or --help) needs them
+    from ldstore.cli._options import Parser
     from ldstore.cli._settings import Setting
 
 __all__ = ["build_parser", "main"]
@@ -92,16 +84,34 @@ class _Version(argparse.Action):
 
 
 def _print_version() -> None:
+    _ = sys.stdout.write(f"ldstore {_installed_version()}\n")
+
+
+def _installed_version() -> str:
+    """The installed version, from the ``ldstore-<version>.dist-info`` on ``sys.path``.
+
+    The directory's name says it, as importlib.metadata would find it first on the path;
+    importlib.metadata itself (email, zipfile, csv) costs ``--version`` ~20 ms.
+    """
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")  # noqa: PTH208 - pathlib would cost an import
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("ldstore-") and name.endswith(".dist-info"):
+                return name.removeprefix("ldstore-").removesuffix(".dist-info")
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:
-        found = version("ldstore")
+        return version("ldstore")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        found = "unknown"
-    _ = sys.stdout.write(f"ldstore {found}\n")
+        return "unknown"
 
 
 def _build() -> tuple[Parser, dict[str, Parser]]:
+    from ldstore.cli._options import ENVIRONMENT_HELP, Parser, add_global_options  # noqa: PLC0415
+
     parser = Parser(
         prog="ldstore",
         description=_DESCRIPTION,
@@ -141,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
         if debug:
+            import traceback  # noqa: PLC0415 - only a bug needs it
+
             traceback.print_exc()
         report(
             f"unexpected {type(error).__name__}: {error} (a bug in ldstore: please report "
@@ -154,6 +166,8 @@ def _main(words: list[str]) -> int:
     if words in (["-V"], ["--version"]):  # the common case, without building every command
         _print_version()
         return EXIT_OK
+    from ldstore.cli._options import parse_command_line  # noqa: PLC0415 - not for --version
+
     parser, commands = _build()
     parsed = parse_command_line(parser, commands, words)
     if parsed is None:  # `ldstore` alone, or flags without a command
@@ -172,13 +186,21 @@ def _main(words: list[str]) -> int:
     run: Run = args.run
     try:
         with logging_to_stderr(args):
-            outcome = run(args)
-            return outcome if isinstance(outcome, int) else asyncio.run(outcome)
+            return _run(run, args)
     except UsageError as error:
         error_line(str(error))
         return EXIT_USAGE
     except GaveUpError as gave_up:  # the never-connected budget ran out
         return fail(gave_up.error)
+
+
+def _run(run: Run, args: argparse.Namespace) -> int:
+    outcome = run(args)
+    if isinstance(outcome, int):
+        return outcome
+    import asyncio  # noqa: PLC0415 - --help and --version run no event loop
+
+    return asyncio.run(outcome)
 
 
 def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
@@ -191,6 +213,7 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             setattr(args, dest, False)
     offered = command.dests()
     wanted = [key for key in ("output", "project", "environment") if key in offered]
+    from ldstore.cli._options import OUTPUT_CHOICES  # noqa: PLC0415
     from ldstore.cli._settings import setting, settings_of  # noqa: PLC0415
 
     settings = settings_of(args) if wanted else {}

@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ldstore.errors import (
-    APIError,
-    ConnectionFailedError,
-    InputValidationError,
-    LDStoreError,
-    NetworkError,
-    RateLimitedError,
-    StatusConflictError,
-    UnauthorizedError,
-)
 from ldstore.text import printable
 from ldstore.text import redact as redact_secrets
-from ldstore.wire import error_to_wire
+
+if TYPE_CHECKING:  # the SDK's errors load when an error is reported: not for --version
+    from ldstore.errors import ConnectionFailedError, LDStoreError, StatusConflictError
 
 __all__ = [
     "EXIT_API_ERROR",
@@ -116,6 +109,8 @@ def redact(text: str) -> str:
 
 def exit_code(error: LDStoreError) -> int:
     """The documented exit code for an error value."""
+    from ldstore.errors import InputValidationError, NetworkError  # noqa: PLC0415
+
     match error:
         case NetworkError():
             return EXIT_NETWORK
@@ -146,6 +141,8 @@ def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None
         "field": None,
     }
     if error is not None:
+        from ldstore.wire import error_to_wire  # noqa: PLC0415 - loads the models
+
         fields.update(error_to_wire(error))
     fields.update(kind=kind, message=text)
     # Every value redacted, not the dumped text: a secret that happens to spell a key or
@@ -164,6 +161,8 @@ def error_line(message: str) -> None:
 
 def fail(error: LDStoreError) -> int:
     """Report ``error`` on one stderr line (or as JSON) and return its exit code."""
+    from ldstore.errors import ConnectionFailedError  # noqa: PLC0415
+
     text = cannot_connect(error) if isinstance(error, ConnectionFailedError) else str(error)
     report(f"{text}{_hint(error)}", kind=type(error).__name__, error=error)
     return exit_code(error)
@@ -191,6 +190,13 @@ def cannot_connect(error: ConnectionFailedError) -> str:
 
 
 def _hint(error: LDStoreError) -> str:
+    from ldstore.errors import (  # noqa: PLC0415
+        APIError,
+        RateLimitedError,
+        StatusConflictError,
+        UnauthorizedError,
+    )
+
     match error:
         case UnauthorizedError():
             return "; check LD_ACCESS_TOKEN or --access-token"

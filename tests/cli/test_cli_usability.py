@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import stat
 import sys
@@ -85,7 +86,7 @@ async def test_version_flags_print_the_version(flag: str) -> None:
     completed = await run(flag)
 
     assert completed.code == 0
-    assert completed.stdout.startswith("ldstore ")
+    assert completed.stdout == f"ldstore {importlib.metadata.version('ldstore')}\n"
 
 
 async def test_no_arguments_prints_the_help() -> None:
