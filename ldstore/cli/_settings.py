@@ -103,7 +103,11 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
         raise UsageError(msg) from None
     unknown = sorted(set(settings) - set(KEYS))
     if unknown:
-        msg = f"the config file {path} has unknown keys {unknown} (known: {sorted(KEYS)})"
+        import difflib  # noqa: PLC0415 - only a mistake needs it
+
+        close = difflib.get_close_matches(unknown[0], list(KEYS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        msg = f"the config file {path} has unknown keys {unknown}{hint} (known: {sorted(KEYS)})"
         raise UsageError(msg)
     for key, value in settings.items():
         boolean = KEYS[key][2]
