@@ -70,13 +70,16 @@ def printable_lines(text: str) -> str:
 
 def secret_forms(secret: str) -> frozenset[str]:
     """The spellings in which ``secret`` can reach a text: raw, percent-encoded (both
-    styles, either case), JSON-escaped, and base64 (as in a Basic authorization)."""
+    styles, either case), JSON-escaped, Python-quoted (``repr``, ``ascii``), and base64
+    (as in a Basic authorization)."""
     forms = {
         secret,
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],  # as a message quotes a value with !r (argparse does)
+        ascii(secret)[1:-1],
         base64.b64encode(secret.encode()).decode().rstrip("="),
     }
     forms |= {re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), form) for form in forms}

@@ -3,12 +3,14 @@
 Rules (the shell blocks have theirs in ``test_readme_shell.py``):
 
 - Every ```python block compiles (top-level ``await`` allowed, as in a notebook).
-- Every block that is a whole program (it calls ``asyncio.run(``) runs as
-  ``python -c BLOCK ID`` with ``LD_BASE_URI`` and ``LD_ACCESS_TOKEN`` naming a fake this
-  test serves on 127.0.0.1, and exits 0. ``ID`` is a Redis integration the test seeded
-  in default/production, for the examples that take one (``python enable.py ID``).
+- Every block without a marker is a whole program: it runs as ``python -c BLOCK ID``
+  with ``LD_BASE_URI`` and ``LD_ACCESS_TOKEN`` naming a fake this test serves on
+  127.0.0.1, and exits 0. ``ID`` is a Redis integration the test seeded in
+  default/production, for the examples that take one (``python enable.py ID``).
 - A block preceded by a ``<!-- not-run: reason -->`` line is compiled only; the reason
-  says why it cannot run here.
+  says why it cannot run here, and starts with ``fragment`` for a piece of a program
+  (top-level ``await``, a pytest test module). The pytest fragment runs under pytest.
+- The README's shell examples aim at one fake port.
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ BLOCKS = [match["code"] for match in _BLOCK.finditer(README.read_text(encoding="
 PROGRAMS = [
     match["code"]
     for match in _BLOCK.finditer(README.read_text(encoding="utf-8"))
-    if match["reason"] is None and "asyncio.run(" in match["code"]
+    if match["reason"] is None
 ]
+FRAGMENTS = {
+    match["code"]: match["reason"]
+    for match in _BLOCK.finditer(README.read_text(encoding="utf-8"))
+    if match["reason"] is not None
+}
 TIMEOUT = 60.0  # seconds for one example, far above what any takes
 
 
@@ -56,6 +63,50 @@ def _core_reads_ld_base_uri(monkeypatch: pytest.MonkeyPatch) -> bool:
 def test_the_readme_has_runnable_examples() -> None:
     """The quick start, the facade and the workflows examples are whole programs."""
     assert len(PROGRAMS) >= 3
+
+
+@pytest.mark.parametrize("source", PROGRAMS)
+def test_an_unmarked_example_is_a_whole_program(source: str) -> None:
+    """A block without a not-run marker compiles without top-level await (it runs below)."""
+    code = compile(source, "README.md", "exec")
+
+    assert code.co_filename == "README.md"
+
+
+def test_a_block_with_top_level_await_is_marked_a_fragment() -> None:
+    """Every block that needs top-level await says it is a fragment."""
+    awaiting = [reason for source, reason in FRAGMENTS.items() if _needs_top_level_await(source)]
+
+    assert awaiting
+    assert all(reason.startswith("fragment") for reason in awaiting), awaiting
+
+
+def _needs_top_level_await(source: str) -> bool:
+    try:
+        _ = compile(source, "README.md", "exec")
+    except SyntaxError:
+        return True
+    return False
+
+
+def test_the_readme_aims_at_one_fake_port() -> None:
+    """Quick start and later sections start and name the fake on the same port."""
+    text = README.read_text(encoding="utf-8")
+    ports = set(re.findall(r"(?:fake-server|ldstore\.testing)[^\n`]*?--port (\d+)", text)) | set(
+        re.findall(r"LD_BASE_URI=http://127\.0\.0\.1:(\d+)", text)
+    )
+
+    assert len(ports) == 1, ports
+
+
+def test_the_pytest_fragment_passes_under_pytest(pytester: pytest.Pytester) -> None:
+    """The README's ld_fake test module runs green with the plugin pytest gets."""
+    (source,) = [code for code, reason in FRAGMENTS.items() if "pytest test module" in reason]
+    _ = pytester.makepyfile(test_readme_fragment=source)
+
+    result = pytester.runpytest_subprocess("-p", "asyncio", "-W", "ignore::DeprecationWarning")
+
+    result.assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize("source", BLOCKS)

@@ -51,12 +51,14 @@ def test_printable_spells_escapes_readably() -> None:
 
 @given(st.text(min_size=1))
 def test_redact_masks_every_spelling(secret: str) -> None:
-    """Raw, percent-encoded, JSON-escaped and base64 spellings of a secret are all masked."""
+    """Raw, percent-encoded, JSON-escaped, repr and base64 spellings of a secret are all masked."""
     spellings = [
         secret,
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         json.dumps(secret)[1:-1],
+        repr(secret)[1:-1],
+        ascii(secret)[1:-1],
         base64.b64encode(secret.encode()).decode().rstrip("="),
     ]
     text = " | ".join(f"<{spelling}>" for spelling in spellings)

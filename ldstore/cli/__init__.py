@@ -9,13 +9,11 @@ Add a module to ``_COMMANDS`` to add its commands.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import os
 import sys
-import traceback
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ldstore.cli._errors import (
     EXIT_API_ERROR,
@@ -30,13 +28,10 @@ from ldstore.cli._errors import (
     report,
     use_json_errors,
 )
-from ldstore.cli._options import (
-    ENVIRONMENT_HELP,
-    OUTPUT_CHOICES,
-    Parser,
-    add_global_options,
-    parse_command_line,
-)
+
+if TYPE_CHECKING:  # these load only when a command (or --help) needs them
+    from ldstore.cli._options import Parser
+    from ldstore.cli._settings import Setting
 
 __all__ = ["build_parser", "main"]
 
@@ -91,16 +86,34 @@ class _Version(argparse.Action):
 
 
 def _print_version() -> None:
+    _ = sys.stdout.write(f"ldstore {_installed_version()}\n")
+
+
+def _installed_version() -> str:
+    """The installed version, from the ``ldstore-<version>.dist-info`` on ``sys.path``.
+
+    The directory's name says it, as importlib.metadata would find it first on the path;
+    importlib.metadata itself (email, zipfile, csv) costs ``--version`` ~20 ms.
+    """
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")  # noqa: PTH208 - pathlib would cost an import
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("ldstore-") and name.endswith(".dist-info"):
+                return name.removeprefix("ldstore-").removesuffix(".dist-info")
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:
-        found = version("ldstore")
+        return version("ldstore")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        found = "unknown"
-    _ = sys.stdout.write(f"ldstore {found}\n")
+        return "unknown"
 
 
 def _build() -> tuple[Parser, dict[str, Parser]]:
+    from ldstore.cli._options import ENVIRONMENT_HELP, Parser, add_global_options  # noqa: PLC0415
+
     parser = Parser(
         prog="ldstore",
         description=_DESCRIPTION,
@@ -140,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
         if debug:
+            import traceback  # noqa: PLC0415 - only a bug needs it
+
             traceback.print_exc()
         report(
             f"unexpected {type(error).__name__}: {error} (a bug in ldstore: please report "
@@ -153,6 +168,8 @@ def _main(words: list[str]) -> int:
     if words in (["-V"], ["--version"]):  # the common case, without building every command
         _print_version()
         return EXIT_OK
+    from ldstore.cli._options import parse_command_line  # noqa: PLC0415 - not for --version
+
     parser, commands = _build()
     parsed = parse_command_line(parser, commands, words)
     if parsed is None:  # `ldstore` alone, or flags without a command
@@ -171,13 +188,21 @@ def _main(words: list[str]) -> int:
     run: Run = args.run
     try:
         with logging_to_stderr(args):
-            outcome = run(args)
-            return outcome if isinstance(outcome, int) else asyncio.run(outcome)
+            return _run(run, args)
     except UsageError as error:
         error_line(str(error))
         return EXIT_USAGE
     except GaveUpError as gave_up:  # the never-connected budget ran out
         return fail(gave_up.error)
+
+
+def _run(run: Run, args: argparse.Namespace) -> int:
+    outcome = run(args)
+    if isinstance(outcome, int):
+        return outcome
+    import asyncio  # noqa: PLC0415 - --help and --version run no event loop
+
+    return asyncio.run(outcome)
 
 
 def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
@@ -190,9 +215,10 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             setattr(args, dest, False)
     offered = command.dests()
     wanted = [key for key in ("output", "project", "environment") if key in offered]
-    from ldstore.cli._settings import read_settings, setting  # noqa: PLC0415
+    from ldstore.cli._options import OUTPUT_CHOICES  # noqa: PLC0415
+    from ldstore.cli._settings import setting, settings_of  # noqa: PLC0415
 
-    settings = read_settings() if wanted else {}
+    settings = settings_of(args) if wanted else {}
     output = "table"
     if "output" in wanted or hasattr(args, "output"):  # hasattr: given to a nested command
         value, source = setting("output", getattr(args, "output", None), settings)
@@ -201,11 +227,7 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             raise UsageError(msg)
         output = "json" if value == "json" else "table"
     args.output = output
-    for key in ("project", "environment"):
-        # A nested command (doctor redis) declares them below `command`: keep what was given.
-        given = getattr(args, key, None)
-        value, _ = setting(key, given, settings) if key in wanted else (given, "")
-        setattr(args, key, value)
+    _fill_scope(args, wanted, settings)
     missing = [dest for dest in getattr(args, "ldstore_needs", ()) if getattr(args, dest) is None]
     if missing:
         flags = ", ".join(f"--{dest}" for dest in missing)
@@ -214,6 +236,27 @@ def _fill_defaults(args: argparse.Namespace, command: Parser) -> None:
             f"the following arguments are required: {flags} (or set {hints}, or "
             f"`ldstore config --set {missing[0]} KEY`)"
         )
+
+
+def _fill_scope(
+    args: argparse.Namespace, wanted: Sequence[str], settings: Mapping[str, Setting]
+) -> None:
+    """``--project`` and ``--environment`` from their flags or defaults; ``ldstore_defaults``
+    names the ones a default (not a flag) set, and whence, for ``list`` to say so."""
+    from ldstore.cli._settings import setting  # noqa: PLC0415
+
+    defaults: dict[str, str] = {}
+    for key in ("project", "environment"):
+        # A nested command (doctor redis) declares them below `command`: keep what was given.
+        given = getattr(args, key, None)
+        value, source = setting(key, given, settings) if key in wanted else (given, "")
+        if value is not None and source not in {"", f"--{key}"}:
+            if getattr(args, "all", False):  # list --all: defaults do not narrow it
+                value = None
+            else:
+                defaults[key] = source if source.startswith("LD_") else "config file"
+        setattr(args, key, value)
+    args.ldstore_defaults = defaults
 
 
 def _asks_for_json(words: Sequence[str]) -> bool:

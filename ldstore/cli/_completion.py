@@ -1,16 +1,43 @@
-"""``ldstore completion SHELL``: a completion script for every command and flag, via shtab."""
+"""``ldstore completion SHELL``: a completion script for every command and flag, via shtab.
+
+Beyond flag names: options that take a file complete file names, ``config --set``
+offers the setting names, and ``--project``/``--environment`` offer the values the
+config file holds (bash and zsh).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ldstore.cli._errors import EXIT_OK, EXIT_USAGE, error_line
 from ldstore.cli._options import Subparsers
+from ldstore.cli._settings import KEYS
 
 __all__ = ["register"]
 
 _SHELLS = ("bash", "zsh", "fish")
+
+# Options whose value is a path, whoever defines them (a metavar of FILE or PATH counts too).
+_PATH_OPTIONS = frozenset(
+    {"--file", "--patch", "--stores", "--tls-ca", "--tls-cert", "--tls-key", "--alert-rules"}
+)
+_PATH_METAVARS = frozenset({"FILE", "PATH", "DIR"})
+
+# The config file's value of a setting (bash): the TOML lines `ldstore config` writes.
+_BASH_PREAMBLE = """\
+_shtab_ldstore_setting_names() {
+  compgen -W "%(names)s" -- "$1"
+}
+_shtab_ldstore_configured() {
+  local file="${LDSTORE_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/ldstore/config.toml}"
+  compgen -W "$(sed -n "s/^$2 = \\"\\(.*\\)\\"$/\\1/p" "$file" 2>/dev/null)" -- "$1"
+}
+_shtab_ldstore_configured_project() { _shtab_ldstore_configured "$1" project; }
+_shtab_ldstore_configured_environment() { _shtab_ldstore_configured "$1" environment; }
+"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -38,6 +65,35 @@ def _run(args: argparse.Namespace) -> int:
         error_line("completion needs the completion extra: pip install 'ldstore[completion]'")
         return EXIT_USAGE
     root: argparse.ArgumentParser = args.ldstore_root
+    names = " ".join(KEYS)
+    completions: Mapping[str, Any] = {
+        "path": shtab.FILE,
+        "--set": {"bash": "_shtab_ldstore_setting_names", "zsh": f"({names})"},
+        "--project": {"bash": "_shtab_ldstore_configured_project"},
+        "--environment": {"bash": "_shtab_ldstore_configured_environment"},
+    }
+    for action in _actions(root):
+        options = set(action.option_strings)
+        if options & _PATH_OPTIONS or action.metavar in _PATH_METAVARS:
+            action.complete = completions["path"]  # type: ignore[attr-defined]  # shtab reads it
+        for option in ("--set", "--project", "--environment"):
+            if option in options:
+                action.complete = completions[option]  # type: ignore[attr-defined]
+    script = shtab.complete(
+        root,
+        shell=args.shell,
+        preamble=_BASH_PREAMBLE % {"names": names} if args.shell == "bash" else "",
+    )
     # Written as generated: a script of ldstore's own making, not text from a server.
-    _ = sys.stdout.write(shtab.complete(root, shell=args.shell).rstrip("\n") + "\n")
+    _ = sys.stdout.write(script.rstrip("\n") + "\n")
     return EXIT_OK
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """Every action of ``parser`` and of its subcommands, nested ones included."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public list of them
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+            for child in action.choices.values():  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+                yield from _actions(child)  # pyright: ignore[reportUnknownArgumentType]
+        else:
+            yield action

@@ -10,10 +10,9 @@ from ldstore.cli._errors import EXIT_OK, UsageError, remember_secret
 from ldstore.cli._options import OUTPUT_CHOICES, Subparsers
 from ldstore.cli._output import write
 from ldstore.cli._settings import KEYS, Setting, read_settings, toml_line, write_settings
+from ldstore.text import MASK
 
 __all__ = ["register"]
-
-_MASK = "********"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -51,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = read_settings(missing_ok=True)
         for key in sorted(settings):
             value = settings[key]
-            write(toml_line(key, _MASK if KEYS[key][1] and isinstance(value, str) else value))
+            write(toml_line(key, MASK if KEYS[key][1] and isinstance(value, str) else value))
         return EXIT_OK
     settings = dict(read_settings(missing_ok=True))
     if args.unset is not None:

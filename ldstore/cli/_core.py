@@ -18,7 +18,7 @@ import attrs
 
 from ldstore.cli._errors import GaveUpError, UsageError, remember_secret
 from ldstore.cli._options import DEFAULT_RETRY_BUDGET
-from ldstore.cli._settings import read_settings, setting
+from ldstore.cli._settings import setting, settings_of
 from ldstore.errors import ConnectionFailedError
 
 if TYPE_CHECKING:  # the Core loads aiohttp: only commands that call the API pay for it
@@ -71,7 +71,7 @@ class Connection:
 
 def resolve_connection(args: argparse.Namespace) -> Connection:
     """The token and server the user asked for; raises ``UsageError`` for a bad config file."""
-    settings = read_settings()
+    settings = settings_of(args)
     token, token_source = setting("access-token", getattr(args, "access_token", None), settings)
     base_uri, _ = setting("base-uri", getattr(args, "base_uri", None), settings)
     federal = bool(getattr(args, "federal", False)) or settings.get("federal") is True

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from ldstore.argtypes import non_empty
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
@@ -64,21 +65,33 @@ def _list(subparsers: Subparsers) -> None:
         subparsers,
         "list",
         summary="list the account's persistent store integrations",
-        description="List every persistent store integration of the account. The API sends "
-        "summaries: use `get` to see one integration's config. The filters apply here, "
-        "after the API answered; every filter given must match.",
+        description="List the account's persistent store integrations: all of them, unless "
+        "--project or --environment narrow the list, given as flags or as defaults from "
+        "LD_PROJECT, LD_ENVIRONMENT or the config file (a line on stderr says when a "
+        "default narrowed it; --all ignores those defaults). The API sends summaries: use "
+        "`get` to see one integration's config. The filters apply here, after the API "
+        "answered; every filter given must match.",
         examples="""\
   ldstore list
   ldstore list --project default --integration redis --output json
   ldstore list --environment production --quiet     # IDs only
   ldstore list --tag team-a --tag prod --on --status stale
-  ldstore list --name "Prod Redis" --output plaintext""",
+  ldstore list --name "Prod Redis" --output plaintext
+  ldstore list --all                                # ignore LD_PROJECT and the config file""",
         output=True,
         quiet=True,
     )
     add_integration_options(parser, with_id=False, required=False)
     filters = parser.add_argument_group("filters")
-    _ = filters.add_argument("--name", help="only the integration with exactly this name")
+    _ = filters.add_argument(
+        "--all",
+        action="store_true",
+        help="every project and environment: ignore the --project and --environment defaults "
+        "from LD_PROJECT, LD_ENVIRONMENT and the config file",
+    )
+    _ = filters.add_argument(
+        "--name", type=non_empty, help="only the integration with exactly this name"
+    )
     _ = filters.add_argument(
         "--tag",
         action="append",
@@ -104,6 +117,7 @@ async def _run_list(args: argparse.Namespace) -> int:
         result = await funcs.get_big_segment_store_integrations(core)
     if isinstance(result, Err):
         return fail(result.error)
+    _say_which_defaults_filtered(args)
     everything = result.value.items
     tests = _filters(args)
     kept = tuple(item for item in everything if all(test(item) for _, test in tests))
@@ -114,6 +128,18 @@ async def _run_list(args: argparse.Namespace) -> int:
         note(f"no integrations matched {which}{named}")
         return EXIT_OK
     return finish(args, Ok(attrs.evolve(result.value, items=kept)))
+
+
+def _say_which_defaults_filtered(args: argparse.Namespace) -> None:
+    """One stderr line when a default, not a flag, narrowed the list (not for scripts)."""
+    if args.quiet or args.output == "json":
+        return
+    defaults: dict[str, str] = getattr(args, "ldstore_defaults", {})
+    if defaults:
+        which = ", ".join(
+            f"{key}={getattr(args, key)} ({source})" for key, source in defaults.items()
+        )
+        note(f"filtered by {which}; --all to see every one")
 
 
 _STATUSES = ("available", "unavailable", "stale")
@@ -210,7 +236,7 @@ def _create(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=False)
     common = parser.add_argument_group("integration settings")
-    _ = common.add_argument("--name", help="a name, unique in the environment")
+    _ = common.add_argument("--name", type=non_empty, help="a name, unique in the environment")
     _ = common.add_argument(
         "--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)"
     )
@@ -287,7 +313,7 @@ def _update(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=True)
     changes = parser.add_argument_group("changes")
-    _ = changes.add_argument("--name", help="rename it")
+    _ = changes.add_argument("--name", type=non_empty, help="rename it")
     _on_off(changes, default=None, on_help="switch it on", off_help="switch it off")
     _ = changes.add_argument(
         "--add-tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)"
@@ -343,11 +369,17 @@ async def _run_update(args: argparse.Namespace) -> int:
         if retag:
             match await funcs.get_big_segment_store_integration(core, _get_request(args)):
                 case Ok(current):
-                    changes.append(replace_tags(_retagged(current.tags, args)))
+                    _say_which_tags_change_nothing(current.tags, args)
+                    tags = _retagged(current.tags, args)
+                    if tags != list(current.tags):
+                        changes.append(replace_tags(tags))
                     # Guard the read-modify-write: a concurrent change gives 409, not a lost tag.
                     version = current.version if version is None else version
                 case Err(error):
                     return fail(error)
+            if not (changes or config or raw):
+                note(f"nothing to update: the tags of {args.integration_id} are already so")
+                return EXIT_OK
         operations = [*([] if version is None else [if_version(version)]), *changes, *config, *raw]
         body: PatchBody = operations if comment is None else PatchWithComment(operations, comment)
         request = PatchBigSegmentStoreIntegrationRequest(
@@ -355,6 +387,15 @@ async def _run_update(args: argparse.Namespace) -> int:
         )
         result = await funcs.patch_big_segment_store_integration(core, request)
     return finish(args, result)
+
+
+def _say_which_tags_change_nothing(tags: Sequence[str], args: argparse.Namespace) -> None:
+    for tag in args.remove_tag:
+        if tag not in tags:
+            note(f"tag {tag!r} was not set: nothing to remove")
+    for tag in args.add_tag:
+        if tag in tags:
+            note(f"tag {tag!r} is already set")
 
 
 def _retagged(tags: Sequence[str], args: argparse.Namespace) -> list[str]:
@@ -377,8 +418,9 @@ def _delete(subparsers: Subparsers) -> None:
         description="Delete one integration. LaunchDarkly stops syncing the store; the "
         "store's data is left as it is. On a terminal it shows the integration and asks "
         "first; elsewhere (a script, CI) it needs --yes, and without it sends nothing and "
-        "exits 2. Prints `deleted ID` (nothing with --quiet or --output json: the API "
-        "answers 204 without a body).",
+        "exits 2. Answering no prints `nothing deleted` and exits 2 as well (a refused "
+        "confirmation). Prints `deleted ID` (nothing with --quiet or --output json: the "
+        "API answers 204 without a body).",
         examples=f"""\
   ldstore delete {_BY_ID}
   ldstore delete {_BY_ID} --yes     # no question (scripts)""",
@@ -411,7 +453,7 @@ async def _run_delete(args: argparse.Namespace) -> int:
             assume_yes=bool(args.yes),
         )
         if answer is not Answer.YES:
-            return refused(answer, "delete")
+            return refused(answer, "delete", undone="nothing deleted")
         result = await funcs.delete_big_segment_store_integration(core, request)
     match result:
         case Ok():

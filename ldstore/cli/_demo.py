@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from ldstore.cli._options import Subparsers, add_command, positive_seconds, seconds
+from ldstore.argtypes import positive_seconds, seconds
+from ldstore.cli._options import Subparsers, add_command
 
 __all__ = ["SYNC_DELAY", "WIDTH", "register"]
 

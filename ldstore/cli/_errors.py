@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ldstore.errors import (
-    APIError,
-    ConnectionFailedError,
-    InputValidationError,
-    LDStoreError,
-    NetworkError,
-    RateLimitedError,
-    StatusConflictError,
-    UnauthorizedError,
-)
 from ldstore.text import printable
 from ldstore.text import redact as redact_secrets
-from ldstore.wire import error_to_wire
+
+if TYPE_CHECKING:  # the SDK's errors load when an error is reported: not for --version
+    from ldstore.errors import ConnectionFailedError, LDStoreError, StatusConflictError
 
 __all__ = [
     "EXIT_API_ERROR",
@@ -116,6 +109,8 @@ def redact(text: str) -> str:
 
 def exit_code(error: LDStoreError) -> int:
     """The documented exit code for an error value."""
+    from ldstore.errors import InputValidationError, NetworkError  # noqa: PLC0415
+
     match error:
         case NetworkError():
             return EXIT_NETWORK
@@ -133,26 +128,29 @@ def report(message: str, *, kind: str = "UsageError", error: LDStoreError | None
     control characters escaped (``ldstore.text.printable``): a server's message cannot
     move the cursor, clear the screen or forge a second line.
     """
-    text = redact(" ".join(message.split()))
+    text = " ".join(message.split())
     if not _JSON[0]:
-        _ = sys.stderr.write(f"ldstore: error: {printable(text)}\n")
-    else:
-        fields: dict[str, object] = {
-            "status": None,
-            "code": None,
-            "id": None,
-            "retry_after": None,
-            "field": None,
-        }
-        if error is not None:
-            fields.update(error_to_wire(error))
-        fields.update(kind=kind, message=text)
-        # Value by value, not the dumped text: a secret that happens to spell a key or a
-        # piece of JSON syntax must not break the object.
-        shown = {
-            key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
-        }
-        _ = sys.stderr.write(json.dumps({"error": shown}) + "\n")
+        _ = sys.stderr.write(f"ldstore: error: {printable(redact(text))}\n")
+        _ = sys.stderr.flush()
+        return
+    fields: dict[str, object] = {
+        "status": None,
+        "code": None,
+        "id": None,
+        "retry_after": None,
+        "field": None,
+    }
+    if error is not None:
+        from ldstore.wire import error_to_wire  # noqa: PLC0415 - loads the models
+
+        fields.update(error_to_wire(error))
+    fields.update(kind=kind, message=text)
+    # Every value redacted, not the dumped text: a secret that happens to spell a key or
+    # a piece of JSON syntax must not break the object.
+    shown = {
+        key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
+    }
+    _ = sys.stderr.write(json.dumps({"error": shown}) + "\n")
     _ = sys.stderr.flush()
 
 
@@ -163,6 +161,8 @@ def error_line(message: str) -> None:
 
 def fail(error: LDStoreError) -> int:
     """Report ``error`` on one stderr line (or as JSON) and return its exit code."""
+    from ldstore.errors import ConnectionFailedError  # noqa: PLC0415
+
     text = cannot_connect(error) if isinstance(error, ConnectionFailedError) else str(error)
     report(f"{text}{_hint(error)}", kind=type(error).__name__, error=error)
     return exit_code(error)
@@ -190,16 +190,31 @@ def cannot_connect(error: ConnectionFailedError) -> str:
 
 
 def _hint(error: LDStoreError) -> str:
+    from ldstore.errors import (  # noqa: PLC0415
+        APIError,
+        RateLimitedError,
+        StatusConflictError,
+        UnauthorizedError,
+    )
+
     match error:
         case UnauthorizedError():
             return "; check LD_ACCESS_TOKEN or --access-token"
+        case StatusConflictError() if _names_a_duplicate(error):
+            return "; that name is taken in this environment: pick another name (--name)"
         case StatusConflictError():
-            return (
-                "; it changed meanwhile or the name is taken: re-read it (ldstore get), then retry"
-            )
+            return "; it changed meanwhile: re-read it (ldstore get), then retry"
         case RateLimitedError(retry_after=float() as wait):
             return f"; retry in {wait:.0f} s"
         case APIError(status_code=403):
             return "; the token's role may lack permission"
         case _:
             return ""
+
+
+def _names_a_duplicate(error: StatusConflictError) -> bool:
+    """Whether a 409 is about the name (not a lost update): the server's words say so."""
+    if error.code == "optimistic_locking_error":
+        return False
+    text = error.message.lower()
+    return "name" in text and ("exists" in text or "taken" in text or "duplicate" in text)

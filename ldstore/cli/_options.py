@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn, TypeAlias, cast
 
+from ldstore import argtypes
 from ldstore.cli._errors import EXIT_USAGE, error_line, json_errors, remember_secret
 from ldstore.models import IntegrationKey
 
@@ -23,6 +24,7 @@ __all__ = [
     "ENVIRONMENT_HELP",
     "INTEGRATION_KEYS",
     "OUTPUT_CHOICES",
+    "DeprecatedFlag",
     "Parser",
     "Subparsers",
     "add_command",
@@ -49,6 +51,12 @@ environment (flags win over the environment, which wins over the config file):
 INTEGRATION_KEYS = tuple(key.value for key in IntegrationKey)
 OUTPUT_CHOICES = ("table", "plaintext", "json")  # plaintext is ldcli's name for table
 DEFAULT_RETRY_BUDGET = 30.0  # outlasts LaunchDarkly's 10-second rate-limit window
+
+# The value types, defined once in ldstore.argtypes (the fake's command shares them), for
+# the command modules that import them from here.
+positive_count = argtypes.positive_count
+positive_seconds = argtypes.positive_seconds
+seconds = argtypes.seconds
 
 # The type checkers know argparse's subparsers action only by its private name.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
@@ -92,40 +100,27 @@ class Parser(argparse.ArgumentParser):
         return frozenset(action.dest for action in self._actions)
 
 
-def positive_seconds(text: str) -> float:
-    """An argparse type: a number of seconds above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        msg = f"expected a positive number of seconds, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+class DeprecatedFlag(argparse.Action):
+    """An old spelling kept for one release: it sets ``dest`` as before and says, on
+    stderr, which flag to use (``help=`` names the new flag; pass it as ``instead``)."""
 
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        self.instead: str = kwargs.pop("instead")
+        super().__init__(option_strings, dest, **kwargs)
 
-def positive_count(text: str) -> int:
-    """An argparse type: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"expected a whole number of 1 or more, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def seconds(text: str) -> float:
-    """An argparse type: a number of seconds, zero or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        msg = f"expected seconds (0 or more), not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        if not json_errors():  # --output json: stderr holds only error objects
+            _ = sys.stderr.write(
+                f"ldstore: {parser.prog.removeprefix('ldstore ')} {option_string} is "
+                f"deprecated and will go in the next release: use {self.instead}\n"
+            )
 
 
 def add_connection_options(
@@ -187,8 +182,22 @@ def add_connection_options(
     )
 
 
-def add_output_options(parser: argparse.ArgumentParser, *, quiet: bool = True) -> None:
-    """``-o/--output`` and (where the command has IDs to print) ``-q/--quiet``."""
+_JSON_HELP = "the integrations in the API's wire shape"
+_QUIET_HELP = "print only integration IDs, one a line (wins over --output); no retry notices"
+
+
+def add_output_options(
+    parser: argparse.ArgumentParser,
+    *,
+    quiet: bool = True,
+    json_help: str = _JSON_HELP,
+    quiet_help: str = _QUIET_HELP,
+) -> None:
+    """``-o/--output`` and (where the command has IDs to print) ``-q/--quiet``.
+
+    ``json_help`` says what ``-o json`` prints, ``quiet_help`` what ``-q`` does, for a
+    command whose output is not integrations (the doctor's report, say).
+    """
     group = parser.add_argument_group("output")
     _ = group.add_argument(
         "-o",
@@ -196,15 +205,11 @@ def add_output_options(parser: argparse.ArgumentParser, *, quiet: bool = True) -
         choices=OUTPUT_CHOICES,
         default=argparse.SUPPRESS,
         help="table (or plaintext): for people (default: $LD_OUTPUT, then the config "
-        "file); json: the API's own JSON, and errors as JSON objects on stderr",
+        f"file); json: {json_help}, and errors as JSON objects on stderr",
     )
     if quiet:
         _ = group.add_argument(
-            "-q",
-            "--quiet",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="print only integration IDs, one a line (wins over --output); no retry notices",
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet_help
         )
 
 
@@ -328,10 +333,27 @@ def parse_command_line(
 
 
 def _strict(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
+    # Unknown flags first: argparse would report a missing required flag before a typo of
+    # it (`--integraton-id x` would say "--integration-id is required").
+    unknown = _unknown_flags(parser, argv)
+    if unknown:
+        parser.error(_unrecognized(parser, unknown))
     namespace, extras = parser.parse_known_args(argv)
     if extras:
         parser.error(_unrecognized(parser, extras))
     return namespace
+
+
+def _unknown_flags(parser: Parser, argv: Sequence[str]) -> list[str]:
+    """The ``--long`` words of ``argv`` that are no flag of ``parser`` (up to a ``--``)."""
+    flags = parser.flags()
+    unknown: list[str] = []
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg.startswith("--") and arg.split("=", 1)[0] not in flags:
+            unknown.append(arg)
+    return unknown
 
 
 def _command_index(parser: Parser, commands: dict[str, Parser], argv: Sequence[str]) -> int | None:
@@ -384,7 +406,7 @@ def _unrecognized(
     close = _close(flag, candidates, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}?" if close else ""
     more = f" (and {len(flags) - 1} more)" if len(flags) > 1 else ""
-    return f"unrecognized argument {flag}{place}{more}{hint}"
+    return f"unknown flag {flag}{place}{more}{hint}"
 
 
 def _remember_flag_secrets(argv: Sequence[str], known: set[str]) -> None:

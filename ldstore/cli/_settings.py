@@ -7,6 +7,7 @@ as flat ``key = "value"`` lines, so writing needs no extra package.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ __all__ = [
     "config_path",
     "read_settings",
     "setting",
+    "settings_of",
     "toml_line",
     "write_settings",
 ]
@@ -101,7 +103,11 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
         raise UsageError(msg) from None
     unknown = sorted(set(settings) - set(KEYS))
     if unknown:
-        msg = f"the config file {path} has unknown keys {unknown} (known: {sorted(KEYS)})"
+        import difflib  # noqa: PLC0415 - only a mistake needs it
+
+        close = difflib.get_close_matches(unknown[0], list(KEYS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        msg = f"the config file {path} has unknown keys {unknown}{hint} (known: {sorted(KEYS)})"
         raise UsageError(msg)
     for key, value in settings.items():
         boolean = KEYS[key][2]
@@ -109,6 +115,15 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
             msg = f"{key} in the config file {path} must be {'true or false' if boolean else 'a string'}"
             raise UsageError(msg)
     return {key: value for key, value in settings.items() if isinstance(value, str | bool)}
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Setting]:
+    """The config file's settings for this command: read once, on first use, kept on ``args``."""
+    cached: dict[str, Setting] | None = getattr(args, "ldstore_settings", None)
+    if cached is None:
+        cached = read_settings()
+        args.ldstore_settings = cached
+    return cached
 
 
 def setting(key: str, flag: object, settings: Mapping[str, Setting]) -> tuple[str | None, str]:

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
-import sys
 import textwrap
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
 import attrs
 
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
-from ldstore.cli._demo import SYNC_DELAY, WIDTH
+from ldstore.cli._demo import SYNC_DELAY
 from ldstore.cli._errors import (
     EXIT_OK,
     EXIT_USAGE,
@@ -28,6 +26,7 @@ from ldstore.cli._errors import (
     error_line,
     fail,
 )
+from ldstore.cli._screen import Out, emphasis
 from ldstore.core import Core, RetryConfig
 from ldstore.errors import LDStoreError, NotFoundError, StatusConflictError
 from ldstore.funcs import (
@@ -44,7 +43,6 @@ from ldstore.operations import (
 )
 from ldstore.patch import PatchOperation, add_tag, if_version, set_on
 from ldstore.result import Err, Ok, Result
-from ldstore.text import printable
 from ldstore.workflows import (
     DesiredIntegration,
     NotAvailableError,
@@ -56,8 +54,6 @@ from ldstore.workflows import (
 
 __all__ = ["run"]
 
-_INDENT = "   "
-_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 _OTHER_TAG = "edited-elsewhere"
 
 
@@ -76,7 +72,7 @@ async def run(args: argparse.Namespace) -> int:
             raise
         error_line(TESTING_EXTRA_MISSING)
         return EXIT_USAGE
-    out = _Out(emphasis=_emphasis())
+    out = Out(emphasis=emphasis())
     sync_delay = SYNC_DELAY if args.sync_delay is None else args.sync_delay
     async with FakeLaunchDarkly(sync_delay=sync_delay) as fake:
         out.prose(
@@ -119,7 +115,7 @@ def _refuse_live_only_flags(args: argparse.Namespace) -> None:
 async def _run_live(args: argparse.Namespace) -> int:
     project, environment = args.demo_project or "default", args.demo_environment or "test"
     async with make_core(args) as core:
-        out = _Out(emphasis=_emphasis())
+        out = Out(emphasis=emphasis())
         out.prose(
             f"ldstore demo --live: a tour of ldstore against {core.base_url}, in project "
             f"{project!r}, environment {environment!r}. It creates a Redis store "
@@ -142,87 +138,6 @@ async def _run_live(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
 
 
-def _emphasis() -> bool:
-    """Bold and dim only for a person at a terminal that wants them (https://no-color.org)."""
-    return (
-        sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-        and os.environ.get("TERM", "") != "dumb"
-    )
-
-
-@attrs.frozen
-class _Out:
-    """Writes the tour: every line fits ``WIDTH`` columns; emphasis only when asked for."""
-
-    emphasis: bool
-
-    def _emit(self, lines: Sequence[str], style: str = "") -> None:
-        for line in lines:
-            for piece in map(printable, _fit(line)):  # a name from --live's account, say
-                shown = f"{style}{piece}{_RESET}" if style and self.emphasis and piece else piece
-                _ = sys.stdout.write(f"{shown}\n")
-        _ = sys.stdout.flush()
-
-    def blank(self) -> None:
-        self._emit([""])
-
-    def prose(self, text: str, indent: str = "") -> None:
-        """A paragraph, wrapped."""
-        self._emit(
-            textwrap.wrap(
-                text,
-                WIDTH,
-                initial_indent=indent,
-                subsequent_indent=indent,
-                break_on_hyphens=False,
-            )
-        )
-
-    def heading(self, text: str) -> None:
-        self.blank()
-        self._emit([text], _BOLD)
-
-    def note(self, text: str) -> None:
-        """A remark beside the output: dim, so the calls and results stand out."""
-        self._emit(
-            textwrap.wrap(text, WIDTH, initial_indent=_INDENT, subsequent_indent=_INDENT),
-            _DIM,
-        )
-
-    def shell(self, command: str) -> None:
-        """The ``ldstore`` command that does the step, as ``$ ...`` lines."""
-        first, *rest = command.strip().splitlines()
-        self._emit([f"{_INDENT}$ {first}", *(f"{_INDENT}  {line}" for line in rest)])
-
-    def python(self, code: str) -> None:
-        """The Python call, as ``>>>``/``...`` lines."""
-        self._emit(
-            [
-                f"{_INDENT}{'...' if line[:1].isspace() else '>>>'} {line}"
-                for line in code.strip().splitlines()
-            ]
-        )
-
-    def result(self, text: str) -> None:
-        """What came back, under the call."""
-        self._emit([f"{_INDENT}{line}" for line in text.splitlines()])
-
-
-def _fit(line: str) -> list[str]:
-    """``line`` cut to ``WIDTH`` columns: a long name or URL given with --live wraps."""
-    if len(line) <= WIDTH:
-        return [line]
-    indent = line[: len(line) - len(line.lstrip())] + "    "
-    return textwrap.wrap(
-        line,
-        WIDTH,
-        subsequent_indent=indent,
-        break_on_hyphens=False,
-        drop_whitespace=True,
-    )
-
-
 @attrs.define
 class _Tour:
     """The walk's state: where it runs, the step it is at, and the integration it made."""
@@ -231,7 +146,7 @@ class _Tour:
     project: str
     environment: str
     wait_timeout: float
-    out: _Out
+    out: Out
     step: int = 0
     name: str = attrs.field(factory=lambda: f"ldstore demo {secrets.token_hex(2)}")
     plan: Plan | None = None
@@ -540,7 +455,7 @@ await patch_big_segment_store_integration(
 async def _wait(tour: _Tour) -> Result[None, LDStoreError]:
     timeout = f"{tour.wait_timeout:g}"
     tour.heading("Wait until LaunchDarkly reports the store synced and available")
-    tour.out.shell(tour.by_id("wait", f"--timeout {timeout}"))
+    tour.out.shell(tour.by_id("wait", f"--for {timeout}"))
     tour.out.python(
         f"await wait_until_available(core, request, timeout={timeout}, poll_interval=0.25)"
     )

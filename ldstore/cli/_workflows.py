@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import attrs
 
+from ldstore.argtypes import duration
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
@@ -30,6 +31,7 @@ from ldstore.cli._errors import (
     report as report_error,
 )
 from ldstore.cli._options import (
+    DeprecatedFlag,
     Subparsers,
     add_command,
     add_integration_options,
@@ -56,8 +58,8 @@ __all__ = ["register"]
 
 _WAIT_EXAMPLES = """\
   ldstore wait --project default --environment production --integration redis \\
-      --integration-id 6500d7a1e1c2b3a4f5e6d7c8 --timeout 600
-  ldstore --timeout 10 wait ...     # 10 s per request (before `wait`), 300 s in all
+      --integration-id 6500d7a1e1c2b3a4f5e6d7c8 --for 10m
+  ldstore --timeout 10 wait ...     # 10 s per request (as everywhere), 5 min in all
   ldstore wait ... --request-timeout 10 --output json"""
 
 _APPLY_EXAMPLES = """\
@@ -109,12 +111,21 @@ def register(subparsers: Subparsers) -> None:
     add_integration_options(wait, with_id=True)
     waiting = wait.add_argument_group("waiting")
     _ = waiting.add_argument(
+        "--for",
+        dest="wait_timeout",
+        type=duration,
+        default=300.0,
+        metavar="DURATION",
+        help="give up after this long in all: 90, 90s, 10m or 1h (default: 5m)",
+    )
+    _ = waiting.add_argument(  # the old name, kept for one release (issue 27)
         "--timeout",
         dest="wait_timeout",
+        action=DeprecatedFlag,
+        instead="--for (--timeout before `wait` is one request's timeout)",
         type=seconds,
-        default=300.0,
         metavar="SECONDS",
-        help="give up after this long in all (default: 300)",
+        help="deprecated: the old name of --for",
     )
     _ = waiting.add_argument(
         "--interval",

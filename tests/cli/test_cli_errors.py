@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import socket
+from urllib.parse import quote
 
+import pytest
 from cli_support import (
     SCOPE,
     by_id,
@@ -55,9 +59,7 @@ async def test_bad_flags_and_invalid_config_exit_2(fake: FakeLaunchDarkly) -> No
 
     assert bad_flag.code == 2
     assert "Traceback" not in bad_flag.stderr
-    assert bad_flag.stderr.splitlines()[-1] == (
-        "ldstore: error: unrecognized argument --no-such-flag"
-    )
+    assert bad_flag.stderr.splitlines()[-1] == ("ldstore: error: unknown flag --no-such-flag")
     assert bad_port.code == 2
     bad_port.assert_one_error_line("invalid Redis config: port must be between 1 and 65535")
     assert no_token.code == 2
@@ -145,3 +147,58 @@ async def test_retries_are_announced_unless_quiet(fake: FakeLaunchDarkly) -> Non
     assert "retrying" in loud.stderr
     assert quiet.stderr == ""
     assert len(quiet.lines) == 1
+
+
+_SECRET = 'pa"ss\\w\u00f6rd-/+1234'  # quotes, a backslash, non-ASCII: many spellings
+
+
+def _spellings(secret: str) -> list[str]:
+    return [
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        repr(secret)[1:-1],
+        base64.b64encode(secret.encode()).decode().rstrip("="),
+    ]
+
+
+@pytest.mark.parametrize("spelling", ["separate", "equals"])
+async def test_json_errors_never_show_a_flag_secret(fake: FakeLaunchDarkly, spelling: str) -> None:
+    """-o json: a server echoing --password's value in code, message and id shows it masked."""
+    echo = f"{_SECRET} {quote(_SECRET, safe='')}"
+    body = json.dumps({"code": echo, "message": f"bad password {echo}", "id": echo})
+    fake.schedule(ServerError(status=400, body=body, content_type="application/json"))
+    password = ["--password", _SECRET] if spelling == "separate" else [f"--password={_SECRET}"]
+
+    result = await run_against(
+        fake, "create", *SCOPE, "--name", "n", "--host", "h", *password, "-o", "json"
+    )
+
+    assert result.code == 1
+    error = json.loads(result.stderr)["error"]
+    assert error["status"] == 400
+    assert error["code"] == "[REDACTED] [REDACTED]"
+    assert error["id"] == "[REDACTED] [REDACTED]"
+    for shown in _spellings(_SECRET):
+        assert shown not in result.stderr
+
+
+async def test_json_errors_never_show_a_token_typed_into_another_flag(
+    fake: FakeLaunchDarkly,
+) -> None:
+    """-o json: a parse error quoting the --access-token value (pasted twice) masks it."""
+    token = f"api-{_SECRET}"
+
+    result = await run(
+        "list", "-o", "json", "--access-token", token, "--status", token,
+        env=clean_environment(LD_BASE_URI=fake.url),
+    )  # fmt: skip
+
+    assert result.code == 2
+    error = json.loads(result.stderr)["error"]
+    assert "--status" in error["message"]
+    assert "[REDACTED]" in error["message"]
+    for shown in _spellings(token):
+        assert shown not in result.stderr
+    assert fake.requests == []

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from ldstore.cli import main
 from ldstore.cli._logging import logging_to_stderr
-from ldstore.cli._tour import _Out  # pyright: ignore[reportPrivateUsage]
+from ldstore.cli._screen import Out
 from ldstore.testing import FakeLaunchDarkly, ServerError
 
 T = TypeVar("T")
@@ -293,7 +293,7 @@ def test_wait_and_apply_print_server_text_escaped(served: _FakeThread, tmp_path:
 
 def test_the_tour_escapes_what_it_shows(capsys: pytest.CaptureFixture[str]) -> None:
     """demo --live prints names from the account: escaped, only the tour's own emphasis."""
-    out = _Out(emphasis=True)
+    out = Out(emphasis=True)
 
     out.result(_WORST)
     out.heading(_WORST)
@@ -323,3 +323,34 @@ def _ldstore_offline(*args: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = main(list(args))
     return code, stdout.getvalue(), stderr.getvalue()
+
+
+@_FEW
+@given(integration_id=hostile, kind=hostile)
+def test_ids_and_kinds_from_a_server_are_escaped(
+    served: _FakeThread, integration_id: str, kind: str
+) -> None:
+    """A server answering a list with a hostile _id and store kind: escaped, JSON exact."""
+    seeded = _seed(served, "default", "production", name="n", tags=[], config={"host": "h"})
+    item = {**seeded, "_id": integration_id, "integrationKey": kind}
+    links = {
+        "self": {
+            "href": "/api/v2/integration-capabilities/big-segment-store",
+            "type": "application/json",
+        }
+    }
+    body = json.dumps({"_links": links, "items": [item]})
+    answer = ServerError(status=200, body=body, content_type="application/json")
+    served.do(lambda: served.fake.schedule(answer, times=3))
+
+    table = _ldstore(served, "list")
+    quiet = _ldstore(served, "list", "-q")
+    as_json = _ldstore(served, "list", "-o", "json")
+
+    assert table[0] == quiet[0] == as_json[0] == 0, (table, quiet, as_json)
+    for _, stdout, stderr in (table, quiet):
+        _assert_terminal_safe(stdout + stderr, integration_id, kind)
+    assert len(quiet[1].splitlines()) == 1
+    assert len(table[1].splitlines()) == 2  # the header and one row
+    (shown,) = json.loads(as_json[1])["items"]
+    assert (shown["_id"], shown["integrationKey"]) == (integration_id, kind)

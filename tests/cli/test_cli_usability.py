@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import stat
 import sys
@@ -85,7 +86,7 @@ async def test_version_flags_print_the_version(flag: str) -> None:
     completed = await run(flag)
 
     assert completed.code == 0
-    assert completed.stdout.startswith("ldstore ")
+    assert completed.stdout == f"ldstore {importlib.metadata.version('ldstore')}\n"
 
 
 async def test_no_arguments_prints_the_help() -> None:
@@ -242,7 +243,8 @@ async def test_delete_at_a_terminal_shows_the_integration_and_asks(
 
     assert declined.code == 2
     assert "Doomed" in declined.terminal
-    assert "cancelled; nothing was sent" in declined.terminal
+    assert "ldstore: delete cancelled: nothing deleted" in declined.terminal
+    assert "error" not in declined.terminal.split("[y/N]")[1].lower()  # a "no" is no error
     assert declined_methods == ["GET"]
     assert accepted.code == 0, accepted.terminal
     assert accepted.stdout == f"deleted {integration_id}\n"

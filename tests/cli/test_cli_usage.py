@@ -210,6 +210,7 @@ _PARTS = (
     "_logging",
     "_options",
     "_output",
+    "_screen",
     "_settings",
 )
 
@@ -240,6 +241,7 @@ def test_each_part_of_the_cli_exports_exactly_what_it_defines(part: str) -> None
         ("project = 1\n", "project in the config file"),
         ("federal = 'yes'\n", "must be true or false"),
         ("colour = 'red'\n", "unknown keys ['colour']"),
+        ("enviroment = 'x'\n", "unknown keys ['enviroment']; did you mean environment?"),
         ("project = \n", "is not valid TOML"),
     ],
 )

@@ -92,9 +92,7 @@ async def test_wait_exits_4_with_one_line_saying_why(
         PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=False
     )
 
-    ran = await ldstore(
-        fake, "wait", *scope(stored["_id"]), "--timeout", "0.2", "--interval", "0.05"
-    )
+    ran = await ldstore(fake, "wait", *scope(stored["_id"]), "--for", "0.2", "--interval", "0.05")
 
     assert ran.code == 4
     errors = [line for line in ran.stderr.splitlines() if "error:" in line]
@@ -294,8 +292,9 @@ async def test_apply_json_with_nothing_to_change_prints_only_the_plan(
     "args",
     [
         ("wait", *scope("x"), "--interval", "0"),
+        ("wait", *scope("x"), "--for", "-1"),
+        ("wait", *scope("x"), "--for", "soon"),
         ("wait", *scope("x"), "--timeout", "-1"),
-        ("wait", *scope("x"), "--timeout", "soon"),
         ("apply", "-f", "stores.toml", "--concurrency", "0"),
     ],
 )
@@ -360,7 +359,7 @@ async def test_wait_not_ready_with_output_json_is_a_json_error(fake: FakeLaunchD
     )
 
     ran = await ldstore(
-        fake, "wait", *scope(stored["_id"]), "-o", "json", "--timeout", "0.2", "--interval", "0.05"
+        fake, "wait", *scope(stored["_id"]), "-o", "json", "--for", "0.2", "--interval", "0.05"
     )
 
     assert ran.code == 4

@@ -287,7 +287,7 @@ async def test_options_the_demo_cannot_honour_are_refused() -> None:
     ]
 
     assert [result.code for result in results] == [2, 2, 2]
-    assert "unrecognized argument --output" in results[0].stderr
+    assert "unknown flag --output" in results[0].stderr
     assert "demo does not take --quiet" in results[1].stderr
     results[2].assert_one_error_line("--sync-delay")
 
