@@ -23,6 +23,7 @@ def register(subparsers: Subparsers) -> None:
 examples:
   ldstore fake-server --port 8080 --seed 3
   ldstore fake-server --environment default/staging --environment mobile/production
+  ldstore fake-server --sync --sync-interval 1 --dynamodb-endpoint http://127.0.0.1:8000
   LD_BASE_URI=http://127.0.0.1:8080 LD_ACCESS_TOKEN=api-fake-token ldstore list""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
