@@ -345,11 +345,18 @@ def _strict(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _unknown_flags(parser: Parser, argv: Sequence[str]) -> list[str]:
-    """The ``--long`` words of ``argv`` that are no flag of ``parser`` (up to a ``--``)."""
+    """The ``--long`` words of ``argv`` that are no flag of ``parser`` (up to a ``--`` or a
+    nested command, such as ``doctor redis``, whose parser checks the rest)."""
     flags = parser.flags()
+    nested = {
+        name
+        for action in parser._actions  # noqa: SLF001 - argparse lists them nowhere else
+        if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+        for name in action.choices  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+    }
     unknown: list[str] = []
     for arg in argv:
-        if arg == "--":
+        if arg == "--" or arg in nested:  # what follows a nested command is its own
             break
         if arg.startswith("--") and arg.split("=", 1)[0] not in flags:
             unknown.append(arg)

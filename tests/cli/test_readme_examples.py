@@ -34,9 +34,19 @@ async def test_readme_examples_succeed(fake: FakeLaunchDarkly, tmp_path: Path) -
             await run_against(fake, *args, stdin="redis-password\n", LDSTORE_CONFIG=config)
         )
 
+    # The config file set project and environment: `list` says they narrowed it.
+    filtered = (
+        "ldstore: filtered by project=default (config file), environment=production "
+        "(config file); --all to see every one\n"
+    )
     assert [
         (line, result.code, result.stderr) for line, result in zip(lines, results, strict=True)
-    ] == [(line, 0, "") for line in lines]
+    ] == [(line, 0, filtered if _narrowed(line) else "") for line in lines]
     assert results[2].lines == ['environment = "production"', 'project = "default"']
     names = sorted(item["name"] for item in fake.integrations)
     assert names == ["Prod Redis"]  # the seeded one was deleted; the demo cleaned up
+
+
+def _narrowed(line: str) -> bool:
+    """A `list` for people (not --output json) narrowed by the config file's defaults."""
+    return line.startswith("ldstore list") and "--output json" not in line
