@@ -123,10 +123,15 @@ class InputValidationError(LDStoreError):
 @attrs.frozen(kw_only=True)
 class ResponseValidationError(LDStoreError):
     """A body did not match the schema (``body`` holds the raw bytes), or it was larger
-    than the Core's ``max_response_bytes`` (``body`` is empty: it was not read)."""
+    than the Core's ``max_response_bytes`` (``body`` is empty: it was not read).
+
+    ``field`` is the path of the value at fault in wire names, when one is
+    (``items[3]._status.available``; ``""``: the body as a whole).
+    """
 
     status_code: int
     body: bytes = attrs.field(repr=False)
+    field: str | None = None
 
 
 @attrs.frozen(kw_only=True)
