@@ -33,6 +33,7 @@ from ldstore.core import (
     RetryConfig,
     check_base_url,
     header_value_problem,
+    release,
 )
 from ldstore.errors import (
     APIError,
@@ -56,14 +57,7 @@ _MAX_DETAIL = 300  # characters of an exception's text kept in an error message
 
 
 def _user_agent() -> str:
-    # Imported here, not at the top: importlib.metadata costs `import ldstore` ~10 ms.
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-    try:
-        release = version("ldstore")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        release = "0+unknown"
-    return f"ldstore/{release} aiohttp/{aiohttp.__version__}"
+    return f"ldstore/{release()} aiohttp/{aiohttp.__version__}"
 
 
 class _Memo(dict[Any, Any]):

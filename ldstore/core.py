@@ -30,6 +30,7 @@ __all__ = [
     "RequestOptions",
     "RetryConfig",
     "check_base_url",
+    "release",
 ]
 
 SERVERS: Mapping[str, str] = {
@@ -156,6 +157,27 @@ def _checked_base_url(url: str) -> str:
         msg = f"invalid server URL {shown!r}: {problem}"
         raise ValueError(msg)
     return url.rstrip("/")
+
+
+_release: list[str] = []  # ldstore's version, once read
+
+
+def release() -> str:
+    """ldstore's version, for the User-Agent; read once, by the first Core built.
+
+    Read when a Core is built, not on its first call: reading it opens files, which a
+    process short of file descriptors cannot do, and a func must not raise for that.
+    """
+    if not _release:
+        # Imported here, not at the top: importlib.metadata costs `import ldstore` ~10 ms.
+        try:
+            from importlib.metadata import version  # noqa: PLC0415
+
+            found = version("ldstore")
+        except Exception:  # noqa: BLE001 (not installed, or no file can be opened now)
+            return "0+unknown"  # not kept: the next Core tries again
+        _release.append(found)
+    return _release[0]
 
 
 @attrs.frozen(kw_only=True)
@@ -291,6 +313,7 @@ class Core:
             max_in_flight=self.max_in_flight, rate_limit_aware=self.rate_limit_aware
         )
         self._owns_session = self._session is None
+        _ = release()  # now, not in a call (see release)
 
     def _resolve_base_url(self) -> str:
         # An explicit server_url > an explicit server > LD_BASE_URI > commercial.
