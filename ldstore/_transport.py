@@ -23,6 +23,7 @@ from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ldstore._codec import MAX_VALUES
 from ldstore._limiter import Held, Permit, requested_wait
 from ldstore._retry import retrying
 from ldstore.core import (
@@ -451,7 +452,7 @@ def _authorized(
     return built
 
 
-def _reading(response: aiohttp.ClientResponse, limit: int) -> Awaitable[bytes | None]:
+def _reading(response: aiohttp.ClientResponse, limit: int) -> Awaitable[bytes | _TooMany | None]:
     """What reads the body: None once it is larger than ``limit`` bytes.
 
     Not a coroutine itself: the usual answer's read is awaited directly, one coroutine
@@ -473,9 +474,22 @@ async def _nothing() -> None:
 
 
 def _answer(
-    status: int, headers: CIMultiDictProxy[str], payload: bytes | None, limit: int, token: str
+    status: int,
+    headers: CIMultiDictProxy[str],
+    payload: bytes | _TooMany | None,
+    limit: int,
+    token: str,
 ) -> Answer:
     """What a read answer is: the ``RawResponse`` of a 2xx, else its error."""
+    if isinstance(payload, _TooMany):
+        return Err(
+            ResponseValidationError(
+                message=f"HTTP {status} body holds more than {MAX_VALUES} JSON values;"
+                " it was not read in full",
+                status_code=status,
+                body=b"",
+            )
+        )
     if payload is None:
         return Err(
             ResponseValidationError(
@@ -524,18 +538,30 @@ def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
     )
 
 
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | _TooMany | None:
     """The (decompressed) body of a chunked or compressed answer, or None once it is larger
-    than ``limit`` bytes."""
+    than ``limit`` bytes, or ``_TOO_MANY`` once it holds more JSON values than any answer
+    is decoded with (``MAX_VALUES``: a small gzip of ``{},`` is refused after ~1.5 MB)."""
     chunks: list[bytes] = []
     size = 0
+    commas = 0
     # Chunked or compressed: count while reading (aiohttp inflates in bounded steps).
     async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > limit:
             return None  # leaving unread data closes the connection rather than reusing it
+        commas += chunk.count(b",")
+        if commas >= MAX_VALUES:
+            return _TOO_MANY
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _TooMany:
+    """What ``_read`` answers for a body holding more JSON values than ``MAX_VALUES``."""
+
+
+_TOO_MANY = _TooMany()
 
 
 def _held(held: Held, method: str, url: URL) -> LDStoreError:

@@ -219,7 +219,14 @@ def _bounded(text: str) -> str:
     return text if len(text) <= _MAX_FIELD else f"{text[:_MAX_FIELD]}..."
 
 
+# An error's JSON is a few fields (~100 bytes); a larger body is kept raw, not parsed,
+# so that a server cannot make an error status cost seconds and memory to decode.
+_MAX_ERROR_DOCUMENT = 64 * 1024
+
+
 def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
+    if len(body) > _MAX_ERROR_DOCUMENT:
+        return None, None, None
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
