@@ -8,7 +8,7 @@ in ``_codec_gen``.
 import gc
 import json
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableSequence, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
@@ -97,6 +97,35 @@ converter.register_structure_hook(
     bool, _codec_gen.exact(bool, lambda value: _codec_gen.refuse(value, "a boolean"))
 )
 converter.register_structure_hook(int, _codec_gen.exact(int, _integral))
+
+
+def _number(value: object) -> float:
+    if type(value) is int:  # a JSON number written without a fraction
+        return float(value)
+    return _codec_gen.refuse(value, "a number")
+
+
+converter.register_structure_hook(float, _codec_gen.exact(float, _number))
+
+
+def _array_type(type_: Any) -> bool:
+    # list[X] and Sequence[X]: cattrs would iterate a string or an object's keys.
+    return get_origin(type_) in (list, Sequence, MutableSequence)
+
+
+@converter.register_structure_hook_factory(_array_type)
+def _array(type_: Any) -> Callable[[Any, Any], Any]:
+    element = get_args(type_)[0] if get_args(type_) else Any
+    hook = converter.get_structure_hook(element)
+    as_tuple = get_origin(type_) is Sequence  # what cattrs builds for a Sequence
+
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not list:
+            _codec_gen.refuse(value, "an array")
+        items = [hook(item, element) for item in value]  # pyright: ignore[reportUnknownVariableType]
+        return tuple(items) if as_tuple else items
+
+    return structure
 
 
 def _from_millis(value: object, _: type) -> datetime:
@@ -320,7 +349,7 @@ def _deeper(value: object, type_: Any, path: str, depth: int) -> tuple[str, str]
             found = _fault(members[key], field.type, where, depth + 1)
             if found is not None:
                 return found
-    elif _codec_gen.homogeneous_tuple(type_) and isinstance(value, list):
+    elif (_codec_gen.homogeneous_tuple(type_) or _array_type(type_)) and isinstance(value, list):
         for index, item in enumerate(cast("list[object]", value)):
             found = _fault(item, get_args(type_)[0], f"{path}[{index}]", depth + 1)
             if found is not None:
