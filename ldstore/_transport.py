@@ -565,6 +565,14 @@ _TOO_MANY = _TooMany()
 
 
 def _held(held: Held, method: str, url: URL) -> LDStoreError:
+    if held.wait is not None and held.reserve:
+        return RateLimitedError(
+            message=f"rate limited: what is left of the account's rate-limit window is the"
+            f" Core's rate_reserve, kept for other clients; it resets in {held.wait:.1f}s,"
+            " longer than this call's budget allows; nothing was sent",
+            status_code=429,
+            retry_after=held.wait,
+        )
     if held.wait is not None:
         return RateLimitedError(
             message=f"rate limited: the server asked to wait {held.wait:.1f}s, longer than"

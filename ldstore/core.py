@@ -114,6 +114,16 @@ def _exponent(name: str, value: object) -> None:
         raise ValueError(msg)
 
 
+def _share(name: str, value: object) -> None:
+    """A fraction from 0 (included) to 1 (excluded)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number from 0 to 1, not {type(value).__name__}"
+        raise TypeError(msg)
+    if not 0 <= value < 1:
+        msg = f"{name} must be at least 0 and less than 1, not {value!r}"
+        raise ValueError(msg)
+
+
 def _count(name: str, value: object, *, optional: bool = False) -> None:
     if optional and value is None:
         return
@@ -266,6 +276,10 @@ class Core:
     ``async with core`` again reopens it, so one Core can serve several ``asyncio.run()``
     as long as each closes it. A caller's own ``session`` is used as is and never closed.
     Construction does no I/O. The API key is never shown in ``repr``, logs or errors.
+
+    ``rate_reserve`` (0 to 1, excluded) is the share of the account's global rate-limit
+    window left to the account's other clients: calls wait for the reset rather than
+    spend it. 0 (the default) spends the whole window.
     """
 
     api_key: ApiKey | None = attrs.field(default=None, repr=False)
@@ -281,6 +295,7 @@ class Core:
     max_in_flight: int | None = attrs.field(default=None, kw_only=True)
     rate_limit_aware: bool = attrs.field(default=True, kw_only=True)
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, kw_only=True)
+    rate_reserve: float = attrs.field(default=0.0, kw_only=True)
     base_url: str = attrs.field(init=False)
     limiter: Limiter = attrs.field(init=False, repr=False)
     _owns_session: bool = attrs.field(init=False, repr=False)
@@ -309,8 +324,11 @@ class Core:
         _positive("timeout", self.timeout)
         _count("max_in_flight", self.max_in_flight, optional=True)
         _count("max_response_bytes", self.max_response_bytes)
+        _share("rate_reserve", self.rate_reserve)
         self.limiter = Limiter(
-            max_in_flight=self.max_in_flight, rate_limit_aware=self.rate_limit_aware
+            max_in_flight=self.max_in_flight,
+            rate_limit_aware=self.rate_limit_aware,
+            rate_reserve=float(self.rate_reserve),
         )
         self._owns_session = self._session is None
         _ = release()  # now, not in a call (see release)
