@@ -5,7 +5,10 @@ hand-written strategy): int64 timestamps over their whole range, optional proper
 present or not, ``config`` objects of any JSON.
 """
 
+import copy
 import json
+import pickle
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import given, settings
@@ -124,3 +127,18 @@ def test_out_of_range_timestamps_compare_by_their_milliseconds() -> None:
     assert hash(far) == hash(OutOfRangeTimestamp(2**60))
     assert far != far.replace()  # a plain datetime at the clamp: not the same instant
     assert repr(far) == f"OutOfRangeTimestamp(milliseconds={2**60})"
+
+
+def test_out_of_range_timestamps_work_as_datetimes() -> None:
+    """What datetime's own methods build from one is a plain datetime at the clamp
+    (arithmetic, replace, astimezone); a pickle or deep copy keeps the milliseconds."""
+    far = OutOfRangeTimestamp(2**60)
+    early = OutOfRangeTimestamp(-(2**60))
+
+    assert type(far - timedelta(days=1)) is datetime
+    assert far - timedelta(days=1) == datetime(9999, 12, 30, 23, 59, 59, 999999, timezone.utc)
+    assert type(far.replace(microsecond=0)) is datetime
+    assert type(early.astimezone(timezone.utc)) is datetime
+    assert early.year == 1
+    assert pickle.loads(pickle.dumps(far)) == far  # noqa: S301 (our own bytes)
+    assert copy.deepcopy(far).milliseconds == 2**60
