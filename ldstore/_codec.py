@@ -5,10 +5,12 @@ Store configs and JSON Patch bring their own rules (``models.config_fields``,
 in ``_codec_gen``.
 """
 
+import gc
 import json
-from collections.abc import Callable, Mapping
+import types
+from collections.abc import Callable, Mapping, MutableSequence, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 from cattrs import BaseValidationError
@@ -16,10 +18,20 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.preconf.json import make_converter
 
 from ldstore import _codec_gen, _json, models, patch
-from ldstore.models import IntegrationKey
+from ldstore.models import IntegrationKey, OutOfRangeTimestamp
 from ldstore.patch import PatchOperation, PatchWithComment
 
-__all__ = ["DecodeError", "converter", "decode", "encode", "wire_name"]
+__all__ = [
+    "MAX_VALUES",
+    "DecodeError",
+    "TooManyValuesError",
+    "WrongShapeError",
+    "converter",
+    "decode",
+    "encode",
+    "locate",
+    "wire_name",
+]
 
 T = TypeVar("T")
 
@@ -33,8 +45,30 @@ _VERBATIM = frozenset({"role_name"})  # the API's one snake_case field (AccessAl
 # message, and the failure still names what was wrong.
 converter = make_converter(detailed_validation=False)
 
+
+class WrongShapeError(ValueError):
+    """A body that does not fit its model; ``field`` is the path of the value at fault,
+    in wire names (``items[3]._status.available``; ``""``: the body itself)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field or 'the body'}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class TooManyValuesError(ValueError):
+    """A body holding more JSON values than ``MAX_VALUES``: refused before it is parsed."""
+
+
 # What a failed decode can raise with detailed validation off.
 DecodeError = (BaseValidationError, ValueError, TypeError, KeyError, AttributeError, OverflowError)
+
+# The work a body may cost, bounded before it is parsed: at most this many commas, so
+# about as many JSON values (every value but a container's first follows a comma). A
+# list item holds about 60 values (~1.5 KB), so this is ~8,000 integrations, beyond any
+# account's list; parsing that many of the costliest values (``[0],``) takes ~0.3 s and
+# ~100 MB, where a 32 MB body of them would take seconds and a gigabyte.
+MAX_VALUES = 500_000
 
 
 def wire_name(attribute: str) -> str:
@@ -47,16 +81,71 @@ def wire_name(attribute: str) -> str:
     return head + "".join(word.title() for word in rest)
 
 
-@converter.register_structure_hook  # simple types first: class hooks capture them
+# Strict JSON scalars: a value of the wrong JSON type is an error, never converted
+# (cattrs would call str(None), bool("false"), int(1.9), tuple("abc")). Only an integer
+# written with a fraction of zero (1.0) is an integer, as JSON Schema counts it.
+def _integral(value: object) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _codec_gen.refuse(value, "an integer")
+
+
+converter.register_structure_hook(
+    str, _codec_gen.exact(str, lambda value: _codec_gen.refuse(value, "a string"))
+)
+converter.register_structure_hook(
+    bool, _codec_gen.exact(bool, lambda value: _codec_gen.refuse(value, "a boolean"))
+)
+converter.register_structure_hook(int, _codec_gen.exact(int, _integral))
+
+
+def _number(value: object) -> float:
+    if type(value) is int:  # a JSON number written without a fraction
+        return float(value)
+    return _codec_gen.refuse(value, "a number")
+
+
+converter.register_structure_hook(float, _codec_gen.exact(float, _number))
+
+
+def _array_type(type_: Any) -> bool:
+    # list[X] and Sequence[X]: cattrs would iterate a string or an object's keys.
+    return get_origin(type_) in (list, Sequence, MutableSequence)
+
+
+@converter.register_structure_hook_factory(_array_type)
+def _array(type_: Any) -> Callable[[Any, Any], Any]:
+    element = get_args(type_)[0] if get_args(type_) else Any
+    hook = converter.get_structure_hook(element)
+    as_tuple = get_origin(type_) is Sequence  # what cattrs builds for a Sequence
+
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not list:
+            _codec_gen.refuse(value, "an array")
+        items = [hook(item, element) for item in value]  # pyright: ignore[reportUnknownVariableType]
+        return tuple(items) if as_tuple else items
+
+    return structure
+
+
 def _from_millis(value: object, _: type) -> datetime:
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"a timestamp must be integer milliseconds, not {value!r}"
-        raise TypeError(msg)
-    return _EPOCH + _MILLISECOND * value  # exact, and twice as fast as timedelta(milliseconds=)
+    millis = value if type(value) is int else _integral(value)
+    try:
+        return (
+            _EPOCH + _MILLISECOND * millis
+        )  # exact, and twice as fast as timedelta(milliseconds=)
+    except OverflowError:
+        # int64 milliseconds reach far beyond datetime's years 1-9999: kept, not refused.
+        return OutOfRangeTimestamp(millis)
+
+
+converter.register_structure_hook(datetime, _from_millis)
 
 
 @converter.register_unstructure_hook
 def _to_millis(value: datetime) -> int:
+    if isinstance(value, OutOfRangeTimestamp):
+        return value.milliseconds
     # Exact. int(value.timestamp() * 1000) is off by one for ~1% of inputs.
     return (value - _EPOCH) // _MILLISECOND
 
@@ -97,6 +186,8 @@ def _json_object(value: Mapping[str, Any], _: type) -> Mapping[str, Any]:
     # per value; a JSON object's keys are already str, so it is copied whole (half the
     # comprehension's cost, paid once per integration).
     # (pyright cannot type a dict narrowed by `type(value) is dict`: the ignores below.)
+    if not isinstance(value, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]  # JSON of any type
+        _codec_gen.refuse(value, "an object")
     if type(value) is dict:
         for key in value:  # pyright: ignore[reportUnknownVariableType]
             if type(key) is not str:  # pyright: ignore[reportUnknownArgumentType]
@@ -114,8 +205,19 @@ def _renames(cls: type[Any]) -> dict[str, Any]:
 
 
 def dict_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
-    """cattrs' own decoder for a model, with our wire names: what the fast path must equal."""
-    return make_dict_structure_fn(cls, converter, **_renames(cls))
+    """cattrs' own decoder for a model, with our wire names: what the fast path must equal.
+
+    A JSON object only: given a string or a list, cattrs would answer its ``in`` tests and
+    build a model of defaults.
+    """
+    made = make_dict_structure_fn(cls, converter, **_renames(cls))
+
+    def structure(value: Any, type_: Any) -> Any:
+        if value.__class__ is not dict:
+            _codec_gen.refuse(value, "an object")
+        return made(value, type_)
+
+    return structure
 
 
 @converter.register_structure_hook_factory(attrs.has)
@@ -154,12 +256,109 @@ def encode(value: object) -> bytes:
 
 
 def decode(body: bytes, cls: type[T]) -> T:
-    """The model for a response body; raises one of ``DecodeError`` when it does not fit."""
+    """The model for a response body; raises one of ``DecodeError`` when it does not fit:
+    ``WrongShapeError`` naming the field for JSON that does not fit the model,
+    ``TooManyValuesError`` for a body over ``MAX_VALUES`` (not parsed)."""
+    # A body shorter than the bound cannot exceed it: most pay nothing for the count.
+    if len(body) > MAX_VALUES and _over_bound(body):
+        msg = f"it holds more than {MAX_VALUES} JSON values; it was not decoded"
+        raise TooManyValuesError(msg)
+    if len(body) >= GC_PAUSE_BYTES and gc.isenabled():
+        # Parsing builds thousands of containers that all survive: CPython's cyclic GC
+        # would rescan them again and again (2-3 times the parse's own cost), so it is
+        # paused for a long body, and switched back on whatever happens.
+        gc.disable()
+        try:
+            return _decode(body, cls)
+        finally:
+            gc.enable()
+    return _decode(body, cls)
+
+
+GC_PAUSE_BYTES = 64 * 1024  # a body this long is decoded with the cyclic GC paused
+
+
+def _decode(body: bytes, cls: type[T]) -> T:
     hook = _root_hooks.get(cls)
     if hook is None:
         hook = _root_hooks[cls] = converter.get_structure_hook(cls)
-    result: T = hook(_json.loads(body), cls)  # converter.structure, minus its dispatch
+    parsed = _json.loads(body)
+    try:
+        result: T = hook(parsed, cls)  # converter.structure, minus its dispatch
+    except RecursionError:
+        raise
+    except DecodeError as error:
+        field, problem = locate(parsed, cls, error)
+        raise WrongShapeError(field, problem) from None
     return result
+
+
+_SLICE = 1 << 20  # bytes counted per C call: a few milliseconds each
+
+
+def _over_bound(body: bytes) -> bool:
+    """Whether ``body`` holds ``MAX_VALUES`` commas, counted a slice at a time: the count
+    stops once it gets there, and between slices another thread (the event loop's, when
+    decoding runs off it) gets the interpreter."""
+    commas = 0
+    for start in range(0, len(body), _SLICE):
+        commas += body.count(b",", start, start + _SLICE)
+        if commas >= MAX_VALUES:
+            return True
+    return False
+
+
+def locate(value: object, type_: Any, error: BaseException) -> tuple[str, str]:
+    """Where in ``value`` (parsed JSON) decoding it as ``type_`` fails, and why: the path in
+    wire names of the innermost value at fault, and its problem (from ``error``, the
+    failure of the whole, when nothing deeper fails)."""
+    found = _fault(value, type_, "", depth=0)
+    return found if found is not None else ("", _problem(error))
+
+
+_MAX_DEPTH = 64  # deeper than any model: the search stops and names the level it reached
+
+
+def _fault(value: object, type_: Any, path: str, depth: int) -> tuple[str, str] | None:
+    try:
+        _ = converter.get_structure_hook(type_)(value, type_)
+    except RecursionError:
+        return path, "nested too deep"
+    except DecodeError as error:
+        failure: BaseException = error
+    else:
+        return None
+    args = get_args(type_)
+    if get_origin(type_) in (Union, types.UnionType) and type(None) in args and len(args) == 2:  # noqa: PLR2004 (X | None)
+        type_ = next(arg for arg in args if arg is not type(None))
+    found = _deeper(value, type_, path, depth) if depth < _MAX_DEPTH else None
+    return found or (path, _problem(failure))
+
+
+def _deeper(value: object, type_: Any, path: str, depth: int) -> tuple[str, str] | None:
+    """The fault inside a model's fields or a list's items, if one of them has it."""
+    if isinstance(type_, type) and attrs.has(type_) and isinstance(value, dict):
+        members = cast("dict[str, object]", value)
+        for field in attrs.fields(type_):
+            key = wire_name(field.name)
+            where = f"{path}.{key}" if path else key
+            if key not in members:
+                if field.default is attrs.NOTHING:
+                    return where, "required, and missing"
+                continue
+            found = _fault(members[key], field.type, where, depth + 1)
+            if found is not None:
+                return found
+    elif (_codec_gen.homogeneous_tuple(type_) or _array_type(type_)) and isinstance(value, list):
+        for index, item in enumerate(cast("list[object]", value)):
+            found = _fault(item, get_args(type_)[0], f"{path}[{index}]", depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _problem(error: BaseException) -> str:
+    return str(error) if isinstance(error, TypeError | ValueError) and str(error) else repr(error)
 
 
 # The hook per model decoded: the hooks are all registered above, at import, so the

@@ -15,14 +15,17 @@ import gc
 import linecache
 import types
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Union, get_args, get_origin
+from typing import Any, NoReturn, Union, get_args, get_origin
 
 import attrs
 from cattrs import Converter
 
 __all__ = [
     "builder",
+    "exact",
     "homogeneous_tuple",
+    "json_kind",
+    "refuse",
     "settings_unstructure_fn",
     "slot_structure_fn",
     "tuple_structure_fn",
@@ -33,6 +36,53 @@ def homogeneous_tuple(type_: Any) -> bool:
     """Whether ``type_`` is ``tuple[X, ...]``."""
     args = get_args(type_)
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis  # noqa: PLR2004
+
+
+_KINDS: dict[type, str] = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+}
+
+
+def json_kind(value: object) -> str:
+    """What a parsed JSON value is, in JSON's words (``"a string"``, ``"null"``, ...)."""
+    return _KINDS.get(type(value)) or f"a {type(value).__name__}"
+
+
+def refuse(value: object, expected: str) -> NoReturn:
+    """Raise the ``TypeError`` for a wire value of the wrong JSON type."""
+    msg = f"expected {expected}, not {json_kind(value)}"
+    raise TypeError(msg)
+
+
+# The hooks made by ``exact``, each with the type it passes through unchanged.
+_EXACT: dict[object, type] = {}
+
+
+def exact(type_: type, otherwise: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    """A structure hook keeping a value of exactly ``type_`` as it is and handing any other
+    to ``otherwise`` (which converts it or raises): the strict rule for JSON scalars (a
+    bool is not an int, null is not a string). The generated decoders inline its test."""
+
+    def hook(value: Any, _: Any) -> Any:
+        if value.__class__ is type_:
+            return value
+        return otherwise(value)
+
+    _EXACT[hook] = type_
+    return hook
+
+
+def _exact_type(hook: object) -> type | None:
+    try:
+        return _EXACT.get(hook)
+    except TypeError:  # an unhashable hook (a partial of a dict, say): not one of ours
+        return None
 
 
 def _calls_the_type(converter: Converter, hook: object) -> bool:
@@ -47,17 +97,18 @@ def tuple_structure_fn(
     """A hook for ``tuple[X, ...]`` that looks X's hook up once, not for every tuple."""
     element = get_args(type_)[0]
     hook = converter.get_structure_hook(element)
+    passed = _exact_type(hook)
+    if passed is not None:
+        return _exact_each(element, hook, passed)
     if _calls_the_type(converter, hook):
-
-        def call_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
-            return tuple(map(element, value))
-
-        return call_each
+        return _call_each(element)
 
     def structure_each(value: Iterable[Any], _: Any) -> tuple[Any, ...]:
         # Empty lists are common (an integration's _access): skip the comprehension.
         if value == []:
             return ()
+        if value.__class__ is not list:
+            refuse(value, "an array")
         if isinstance(value, list) and len(value) >= GC_PAUSE_ITEMS and gc.isenabled():  # pyright: ignore[reportUnknownArgumentType]
             # CPython's cyclic GC runs every 700 new containers and rescans the young
             # ones each time: while a long list is decoded into thousands of instances
@@ -78,6 +129,34 @@ def tuple_structure_fn(
 GC_PAUSE_ITEMS = 64  # a list this long is decoded with the cyclic GC paused
 
 
+def _exact_each(
+    element: Any, hook: Callable[[Any, Any], Any], passed: type
+) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """A list's hook for elements of an ``exact`` hook: kept when all are of its type."""
+
+    def exact_each(value: Any, _: Any) -> tuple[Any, ...]:
+        if value.__class__ is not list:
+            refuse(value, "an array")
+        for item in value:  # pyright: ignore[reportUnknownVariableType]
+            if item.__class__ is not passed:  # pyright: ignore[reportUnknownMemberType]
+                # converted or refused, one by one
+                return tuple([hook(item, element) for item in value])  # pyright: ignore[reportUnknownVariableType]
+        return tuple(value)  # pyright: ignore[reportUnknownArgumentType]
+
+    return exact_each
+
+
+def _call_each(element: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """A list's hook for elements cattrs makes by calling their type."""
+
+    def call_each(value: Any, _: Any) -> tuple[Any, ...]:
+        if value.__class__ is not list:
+            refuse(value, "an array")
+        return tuple(map(element, value))  # pyright: ignore[reportUnknownArgumentType]
+
+    return call_each
+
+
 # Decoding a list of 2000 integrations builds 16,000 model instances, so per-instance
 # costs dominate. A frozen attrs __init__ sets each field through object.__setattr__, and
 # cattrs' generated function gathers keyword arguments in a dict before calling it. For a
@@ -92,7 +171,7 @@ def slot_structure_fn(
     if _builder(cls) is None:
         return None
     name = f"structure_{cls.__name__}"
-    scope: dict[str, Any] = {"__map": map}
+    scope: dict[str, Any] = {}
     body = _build(cls, "o", "obj", "", 0, scope, converter, wire_name)
     lines = [f"def {name}(o, _=None):", *_indented(body), "    return obj"]
     function: Callable[[Any, Any], Any] = _compiled(name, lines, scope)
@@ -144,7 +223,12 @@ def _build(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
     """Lines building a ``cls`` from the mapping named ``source`` into ``target``."""
     scope[f"__cls{prefix}"] = cls
     scope[f"__builder{prefix}"] = _builder(cls)
-    lines = [f"{target} = __builder{prefix}()"]
+    scope["__refuse"] = refuse
+    lines = [
+        # A string or a list would answer `in` and sink a model's defaults: objects only.
+        f"if type({source}) is not dict: __refuse({source}, 'an object')",
+        f"{target} = __builder{prefix}()",
+    ]
     v = f"v{depth}"
     for number, field in enumerate(attrs.fields(cls)):
         suffix = f"{prefix}_{number}"
@@ -247,13 +331,13 @@ def _value_source(
     inner = next(arg for arg in args if arg is not type(None)) if optional else type_
     hook = converter.get_structure_hook(inner)
     scope[f"__type{suffix}"] = inner
-    if _calls_the_type(converter, hook):
+    passed = _exact_type(hook)
+    if passed is not None:  # what the hook does, with its common case inlined
+        scope[f"__hook{suffix}"] = hook
+        scope[f"__exact{suffix}"] = passed
+        source = f"{v} if type({v}) is __exact{suffix} else __hook{suffix}({v}, __type{suffix})"
+    elif _calls_the_type(converter, hook):
         source = f"__type{suffix}({v})"
-    elif homogeneous_tuple(inner) and _calls_the_type(
-        converter, converter.get_structure_hook(get_args(inner)[0])
-    ):  # what tuple_structure_fn returns, inlined
-        scope[f"__element{suffix}"] = get_args(inner)[0]
-        source = f"tuple(__map(__element{suffix}, {v}))"
     else:
         scope[f"__hook{suffix}"] = hook
         source = f"__hook{suffix}({v}, __type{suffix})"

@@ -68,6 +68,9 @@ class _Window:
     probing: bool = False
     unlimited: bool = False  # the server sent no header for this scope
     in_flight: int = 0  # admitted under this scope and not yet answered
+    # The window's whole budget: its first answer's remaining + 1 (LaunchDarkly sends no
+    # total); None until an answer in this window says.
+    budget: int | None = None
 
 
 @attrs.frozen
@@ -82,17 +85,25 @@ class Permit:
 
 @attrs.frozen
 class Held:
-    """No admission before the call's deadline; ``wait`` is the known wait (None: unknown)."""
+    """No admission before the call's deadline; ``wait`` is the known wait (None: unknown).
+
+    ``reserve``: the wait is for the account's budget beyond the Core's ``rate_reserve``.
+    """
 
     wait: float | None
+    reserve: bool = False
 
 
 class Limiter:
     """Shared by every call on one Core; a held-back call waits until its own deadline."""
 
-    def __init__(self, *, max_in_flight: int | None, rate_limit_aware: bool) -> None:
+    def __init__(
+        self, *, max_in_flight: int | None, rate_limit_aware: bool, rate_reserve: float = 0.0
+    ) -> None:
         self.max_in_flight = max_in_flight
         self.rate_limit_aware = rate_limit_aware
+        # The share of the account's global budget left untouched for other clients.
+        self.rate_reserve = rate_reserve
         self._in_flight = 0
         self._windows: dict[str, _Window] = {}
         self._paused_until = 0.0  # monotonic; set by a 429's Retry-After
@@ -104,7 +115,8 @@ class Limiter:
 
     def __repr__(self) -> str:
         return (
-            f"Limiter(max_in_flight={self.max_in_flight}, rate_limit_aware={self.rate_limit_aware})"
+            f"Limiter(max_in_flight={self.max_in_flight}, rate_limit_aware={self.rate_limit_aware},"
+            f" rate_reserve={self.rate_reserve})"
         )
 
     def try_acquire(self, route: str) -> Permit | None:
@@ -148,7 +160,7 @@ class Limiter:
                 return self._take(route)
             left = deadline - time.monotonic()
             if delay is not None and delay > left:
-                return Held(delay)
+                return Held(delay, reserve=self._reserved_only(route))
             if left <= 0:
                 return Held(None)
             # A timeout means the window reset, the pause ended or the deadline came: look again.
@@ -204,20 +216,23 @@ class Limiter:
                 continue
             if window.remaining is not None and now >= window.reset_at:
                 window.remaining = None  # a new window: its budget is unknown again
+                window.budget = None
             if window.remaining is None:
                 if window.probing:
                     return None
-            elif window.remaining <= 0:
+            elif window.remaining <= self._kept(scope, window):
                 longest = max(longest, window.reset_at - now)
         return longest
 
     def hold_reason(self, route: str) -> str:
         """Why a call on ``route`` is held back now, in ``_delay``'s order, for a tracer:
-        ``"max_in_flight"``, ``"paused"``, ``"window_spent"`` or ``"probing"``."""
+        ``"max_in_flight"``, ``"paused"``, ``"rate_reserve"``, ``"window_spent"`` or ``"probing"``."""
         if self.max_in_flight is not None and self._in_flight >= self.max_in_flight:
             return "max_in_flight"
         if self._paused_until > time.monotonic():
             return "paused"
+        if self._reserved_only(route):
+            return "rate_reserve"
         for scope in (_GLOBAL, route):
             window = self._windows.get(scope)
             if (
@@ -228,6 +243,31 @@ class Limiter:
             ):
                 return "window_spent"
         return "probing"
+
+    def _kept(self, scope: str, window: _Window) -> float:
+        """What a scope's remaining budget must not go below: the reserve's share of the
+        account's (global) window, nothing on a route."""
+        if scope != _GLOBAL or not self.rate_reserve or window.budget is None:
+            return 0.0
+        return self.rate_reserve * window.budget
+
+    def _reserved_only(self, route: str) -> bool:
+        """Whether the global window holds a call back only because of the reserve."""
+        window = self._windows.get(_GLOBAL)
+        if (
+            window is None
+            or window.remaining is None
+            or window.remaining <= 0
+            or self._paused_until > time.monotonic()
+        ):
+            return False
+        route_window = self._windows.get(route)
+        spent_route = (
+            route_window is not None
+            and route_window.remaining is not None
+            and route_window.remaining <= 0
+        )
+        return not spent_route and window.remaining <= self._kept(_GLOBAL, window)
 
     def _take(self, route: str) -> Permit:
         probes: list[str] = []
@@ -262,6 +302,8 @@ class Limiter:
                 continue
             window.unlimited = False
             new_window = reset is not None and reset > window.reset_at
+            if window.budget is None or new_window:
+                window.budget = left + 1  # this answer's request spent one of it
             # The calls still in flight may reach the server after it counted this answer
             # (a loaded client sends late): spend them from its count too.
             left -= window.in_flight

@@ -8,6 +8,10 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar, cast
 
+# At import, not on the first retry: a retry is what a process short of file descriptors
+# makes, and an import then (it opens files) would raise OSError out of a func.
+import backoff
+
 from ldstore.core import RetryConfig
 from ldstore.errors import (
     APIError,
@@ -129,10 +133,6 @@ async def retrying(  # noqa: PLR0913 (one call's whole retry context)
     policy = _Policy(config, idempotent=idempotent, deadline=deadline)
     if not policy.worth_it(failed):
         return failed
-
-    # Imported here, not at the top: most calls never retry, and backoff costs
-    # `import ldstore` a few milliseconds.
-    import backoff  # noqa: PLC0415
 
     # backoff starts with a call: it replays the first answer, already decided on.
     pending: list[T | Err[LDStoreError]] = [failed]

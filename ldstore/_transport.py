@@ -23,6 +23,7 @@ from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ldstore._codec import MAX_VALUES
 from ldstore._limiter import Held, Permit, requested_wait
 from ldstore._retry import retrying
 from ldstore.core import (
@@ -35,6 +36,7 @@ from ldstore.core import (
     RetryConfig,
     check_base_url,
     header_value_problem,
+    release,
 )
 from ldstore.errors import (
     APIError,
@@ -58,14 +60,7 @@ _MAX_DETAIL = 300  # characters of an exception's text kept in an error message
 
 
 def _user_agent() -> str:
-    # Imported here, not at the top: importlib.metadata costs `import ldstore` ~10 ms.
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-    try:
-        release = version("ldstore")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        release = "0+unknown"
-    return f"ldstore/{release} aiohttp/{aiohttp.__version__}"
+    return f"ldstore/{release()} aiohttp/{aiohttp.__version__}"
 
 
 class _Memo(dict[Any, Any]):
@@ -196,6 +191,7 @@ def call(  # noqa: PLR0913 (one call's whole description)
         return _send_once(
             core, operation_id, method, url, headers, body, timeout, deadline,
             retry_config=retry_config, idempotent=idempotent,
+            ends=_attempt_ends(deadline, 1, timeout),
         )  # fmt: skip
     exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
     answer = _retried(exchange, retry_config, idempotent=idempotent, first=None)
@@ -302,6 +298,7 @@ class _Exchange:
         core, headers = self.core, self.headers
         context = HookContext(operation_id=self.operation_id, attempt=self.attempts)
         attempt_headers = headers
+        ends = _attempt_ends(self.deadline, self.attempts, self.timeout)
         if core.hooks.before_request is not None:
             request = HookRequest(
                 method=self.method,
@@ -309,7 +306,12 @@ class _Exchange:
                 headers=CIMultiDictProxy(headers),
                 body=self.body,
             )
-            extra = await _maybe_await(core.hooks.before_request(context, request))
+            returned = core.hooks.before_request(context, request)
+            extra: Any = (
+                await _within(returned, ends) if inspect.isawaitable(returned) else returned
+            )
+            if extra is _LATE:
+                return Err(_late("a before_request hook", self.method, self.url))
             if extra:
                 refused = _refuse_headers(extra, "a before_request hook")
                 if refused is not None:
@@ -327,11 +329,13 @@ class _Exchange:
             self.deadline,
             self.attempts,
             context,
+            ends=ends,
         )
         if isinstance(result, Err):
             self.maybe_applied = self.maybe_applied or _may_have_been_applied(result.error)
             if core.hooks.after_error is not None:
-                await _maybe_await(core.hooks.after_error(context, result.error))
+                # Past the budget the hook is left behind; the call's answer is the error.
+                _ = await _in_time(core.hooks.after_error(context, result.error), ends)
         return result
 
 
@@ -349,33 +353,32 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
     *,
     retry_config: RetryConfig | None = None,
     idempotent: bool = True,
+    ends: float,
 ) -> Answer:
     """One attempt; ``deadline`` is the call's budget (None: none), ``attempt`` counts from 1.
 
     ``context`` is the attempt's hook context, built here only if a hook needs it.
     ``retry_config``: this is a call's first attempt, sent without the retry machinery,
-    which it goes on into if it fails (None: an attempt the retry loop makes).
+    which it goes on into if it fails (None: an attempt the retry loop makes). ``ends``:
+    when the attempt must be over (``_attempt_ends``), the caller's awaited code included.
     """
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
-    token = core.api_key if isinstance(core.api_key, str) else await core.token()
+    token = (
+        core.api_key if isinstance(core.api_key, str) else await _provided(core, ends, method, url)
+    )
+    if isinstance(token, Err):
+        return token
     send_headers = _authorized(core, headers, token)
     if isinstance(send_headers, Err):
         return send_headers
-    # Limiter waits and the request end by this attempt's deadline: the budget's for a
-    # retry (the call ends within it); the first attempt may also use one whole timeout,
-    # and without a budget each attempt ends within its timeout.
+    # Held back, time passes in the limiter: till admitted, or an Err by ``ends``.
+    permit = core.limiter.try_acquire(operation_id) or await _admitted(
+        core, operation_id, ends, method, url, attempt, context
+    )
+    if isinstance(permit, Err):
+        return permit
     now = time.monotonic()
-    ends = deadline
-    if ends is None or attempt == 1:
-        ends = max(ends or 0.0, now + timeout)
-    permit = core.limiter.try_acquire(operation_id)
-    if permit is None:  # held back: time passes in the limiter
-        admitted = await _admission(core, operation_id, ends, attempt, context)
-        if isinstance(admitted, Held):
-            return Err(_held(admitted, method, url))
-        permit = admitted
-        now = time.monotonic()
     status: int | None = None
     response_headers: CIMultiDictProxy[str] | None = None
     answered: aiohttp.ClientResponse | None = None
@@ -412,7 +415,8 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         # so its traceback's frames should not hold the token.
         del token, send_headers
         context = context or HookContext(operation_id=operation_id, attempt=attempt)
-        await _maybe_await(core.hooks.after_success(context, answered))
+        if not await _in_time(core.hooks.after_success(context, answered), ends):
+            result = Err(_late("an after_success hook", method, url, answered=status))
     if debug:
         _log_attempt(core.logger, method, url, result, status, started)
     if retry_config is not None and isinstance(result, Err):
@@ -420,25 +424,6 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
         return await _retried(exchange, retry_config, idempotent=idempotent, first=result)
     return result
-
-
-async def _admission(
-    core: Core, operation_id: str, ends: float, attempt: int, context: HookContext | None
-) -> Permit | Held:
-    """The limiter's admission before ``ends``; an ``on_limiter_wait`` hook (a tracer's,
-    ``ldstore.otel``) is told how long it held the attempt, and why."""
-    on_wait = core.hooks.on_limiter_wait
-    if on_wait is None:
-        return await core.limiter.acquire(operation_id, ends)
-    reason = core.limiter.hold_reason(operation_id)
-    since = time.monotonic()
-    admitted = await core.limiter.acquire(operation_id, ends)
-    wait = LimiterWait(
-        seconds=time.monotonic() - since, reason=reason, admitted=not isinstance(admitted, Held)
-    )
-    context = context or HookContext(operation_id=operation_id, attempt=attempt)
-    await _maybe_await(on_wait(context, wait))
-    return admitted
 
 
 def _log_attempt(  # noqa: PLR0913, PLR0917 (one line's facts)
@@ -485,7 +470,7 @@ def _authorized(
     return built
 
 
-def _reading(response: aiohttp.ClientResponse, limit: int) -> Awaitable[bytes | None]:
+def _reading(response: aiohttp.ClientResponse, limit: int) -> Awaitable[bytes | _TooMany | None]:
     """What reads the body: None once it is larger than ``limit`` bytes.
 
     Not a coroutine itself: the usual answer's read is awaited directly, one coroutine
@@ -507,9 +492,22 @@ async def _nothing() -> None:
 
 
 def _answer(
-    status: int, headers: CIMultiDictProxy[str], payload: bytes | None, limit: int, token: str
+    status: int,
+    headers: CIMultiDictProxy[str],
+    payload: bytes | _TooMany | None,
+    limit: int,
+    token: str,
 ) -> Answer:
     """What a read answer is: the ``RawResponse`` of a 2xx, else its error."""
+    if isinstance(payload, _TooMany):
+        return Err(
+            ResponseValidationError(
+                message=f"HTTP {status} body holds more than {MAX_VALUES} JSON values;"
+                " it was not read in full",
+                status_code=status,
+                body=b"",
+            )
+        )
     if payload is None:
         return Err(
             ResponseValidationError(
@@ -558,21 +556,41 @@ def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
     )
 
 
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | _TooMany | None:
     """The (decompressed) body of a chunked or compressed answer, or None once it is larger
-    than ``limit`` bytes."""
+    than ``limit`` bytes, or ``_TOO_MANY`` once it holds more JSON values than any answer
+    is decoded with (``MAX_VALUES``: a small gzip of ``{},`` is refused after ~1.5 MB)."""
     chunks: list[bytes] = []
     size = 0
+    commas = 0
     # Chunked or compressed: count while reading (aiohttp inflates in bounded steps).
     async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > limit:
             return None  # leaving unread data closes the connection rather than reusing it
+        commas += chunk.count(b",")
+        if commas >= MAX_VALUES:
+            return _TOO_MANY
         chunks.append(chunk)
     return b"".join(chunks)
 
 
+class _TooMany:
+    """What ``_read`` answers for a body holding more JSON values than ``MAX_VALUES``."""
+
+
+_TOO_MANY = _TooMany()
+
+
 def _held(held: Held, method: str, url: URL) -> LDStoreError:
+    if held.wait is not None and held.reserve:
+        return RateLimitedError(
+            message=f"rate limited: what is left of the account's rate-limit window is the"
+            f" Core's rate_reserve, kept for other clients; it resets in {held.wait:.1f}s,"
+            " longer than this call's budget allows; nothing was sent",
+            status_code=429,
+            retry_after=held.wait,
+        )
     if held.wait is not None:
         return RateLimitedError(
             message=f"rate limited: the server asked to wait {held.wait:.1f}s, longer than"
@@ -639,7 +657,93 @@ def _refuse_headers(headers: object, source: str) -> Err[InputValidationError] |
     return None
 
 
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
+async def _admitted(  # noqa: PLR0913, PLR0917 (the attempt's facts a hook is told)
+    core: Core,
+    operation_id: str,
+    ends: float,
+    method: str,
+    url: URL,
+    attempt: int,
+    context: HookContext | None,
+) -> Permit | Err[LDStoreError]:
+    """The limiter's permit once it admits the call, or the Err once it cannot by ``ends``;
+    an ``on_limiter_wait`` hook (a tracer's, ``ldstore.otel``) is told how long it held the
+    attempt, and why."""
+    on_wait = core.hooks.on_limiter_wait
+    reason = core.limiter.hold_reason(operation_id) if on_wait is not None else ""
+    since = time.monotonic()
+    admitted = await core.limiter.acquire(operation_id, ends)
+    if on_wait is not None:
+        wait = LimiterWait(
+            seconds=time.monotonic() - since, reason=reason, admitted=not isinstance(admitted, Held)
+        )
+        context = context or HookContext(operation_id=operation_id, attempt=attempt)
+        _ = await _in_time(on_wait(context, wait), ends)
+    return Err(_held(admitted, method, url)) if isinstance(admitted, Held) else admitted
+
+
+async def _provided(core: Core, ends: float, method: str, url: URL) -> str | Err[LDStoreError]:
+    """The token provider's answer, or the Err once ``ends`` passes: its time is the
+    attempt's."""
+    token: str = await _within(core.token(), ends)
+    return Err(_late("the token provider", method, url)) if token is _LATE else token
+
+
+async def _in_time(returned: object, ends: float) -> bool:
+    """Whether a hook's return value, awaited if it is awaitable, was done by ``ends``."""
+    return not inspect.isawaitable(returned) or await _within(returned, ends) is not _LATE
+
+
+def _attempt_ends(deadline: float | None, attempt: int, timeout: float) -> float:
+    """When an attempt must be over (monotonic): limiter waits, the caller's awaited hooks
+    and token provider, and the request all end by then. The budget's end for a retry
+    (the call ends within it); the first attempt may also use one whole timeout, and
+    without a budget each attempt ends within its timeout."""
+    if deadline is None or attempt == 1:
+        return max(deadline or 0.0, time.monotonic() + timeout)
+    return deadline
+
+
+class _Late:
+    """What ``_within`` answers for an awaitable still pending at the deadline."""
+
+
+_LATE: Any = _Late()
+# Awaitables of the caller's left behind at a deadline: held until they end (a task
+# nobody references may be collected while pending), their outcome read and dropped.
+_LEFT_BEHIND: set[asyncio.Future[Any]] = set()
+
+
+async def _within(awaitable: Awaitable[Any], ends: float) -> Any:
+    """What ``awaitable`` (the caller's: a token provider, an async hook) returns, or
+    ``_LATE`` once ``ends`` passes; then it is cancelled and left behind, not waited
+    for (it may ignore the cancellation). An exception it raises propagates."""
+    task = asyncio.ensure_future(awaitable)
+    if not task.done():
+        try:
+            _ = await asyncio.wait((task,), timeout=max(ends - time.monotonic(), 0.0))
+        except asyncio.CancelledError:
+            _ = task.cancel()
+            raise
+        if not task.done():
+            _ = task.cancel()
+            _LEFT_BEHIND.add(task)
+            task.add_done_callback(_forget)
+            return _LATE
+    return task.result()
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _LEFT_BEHIND.discard(task)
+    if not task.cancelled():
+        _ = task.exception()  # read, so asyncio does not log it as never retrieved
+
+
+def _late(what: str, method: str, url: URL, *, answered: int | None = None) -> LDStoreError:
+    happened = "nothing was sent to" if answered is None else f"HTTP {answered} had come from"
+    return _network(
+        RequestTimeoutError,
+        f"{what} did not return within the call's budget; {happened}",
+        method,
+        url,
+    )

@@ -32,6 +32,7 @@ __all__ = [
     "RequestOptions",
     "RetryConfig",
     "check_base_url",
+    "release",
 ]
 
 SERVERS: Mapping[str, str] = {
@@ -115,6 +116,16 @@ def _exponent(name: str, value: object) -> None:
         raise ValueError(msg)
 
 
+def _share(name: str, value: object) -> None:
+    """A fraction from 0 (included) to 1 (excluded)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number from 0 to 1, not {type(value).__name__}"
+        raise TypeError(msg)
+    if not 0 <= value < 1:
+        msg = f"{name} must be at least 0 and less than 1, not {value!r}"
+        raise ValueError(msg)
+
+
 def _count(name: str, value: object, *, optional: bool = False) -> None:
     if optional and value is None:
         return
@@ -158,6 +169,27 @@ def _checked_base_url(url: str) -> str:
         msg = f"invalid server URL {shown!r}: {problem}"
         raise ValueError(msg)
     return url.rstrip("/")
+
+
+_release: list[str] = []  # ldstore's version, once read
+
+
+def release() -> str:
+    """ldstore's version, for the User-Agent; read once, by the first Core built.
+
+    Read when a Core is built, not on its first call: reading it opens files, which a
+    process short of file descriptors cannot do, and a func must not raise for that.
+    """
+    if not _release:
+        # Imported here, not at the top: importlib.metadata costs `import ldstore` ~10 ms.
+        try:
+            from importlib.metadata import version  # noqa: PLC0415
+
+            found = version("ldstore")
+        except Exception:  # noqa: BLE001 (not installed, or no file can be opened now)
+            return "0+unknown"  # not kept: the next Core tries again
+        _release.append(found)
+    return _release[0]
 
 
 @attrs.frozen(kw_only=True)
@@ -283,6 +315,10 @@ class Core:
     ``async with core`` again reopens it, so one Core can serve several ``asyncio.run()``
     as long as each closes it. A caller's own ``session`` is used as is and never closed.
     Construction does no I/O. The API key is never shown in ``repr``, logs or errors.
+
+    ``rate_reserve`` (0 to 1, excluded) is the share of the account's global rate-limit
+    window left to the account's other clients: calls wait for the reset rather than
+    spend it. 0 (the default) spends the whole window.
     """
 
     api_key: ApiKey | None = attrs.field(default=None, repr=False)
@@ -298,6 +334,7 @@ class Core:
     max_in_flight: int | None = attrs.field(default=None, kw_only=True)
     rate_limit_aware: bool = attrs.field(default=True, kw_only=True)
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, kw_only=True)
+    rate_reserve: float = attrs.field(default=0.0, kw_only=True)
     base_url: str = attrs.field(init=False)
     limiter: Limiter = attrs.field(init=False, repr=False)
     _owns_session: bool = attrs.field(init=False, repr=False)
@@ -326,10 +363,14 @@ class Core:
         _positive("timeout", self.timeout)
         _count("max_in_flight", self.max_in_flight, optional=True)
         _count("max_response_bytes", self.max_response_bytes)
+        _share("rate_reserve", self.rate_reserve)
         self.limiter = Limiter(
-            max_in_flight=self.max_in_flight, rate_limit_aware=self.rate_limit_aware
+            max_in_flight=self.max_in_flight,
+            rate_limit_aware=self.rate_limit_aware,
+            rate_reserve=float(self.rate_reserve),
         )
         self._owns_session = self._session is None
+        _ = release()  # now, not in a call (see release)
 
     def _resolve_base_url(self) -> str:
         # An explicit server_url > an explicit server > LD_BASE_URI > commercial.

@@ -124,10 +124,15 @@ class InputValidationError(LDStoreError):
 @attrs.frozen(kw_only=True)
 class ResponseValidationError(LDStoreError):
     """A body did not match the schema (``body`` holds the raw bytes), or it was larger
-    than the Core's ``max_response_bytes`` (``body`` is empty: it was not read)."""
+    than the Core's ``max_response_bytes`` (``body`` is empty: it was not read).
+
+    ``field`` is the path of the value at fault in wire names, when one is
+    (``items[3]._status.available``; ``""``: the body as a whole).
+    """
 
     status_code: int
     body: bytes = attrs.field(repr=False)
+    field: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -215,7 +220,14 @@ def _bounded(text: str) -> str:
     return text if len(text) <= _MAX_FIELD else f"{text[:_MAX_FIELD]}..."
 
 
+# An error's JSON is a few fields (~100 bytes); a larger body is kept raw, not parsed,
+# so that a server cannot make an error status cost seconds and memory to decode.
+_MAX_ERROR_DOCUMENT = 64 * 1024
+
+
 def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
+    if len(body) > _MAX_ERROR_DOCUMENT:
+        return None, None, None
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses

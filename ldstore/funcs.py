@@ -17,6 +17,7 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import operator
 import re
@@ -29,7 +30,7 @@ from urllib.parse import quote
 import attrs
 
 from ldstore import _codec, _codec_gen, _json
-from ldstore._transport import Answer, call
+from ldstore._transport import Answer, RawResponse, call
 from ldstore.core import Core, RequestOptions
 from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
 from ldstore.models import (
@@ -79,6 +80,8 @@ async def get_big_segment_store_integrations(
     """
     sent = _exchange(core, _LIST, None, options)
     raw = sent if isinstance(sent, Err) else await sent
+    if type(raw) is RawResponse and len(raw.body) > OFF_LOOP_BYTES:
+        return await _decoded_off_loop(raw, BigSegmentStoreIntegrationCollection)
     return _decoded(raw, BigSegmentStoreIntegrationCollection)
 
 
@@ -101,6 +104,8 @@ async def create_big_segment_store_integration(
         return refused
     sent = _exchange(core, _CREATE, request, options)
     raw = sent if isinstance(sent, Err) else await sent
+    if type(raw) is RawResponse and len(raw.body) > OFF_LOOP_BYTES:
+        return await _decoded_off_loop(raw, BigSegmentStoreIntegration)
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -116,6 +121,8 @@ async def get_big_segment_store_integration(
     """
     sent = _exchange(core, _GET, request, options)
     raw = sent if isinstance(sent, Err) else await sent
+    if type(raw) is RawResponse and len(raw.body) > OFF_LOOP_BYTES:
+        return await _decoded_off_loop(raw, BigSegmentStoreIntegration)
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -141,6 +148,8 @@ async def patch_big_segment_store_integration(
         return refused
     sent = _exchange(core, _PATCH, request, options)
     raw = sent if isinstance(sent, Err) else await sent
+    if type(raw) is RawResponse and len(raw.body) > OFF_LOOP_BYTES:
+        return await _decoded_off_loop(raw, BigSegmentStoreIntegration)
     return _decoded(raw, BigSegmentStoreIntegration)
 
 
@@ -406,25 +415,45 @@ def _decoded(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
     if isinstance(raw, Err):
         return raw
     response = raw
+    field: str | None = None
     try:
         value = _codec.decode(response.body, cls)
     except RecursionError:
         problem = "it is nested deeper than can be decoded"
+    except MemoryError:  # the process is short of memory: an answer, not a crash
+        problem = "decoding it ran out of memory"
+    except (_codec.WrongShapeError, _codec.TooManyValuesError) as error:
+        field = getattr(error, "field", None)
+        problem = str(error)
     except _codec.DecodeError as error:
         problem = repr(error)
-        if len(problem) > _MAX_PROBLEM:
-            problem = f"{problem[:_MAX_PROBLEM]}..."
     else:
         ok: Ok[T] = _new_ok()  # Ok(value), built as the codec builds models: see _new_ok
         ok.value = value  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]  # a builder, not yet frozen
         ok.__class__ = Ok
         return ok
+    if len(problem) > _MAX_PROBLEM:
+        problem = f"{problem[:_MAX_PROBLEM]}..."
     invalid = ResponseValidationError(
         message=f"HTTP {response.status} body is not a valid {cls.__name__}: {problem}",
         status_code=response.status,
         body=response.body,
+        field=field,
     )
     return Err(redacted(invalid, response.secret))
+
+
+# A body longer than this is decoded in a thread: a list of thousands of integrations
+# takes tens of milliseconds to decode, and other coroutines should not wait for it. (The
+# parse itself holds the GIL; _codec.MAX_VALUES bounds it.)
+OFF_LOOP_BYTES = 256 * 1024
+
+
+async def _decoded_off_loop(raw: RawResponse, cls: type[T]) -> Result[T, LDStoreError]:
+    try:
+        return await asyncio.to_thread(_decoded, raw, cls)
+    except RuntimeError:  # no thread can be started (the process is short of them): here
+        return _decoded(raw, cls)
 
 
 _MAX_PROBLEM = 500  # characters of a decode error kept in the message

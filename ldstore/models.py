@@ -7,7 +7,7 @@ in ``ldstore.configs`` and are re-exported here, as ``PatchOperation`` is from
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TypeAlias, TypeVar
 
 import attrs
@@ -56,6 +56,7 @@ __all__ = [
     "IntegrationDeliveryConfigurationPost",
     "IntegrationKey",
     "Link",
+    "OutOfRangeTimestamp",
     "PatchOperation",
     "RedisConfig",
     "Segment",
@@ -83,6 +84,81 @@ class IntegrationKey(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+class OutOfRangeTimestamp(datetime):
+    """A wire timestamp beyond ``datetime``'s years 1-9999, kept rather than refused.
+
+    The API's timestamps are int64 milliseconds (``UnixMillis``), which reach about
+    292 million years either side of 1970. Such a value decodes to this ``datetime``: it
+    compares, sorts and prints as the nearest date ``datetime`` can hold
+    (``9999-12-31T23:59:59.999999Z`` or ``0001-01-01T00:00:00Z``), and ``milliseconds``
+    keeps the exact wire value, which is what it encodes back to.
+    """
+
+    __slots__ = ("milliseconds",)
+    milliseconds: int
+
+    def __new__(cls, milliseconds: int, *more: Any, **named: Any) -> "OutOfRangeTimestamp":
+        if more or named:
+            # datetime's own arithmetic and constructors call the class with a date's
+            # fields: what they build is a plain datetime.
+            return datetime(milliseconds, *more, **named)  # type: ignore[return-value]  # noqa: DTZ001  # pyright: ignore[reportReturnType]  # not this class, and their tzinfo is among them
+        near = _LATEST if milliseconds > 0 else _EARLIEST
+        made = super().__new__(
+            cls,
+            near.year,
+            near.month,
+            near.day,
+            near.hour,
+            near.minute,
+            near.second,
+            near.microsecond,
+            near.tzinfo,
+        )
+        made.milliseconds = milliseconds
+        return made
+
+    def __repr__(self) -> str:
+        return f"OutOfRangeTimestamp(milliseconds={self.milliseconds})"
+
+    def nearest(self) -> datetime:
+        """The plain ``datetime`` this value shows as: the nearest one that exists."""
+        return _LATEST if self.milliseconds > 0 else _EARLIEST
+
+    # datetime's C methods build results of the instance's class without __new__: the
+    # ones returning a datetime answer a plain one.
+    def replace(self, *args: Any, **kwargs: Any) -> datetime:  # type: ignore[override]  # a plain datetime
+        return self.nearest().replace(*args, **kwargs)
+
+    def astimezone(self, tz: Any = None) -> datetime:  # type: ignore[override]  # a plain datetime
+        return self.nearest().astimezone(tz)
+
+    def __eq__(self, other: object) -> bool:
+        # Two such values are the same instant only with the same milliseconds; none is
+        # equal to a plain datetime, which cannot hold its instant.
+        if isinstance(other, OutOfRangeTimestamp):
+            return self.milliseconds == getattr(other, "milliseconds", None)
+        if isinstance(other, datetime):
+            return False
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(("OutOfRangeTimestamp", self.milliseconds))
+
+    def __reduce__(self) -> tuple[type["OutOfRangeTimestamp"], tuple[int]]:
+        return (OutOfRangeTimestamp, (self.milliseconds,))
+
+    def __reduce_ex__(self, protocol: object) -> tuple[type["OutOfRangeTimestamp"], tuple[int]]:
+        return self.__reduce__()
 
 
 @attrs.frozen(kw_only=True)

@@ -262,3 +262,23 @@ def test_typed_configs_of_the_wrong_kind_or_a_summary_are_refused() -> None:
     with pytest.raises(ValueError, match="has no config"):
         _ = summary.redis_config()
     assert full.redis_config() == RedisConfig("h")  # a key added later is left out
+
+
+def test_lists_and_numbers_of_any_model_are_strict() -> None:
+    """Beyond today's models' types: a list or Sequence field takes a JSON array only (not a
+    string's characters nor an object's keys), a float field a JSON number (an integer
+    too), never a boolean or a string."""
+    from collections.abc import Sequence  # noqa: PLC0415 (this test's own types)
+
+    for type_ in (list[str], Sequence[str]):
+        hook = converter.get_structure_hook(type_)
+        assert list(hook(["a", "b"], type_)) == ["a", "b"]
+        for wrong in ("abc", {"a": 1}, 1, None):
+            with pytest.raises(TypeError, match="expected an array"):
+                _ = hook(wrong, type_)
+    number = converter.get_structure_hook(float)
+    assert number(2, float) == 2.0
+    assert number(2.5, float) == 2.5
+    for not_a_number in (True, "1.5", None, [1.0]):
+        with pytest.raises(TypeError, match="expected a number"):
+            _ = number(not_a_number, float)

@@ -6,11 +6,12 @@ it: on arbitrary wire data, for every model, the fast decoder and
 """
 
 import collections
+import json
 import os
 import subprocess
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Union, get_args, get_origin
 
@@ -67,13 +68,14 @@ def fitting(type_: Any, *, chaos: bool) -> st.SearchStrategy[Any]:
         return st.none()
     if isinstance(type_, type) and attrs.has(type_):
         return wire_objects(type_, chaos=chaos)
-    if get_origin(type_) is tuple:
+    if get_origin(type_) in (tuple, list, Sequence):
         return st.lists(fitting(args[0], chaos=chaos), max_size=2)
     simple: dict[Any, st.SearchStrategy[Any]] = {
         str: st.text(max_size=8),
         models.IntegrationKey: st.sampled_from(["redis", "dynamodb", "cassandra"]),
         bool: st.booleans(),
         int: st.integers(-(2**40), 2**40),
+        float: st.floats(allow_nan=False, allow_infinity=False),
         datetime: st.integers(-(2**42), 2**42),
         Mapping[str, Any]: st.dictionaries(st.text(max_size=6), json_values, max_size=3),
     }
@@ -239,3 +241,118 @@ def test_a_config_mapping_decodes_as_cattrs_decodes_it() -> None:
     assert copied is not wire  # the model never shares the caller's dict
     assert hook({1: "a", "b": 2}, Mapping[str, Any]) == {"1": "a", "b": 2}
     assert type(hook(collections.OrderedDict(wire), Mapping[str, Any])) is dict
+
+
+# The response models: every model but the request bodies and the store configs (which
+# the caller builds), so that models added later are covered as they come.
+RESPONSE_MODELS = [
+    cls
+    for cls in MODELS
+    if not models.config_fields(cls)
+    and cls not in (models.PatchOperation, models.IntegrationDeliveryConfigurationPost)
+]
+FIELDS = [
+    (cls, field.name) for cls in RESPONSE_MODELS for field in attrs.fields(attrs.resolve_types(cls))
+]
+# One strategy per JSON kind; an "integral" number (2.0) is an integer, as JSON Schema says.
+KINDS: dict[str, st.SearchStrategy[Any]] = {
+    "null": st.none(),
+    "boolean": st.booleans(),
+    "integer": st.integers(-(2**63), 2**63),
+    "integral": st.integers(-(2**50), 2**50).map(float),
+    "fraction": st.floats(allow_nan=False, allow_infinity=False).filter(
+        lambda number: not number.is_integer()
+    ),
+    "string": st.text(max_size=5),
+    "array": st.lists(json_scalars, max_size=2),
+    "object": st.dictionaries(st.text(max_size=4), json_scalars, max_size=2),
+}
+
+
+def accepted(type_: Any) -> set[str]:  # noqa: PLR0911 (one answer per kind of type)
+    """The JSON kinds a field of ``type_`` takes (null only where it is optional)."""
+    args = get_args(type_)
+    if get_origin(type_) in (Union, types.UnionType):
+        kinds: set[str] = set()
+        for arg in args:
+            kinds |= accepted(arg)
+        return kinds
+    if type_ is type(None):
+        return {"null"}
+    if type_ in (str, models.IntegrationKey):
+        return {"string"}
+    if type_ is bool:
+        return {"boolean"}
+    if type_ in (int, datetime):
+        return {"integer", "integral"}
+    if type_ is float:
+        return {"integer", "integral", "fraction"}
+    if get_origin(type_) in (tuple, list, Sequence):
+        return {"array"}
+    if get_origin(type_) in (dict, Mapping) or attrs.has(type_):
+        return {"object"}
+    pytest.skip(f"no rule for {type_!r} here yet: add its JSON kinds to accepted()")
+
+
+@pytest.mark.parametrize(("cls", "name"), FIELDS, ids=lambda x: getattr(x, "__name__", x))
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_a_field_of_the_wrong_json_type_is_refused_naming_it(
+    cls: type[Any], name: str, data: st.DataObject
+) -> None:
+    """A value of a JSON type its field does not take (a bool for an int, an int for a
+    bool, null for a required string, a string for a list, 1.9 for an int) is refused by
+    the fast decoder and cattrs' alike, and the error names the field."""
+    field = attrs.fields_dict(attrs.resolve_types(cls))[name]
+    wrong = sorted(set(KINDS) - accepted(field.type))
+    wire = data.draw(wire_objects(cls, chaos=False))
+    wire[wire_name(name)] = data.draw(st.one_of([KINDS[kind] for kind in wrong]))
+
+    assert outcome(converter.get_structure_hook(cls), wire, cls)[0] == "raised"
+    assert outcome(dict_structure_fn(cls), wire, cls)[0] == "raised"
+    with pytest.raises(_codec.WrongShapeError) as refused:
+        _ = _codec.decode(json.dumps(wire).encode(), cls)
+    assert refused.value.field == wire_name(name)
+
+
+def test_the_classic_wrong_types_are_refused() -> None:
+    """The probe's examples: "false" is not False, null is not 'None', a string is not a
+    tuple of its characters, 1.9 is not 1; each names its field, nested ones by path."""
+    cases: list[tuple[dict[str, Any], type[Any], str]] = [
+        ({"available": "false"}, models.BigSegmentStoreStatus, "available"),
+        (
+            {"errors": [{}, {"statusCode": 1.9}]},
+            models.BigSegmentStoreStatus,
+            "errors[1].statusCode",
+        ),
+        ({"effect": None}, models.AccessAllowedReason, "effect"),
+        ({"effect": "allow", "resources": "abc"}, models.AccessAllowedReason, "resources"),
+        ({"statusCode": True}, models.StoreIntegrationError, "statusCode"),
+        ({"self": "https://x"}, models.BigSegmentStoreIntegrationCollectionLinks, "self"),
+        ({"self": {}, "parent": []}, models.BigSegmentStoreIntegrationCollectionLinks, "parent"),
+    ]
+
+    for wire, cls, path in cases:
+        with pytest.raises(_codec.WrongShapeError) as refused:
+            _ = _codec.decode(json.dumps(wire).encode(), cls)
+        assert refused.value.field == path, wire
+
+
+def test_a_missing_required_field_is_named() -> None:
+    """A required key left out is named as missing, at its path."""
+    with pytest.raises(_codec.WrongShapeError) as refused:
+        _ = _codec.decode(
+            b'{"_links": {}, "items": []}', models.BigSegmentStoreIntegrationCollection
+        )
+
+    assert refused.value.field == "_links.self"
+    assert "missing" in refused.value.problem
+
+
+@pytest.mark.parametrize("cls", RESPONSE_MODELS, ids=lambda cls: cls.__name__)
+def test_both_decoders_take_objects_only(cls: type[Any]) -> None:
+    """A model is decoded from a JSON object only: a string or a list would answer the
+    decoders' `key in value` tests and make a model of defaults (a Link from "abc")."""
+    for value in ("", "href", [], ["href", "self"], 0, None, True):
+        assert outcome(converter.get_structure_hook(cls), value, cls)[0] == "raised", value
+        assert outcome(dict_structure_fn(cls), value, cls)[0] == "raised", value

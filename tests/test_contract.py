@@ -2,12 +2,17 @@
 
 from typing import Any
 
+import aiohttp
 import attrs
+import jsonschema
 import pytest
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 import ldstore.models
 from ldstore._codec import wire_name
-from ldstore.testing import openapi_document
+from ldstore.funcs import RESOURCE
+from ldstore.testing import FakeLaunchDarkly, openapi_document
 
 SCHEMAS: dict[str, Any] = openapi_document()["components"]["schemas"]
 OBJECT_SCHEMAS = sorted(
@@ -20,6 +25,8 @@ OPTIONAL_ON_PURPOSE = {
     # The reference page: list items arrive without config although the schema requires it.
     ("BigSegmentStoreIntegration", "config"),
 }
+# Schemas one model serves: a list item is an integration whose config is absent.
+SAME_MODEL = {"BigSegmentStoreIntegrationSummary": "BigSegmentStoreIntegration"}
 EXTRA_ON_PURPOSE = {
     # RFC 6902's "from" for move/copy; the subset's PatchOperation leaves it out.
     ("PatchOperation", "from"),
@@ -27,7 +34,7 @@ EXTRA_ON_PURPOSE = {
 
 
 def _model(schema_name: str) -> type[Any]:
-    model = getattr(ldstore.models, schema_name, None)
+    model = getattr(ldstore.models, SAME_MODEL.get(schema_name, schema_name), None)
     assert model is not None, f"no model for the schema {schema_name}"
     assert attrs.has(model)
     return model
@@ -70,3 +77,29 @@ def test_the_collection_and_patch_schemas_are_covered() -> None:
         "BigSegmentStoreIntegrationCollection",
         "PatchOperation",
     } <= set(OBJECT_SCHEMAS)
+
+
+def _validator(schema_name: str) -> jsonschema.Draft7Validator:
+    # The document as shipped, unpatched: what a user's own contract check sees.
+    document = openapi_document()
+    resource: Resource[Any] = Resource.from_contents(document, default_specification=DRAFT7)
+    registry: Registry[Any] = Registry[Any]().with_resource("urn:shipped", resource)
+    return jsonschema.Draft7Validator(
+        {"$ref": f"urn:shipped#/components/schemas/{schema_name}"}, registry=registry
+    )
+
+
+async def test_the_shipped_contract_validates_the_fakes_own_list() -> None:
+    """openapi_document() as shipped accepts the fake's list answer (items without config)
+    and still requires config of a single integration."""
+    async with FakeLaunchDarkly() as fake, aiohttp.ClientSession() as session:
+        _ = fake.seed_integration("default", "test", "redis", name="r", config={"host": "h"})
+        headers = {"Authorization": fake.token, "LD-API-Version": "beta"}
+        async with session.get(fake.url + RESOURCE, headers=headers) as response:
+            listing: dict[str, Any] = await response.json()
+
+    assert listing["items"]
+    assert "config" not in listing["items"][0]
+    assert list(_validator("BigSegmentStoreIntegrationCollection").iter_errors(listing)) == []  # pyright: ignore[reportUnknownMemberType]
+    errors = list(_validator("BigSegmentStoreIntegration").iter_errors(listing["items"][0]))  # pyright: ignore[reportUnknownMemberType]
+    assert [error.message for error in errors] == ["'config' is a required property"]

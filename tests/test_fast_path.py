@@ -1,6 +1,7 @@
 """The per-call fast paths (issue 14) do less when nothing needs it, never something else."""
 
 import gc
+import json
 from typing import Any, cast
 
 import pytest
@@ -216,3 +217,34 @@ async def test_a_token_providers_value_is_never_kept(fake: FakeLaunchDarkly) -> 
         assert core._sent_headers is None  # pyright: ignore[reportPrivateUsage]
 
     assert len(asked) == 3
+
+
+def test_a_long_body_is_parsed_without_gc_runs() -> None:
+    """A body of GC_PAUSE_BYTES or more is parsed and decoded with the cyclic GC paused (it
+    rescanned the parse's surviving containers, 2-3 times the parse's cost), and the GC is
+    on again afterwards, also when the decode fails."""
+    # Ten items (too few for the list's own pause) and a long member nobody reads.
+    wire: dict[str, Any] = {
+        "_links": {"self": {}},
+        "items": _listing(10),
+        "padding": [[0]] * 40_000,
+    }
+    body = json.dumps(wire).encode()
+    assert len(body) >= _codec.GC_PAUSE_BYTES
+    runs: list[str] = []
+
+    def count(phase: str, _: object) -> None:
+        runs.append(phase)
+
+    gc.callbacks.append(count)
+    try:
+        decoded = _codec.decode(body, models.BigSegmentStoreIntegrationCollection)
+        during = len(runs)
+        with pytest.raises(_codec.WrongShapeError):
+            _ = _codec.decode(body.replace(b'"items"', b'"itemz"'), type(decoded))
+    finally:
+        gc.callbacks.remove(count)
+
+    assert len(decoded.items) == 10
+    assert during == 0
+    assert gc.isenabled()

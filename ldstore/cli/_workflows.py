@@ -575,23 +575,6 @@ def _print_checks(checks: list[Verified]) -> None:
     write(f"\nVerified: {done} of {len(checks)} available.")
 
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def duration(text: str) -> float:
-    """An argparse type: ``30s``, ``5m``, ``1h`` or a number of seconds, zero or more."""
-    unit = _UNITS.get(text[-1:].lower()) if text else None
-    number = text[:-1] if unit is not None else text
-    try:
-        value = float(number) * (unit or 1.0)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        msg = f"expected a duration such as 30s, 5m, 1h or seconds, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answer:
     deletions = [item for item in steps.items if item.action == "delete"]
     if not deletions:

@@ -14,7 +14,7 @@ from cli_support import run_against
 from conftest import ServeFake
 from doctor.support import RedisServer, redis_server
 
-from ldstore.cli._workflows import duration
+from ldstore.argtypes import duration
 from ldstore.testing import FakeLaunchDarkly
 
 

@@ -331,3 +331,40 @@ async def test_plan_text_and_reprs_mask_secrets_wherever_they_sit(fake: FakeLaun
     for shown in (str(planned.value), repr(planned.value), repr(item), repr(wanted)):
         assert "n3w-one" not in shown
         assert "n3sted" not in shown
+
+
+async def test_a_desired_config_without_the_password_keeps_the_stored_one(
+    fake: FakeLaunchDarkly,
+) -> None:
+    """Leaving the password out of the desired config (how secrets stay out of git) never
+    removes the stored one: typed or mapping, with or without rotate_secrets, the plan
+    is unchanged or touches other keys only, no request carries a remove of it, and the
+    store keeps it after apply."""
+    integration_id = seed_redis(fake, "Cache", config={**REDIS_WIRE, "password": "s3cret"})
+    without = [
+        desired("Cache"),
+        desired("Cache", RedisConfig("redis.internal"), rotate_secrets=True),
+        desired("Cache", dict(REDIS_WIRE)),
+        desired("Cache", {"host": "redis.internal"}, on=True, rotate_secrets=True),
+    ]
+
+    async with core_for(fake) as core:
+        plans = [await plan(core, [item]) for item in without]
+        applied = [await apply(core, [item]) for item in without]
+
+    for planned in plans:
+        assert isinstance(planned, Ok)
+        (item,) = planned.value.items
+        assert all(operation.path != "/config/password" for operation in item.patch)
+        assert not any("password" in change for change in item.changes)
+    assert [by_name(planned.value)["Cache"] for planned in plans if isinstance(planned, Ok)] == [
+        "unchanged",
+        "unchanged",
+        "unchanged",
+        "update",
+    ]
+    assert all(isinstance(result, Ok) and result.value.ok for result in applied)
+    assert all(b"/config/password" not in request.body for request in fake.requests)
+    stored = fake.get_integration(integration_id)
+    assert stored is not None
+    assert stored["config"]["password"] == "s3cret"
