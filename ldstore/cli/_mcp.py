@@ -21,9 +21,13 @@ MCP_EXTRA_MISSING = "`ldstore mcp` needs the mcp extra: pip install 'ldstore[mcp
 
 _DESCRIPTION = """\
 Serve the big segment store operations and workflows as tools of an MCP server over stdio \
-(JSON-RPC on stdin/stdout, logs on stderr), for AI agents such as Claude Desktop or an IDE. \
-The token, base URL and --federal come from the same places as for every other command; one \
-connection (and its rate-limit-aware limiter) serves every tool call.
+(JSON-RPC on stdin/stdout, logs on stderr), or with --http over streamable HTTP, for AI \
+agents such as Claude Desktop or an IDE. The token, base URL and --federal come from the \
+same places as for every other command; one connection (and its rate-limit-aware limiter) \
+serves every tool call. A delete, an apply that deletes, and a patch switching a store off \
+or changing its config are confirmed by the user through the client first (MCP \
+elicitation); a client that cannot ask is refused unless the server runs with \
+--allow-unconfirmed.
 
 Tools: list_big_segment_store_integrations, get_big_segment_store_integration, \
 create_big_segment_store_integration, patch_big_segment_store_integration, \
@@ -46,7 +50,7 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "mcp",
-        summary="serve the operations as MCP tools over stdio, for AI agents (extra: mcp)",
+        summary="serve the operations as MCP tools over stdio or HTTP, for AI agents (extra: mcp)",
         description=_DESCRIPTION,
         examples=_EXAMPLES,
     )
