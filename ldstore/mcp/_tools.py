@@ -42,6 +42,7 @@ from ._convert import (
     desired_integrations,
     failure,
     patch_operations,
+    redact,
     success,
     typed_config,
 )
@@ -148,7 +149,8 @@ async def _confirmed(
     if not reasons or _unconfirmed(ctx):
         return None
     secrets = secrets_of(_core(ctx))
-    answer = await ask(ctx, what, reasons)
+    # The user's screen is output too: the token never shows, whatever the arguments hold.
+    answer = await ask(ctx, redact(what, secrets), [redact(line, secrets) for line in reasons])
     if isinstance(answer, InputRequiredResult):
         return answer
     match answer:

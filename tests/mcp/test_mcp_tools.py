@@ -617,6 +617,16 @@ async def test_plan_changes_nothing_and_apply_converges(fake: FakeLaunchDarkly) 
     plan = structured(planned)
     assert plan["dryRun"] is True
     assert [step["action"] for step in plan["plan"]] == ["create"]
+    assert plan["plan"][0]["fields"] == {
+        "on": True,
+        "tags": ["t"],
+        "config": {
+            "host": "redis.internal",
+            "port": "6379",
+            "password": "********",
+            "tlsEnabled": False,
+        },
+    }
     assert text(planned) == "Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged."
     applied = structured(first)
     assert applied["dryRun"] is False
