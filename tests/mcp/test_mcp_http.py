@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from mcp_support import (
     structured,
 )
 
+from ldstore.cli._errors import EXIT_INTERRUPTED
 from ldstore.testing import FakeLaunchDarkly
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -91,8 +93,15 @@ async def url(fake: FakeLaunchDarkly) -> AsyncGenerator[str, None]:
             break
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        process.terminate()
-        _ = await asyncio.wait_for(process.wait(), START_TIMEOUT)
+        # Ctrl-C, as an operator stops it: uvicorn shuts down, ldstore says "interrupted"
+        # (and coverage, measuring the child, writes its data on the way out).
+        process.send_signal(signal.SIGINT)
+        try:
+            code = await asyncio.wait_for(process.wait(), START_TIMEOUT)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        assert code == EXIT_INTERRUPTED
 
 
 @asynccontextmanager
