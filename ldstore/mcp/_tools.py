@@ -142,9 +142,10 @@ async def _confirmed(
 ) -> CallToolResult | InputRequiredResult | None:
     """``None`` to go ahead; otherwise the result to return, nothing having been sent.
 
-    Declined or cancelled: a success saying nothing changed (``NotChanged``, which every
-    confirmed tool's published output schema admits: ``_server.OUTPUTS``). A client that cannot ask: an error (fail
-    closed), unless the operator started the server with ``--allow-unconfirmed``.
+    Declined or cancelled: a success saying nothing changed (``NotChanged``, which the
+    output schema of every tool that asks admits: ``_server.OUTPUTS``). A client that
+    cannot ask: an error (fail closed), unless the operator started the server with
+    ``--allow-unconfirmed``.
     """
     if not reasons or _unconfirmed(ctx):
         return None
