@@ -12,10 +12,11 @@ import signal
 import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import httpx2
+import mcp
 import pytest
 import pytest_asyncio
 from mcp import ClientSession
@@ -117,6 +118,37 @@ async def http_session(url: str, bearer: str = BEARER) -> AsyncGenerator[ClientS
     ):
         _ = await session.initialize()
         yield session
+
+
+@pytest.mark.parametrize("action", ["decline", "accept"])
+async def test_a_2026_client_confirms_over_http(
+    url: str, fake: FakeLaunchDarkly, action: Literal["decline", "accept"]
+) -> None:
+    """mcp.Client (the 2026-07-28 protocol: stateless, a question is answered by calling
+    again) is asked before a delete; declined, nothing reaches the API."""
+    integration_id = seed(fake)
+    callback, asked = answering(action)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {BEARER}"})
+
+    async with (
+        http,
+        mcp.Client(
+            streamable_http_client(url, http_client=http), elicitation_callback=callback
+        ) as client,
+    ):
+        result = await client.call_tool(
+            "delete_big_segment_store_integration", {**KEYS, "integration_id": integration_id}
+        )
+        version = client.session.protocol_version
+
+    assert version == "2026-07-28"
+    assert len(asked) == 1
+    if action == "decline":
+        assert structured(result)["changed"] is False
+        assert fake.requests == []
+    else:
+        assert structured(result)["deleted"] is True
+        assert [request.method for request in fake.requests] == ["DELETE"]
 
 
 def seed(fake: FakeLaunchDarkly) -> str:
