@@ -338,3 +338,25 @@ async def test_tool_flags_choose_the_tools_and_a_429_is_structured(
     error = error_of(limited)
     assert (error["kind"], error["status"], error["retry_after"]) == ("RateLimitedError", 429, 7)
     assert len(fake.requests) == 1
+
+
+async def test_allow_unconfirmed_lets_a_client_that_cannot_ask_delete(
+    fake: FakeLaunchDarkly, errlog: TextIO
+) -> None:
+    """``ldstore mcp`` refuses a delete for a client without elicitation; started with
+    --allow-unconfirmed, the same client's delete is made."""
+    integration_id = seed(fake)
+    by_id = {**KEYS, "integration_id": integration_id}
+    environment = server_environment(fake)
+
+    async with in_own_task(stdio_session(env=environment, errlog=errlog)) as guarded:
+        refused = await call(guarded, "delete_big_segment_store_integration", by_id)
+    requests_when_refused = len(fake.requests)
+    opening = stdio_session("--allow-unconfirmed", env=environment, errlog=errlog)
+    async with in_own_task(opening) as unguarded:
+        deleted = await call(unguarded, "delete_big_segment_store_integration", by_id)
+
+    assert error_of(refused)["kind"] == "ConfirmationRequiredError"
+    assert requests_when_refused == 0
+    assert structured(deleted)["deleted"] is True
+    assert [request.method for request in fake.requests] == ["DELETE"]
