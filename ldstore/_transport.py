@@ -87,15 +87,11 @@ class _Memo(dict[Any, Any]):
 _MAX_CACHED = 32
 
 
-def _own_headers(with_body: bool) -> CIMultiDictProxy[str]:  # noqa: FBT001 (the memo's key)
+def _own_headers(with_body: bool, *, beta: bool = True) -> CIMultiDictProxy[str]:  # noqa: FBT001 (the memo's key)
     """ldstore's own headers, never mutated (a call that changes them works on a copy)."""
-    headers = CIMultiDict(
-        {
-            "LD-API-Version": "beta",  # without it the API answers 403 on beta resources
-            "Accept": "application/json",
-            "User-Agent": _user_agent(),
-        }
-    )
+    headers = CIMultiDict({"Accept": "application/json", "User-Agent": _user_agent()})
+    if beta:  # without it the API answers 403 on beta resources; other routes need none
+        headers["LD-API-Version"] = "beta"
     if with_body:
         headers["Content-Type"] = "application/json"
     return CIMultiDictProxy(headers)
@@ -109,6 +105,7 @@ def _parse(base_url: str) -> tuple[URL, str]:
 
 # Keyed by whether the request has a body; by base URL; by total seconds.
 _OWN_HEADERS = _Memo(_own_headers)
+_OWN_HEADERS_NOT_BETA = _Memo(lambda with_body: _own_headers(with_body, beta=False))
 _PARSED = _Memo(_parse)
 _TIMEOUTS = _Memo(lambda total: aiohttp.ClientTimeout(total=total))
 
@@ -148,12 +145,14 @@ def call(  # noqa: PLR0913 (one call's whole description)
     body: bytes | None = None,
     options: RequestOptions | None = None,
     idempotent: bool = True,
+    beta: bool = True,
 ) -> Err[LDStoreError] | Coroutine[Any, Any, Answer]:
     """The exchange sending one operation to ``path`` (finished and quoted) with the Core's
     or the options' retries, for the caller to await (2xx is the ``RawResponse``); or the
     ``Err`` for one that cannot be sent (nothing is).
 
     ``idempotent``: whether a request that may have been applied can be sent again.
+    ``beta``: whether the route is a beta resource (sent with ``LD-API-Version: beta``).
     Returned rather than awaited here: the caller awaits the attempt itself, one
     coroutine fewer in every call's chain.
     """
@@ -167,7 +166,9 @@ def call(  # noqa: PLR0913 (one call's whole description)
     base_url = core.base_url
     timeout = core.timeout
     retry_config = core.retry_config
-    headers: CIMultiDictProxy[str] | CIMultiDict[str] = _OWN_HEADERS[body is not None]
+    headers: CIMultiDictProxy[str] | CIMultiDict[str] = (
+        _OWN_HEADERS if beta else _OWN_HEADERS_NOT_BETA
+    )[body is not None]
     if options is not None:
         checked = _options(options)
         if isinstance(checked, Err):

@@ -8,20 +8,26 @@ from typing import Any
 from ldstore import funcs
 from ldstore.core import ApiKey, Core, RequestOptions
 from ldstore.models import (
+    BigSegmentMembership,
     BigSegmentStoreIntegration,
     BigSegmentStoreIntegrationCollection,
+    Environment,
     IntegrationDeliveryConfigurationPost,
     IntegrationKey,
+    Segment,
 )
 from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
     DeleteBigSegmentStoreIntegrationRequest,
+    GetBigSegmentMembershipRequest,
     GetBigSegmentStoreIntegrationRequest,
+    GetEnvironmentRequest,
+    GetSegmentRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
 from ldstore.patch import PatchBody
 
-__all__ = ["Client", "PersistentStoreIntegrationsBeta"]
+__all__ = ["Client", "Environments", "PersistentStoreIntegrationsBeta", "Segments"]
 
 
 class PersistentStoreIntegrationsBeta:
@@ -111,11 +117,69 @@ class PersistentStoreIntegrationsBeta:
         return result.unwrap()
 
 
+class Environments:
+    """``client.environments``: the environment read (LaunchDarkly's "Environments" tag)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def get_environment(
+        self, *, project_key: str, environment_key: str, options: RequestOptions | None = None
+    ) -> Environment:
+        request = GetEnvironmentRequest(project_key=project_key, environment_key=environment_key)
+        result = await funcs.get_environment(self.core, request, options)
+        return result.unwrap()
+
+
+class Segments:
+    """``client.segments``: the segment reads (LaunchDarkly's "Segments" tag)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def get_segment(
+        self,
+        *,
+        project_key: str,
+        environment_key: str,
+        segment_key: str,
+        options: RequestOptions | None = None,
+    ) -> Segment:
+        request = GetSegmentRequest(
+            project_key=project_key, environment_key=environment_key, segment_key=segment_key
+        )
+        result = await funcs.get_segment(self.core, request, options)
+        return result.unwrap()
+
+    async def get_big_segment_membership(
+        self,
+        *,
+        project_key: str,
+        environment_key: str,
+        segment_key: str,
+        context_key: str,
+        options: RequestOptions | None = None,
+    ) -> BigSegmentMembership:
+        request = GetBigSegmentMembershipRequest(
+            project_key=project_key,
+            environment_key=environment_key,
+            segment_key=segment_key,
+            context_key=context_key,
+        )
+        result = await funcs.get_big_segment_membership(self.core, request, options)
+        return result.unwrap()
+
+
 class Client:
     """``Client(api_key=..., **core_options)`` or ``Client(core=core)``; an async context manager.
 
+    The store integrations are under ``persistent_store_integrations_beta``; the
+    environment and segment reads under ``environments`` and ``segments``.
+
     >>> async with Client(api_key=token) as client:
     ...     stores = await client.persistent_store_integrations_beta.get_big_segment_store_integrations()
+    ...     segment = await client.segments.get_segment(
+    ...         project_key="default", environment_key="production", segment_key="beta-users")
     """
 
     def __init__(
@@ -127,6 +191,8 @@ class Client:
         self._owns_core = core is None
         self.core = core if core is not None else Core(api_key, **core_options)
         self.persistent_store_integrations_beta = PersistentStoreIntegrationsBeta(self.core)
+        self.environments = Environments(self.core)
+        self.segments = Segments(self.core)
 
     def __repr__(self) -> str:
         return f"Client(core={self.core!r})"

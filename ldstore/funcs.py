@@ -1,4 +1,7 @@
-"""The five operations: request object -> HTTP exchange -> ``Ok(model)`` or ``Err(error)``.
+"""The operations: request object -> HTTP exchange -> ``Ok(model)`` or ``Err(error)``.
+
+The five store-integration operations, and the reads a syncer, a doctor and a canary
+need (``get_environment``, ``get_segment``, ``get_big_segment_membership``).
 
 None of them raises for what the network, the server or the input can do; only
 cancellation (and hooks' or token providers' own exceptions) propagate.
@@ -14,33 +17,51 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 
 from __future__ import annotations
 
+import json
 import operator
 import re
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar, cast
+import types
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 from urllib.parse import quote
 
 import attrs
 
-from ldstore import _codec, _codec_gen
+from ldstore import _codec, _codec_gen, _json
 from ldstore._transport import Answer, call
 from ldstore.core import Core, RequestOptions
 from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
-from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
+from ldstore.models import (
+    MASKED,
+    BigSegmentMembership,
+    BigSegmentStoreIntegration,
+    BigSegmentStoreIntegrationCollection,
+    Environment,
+    Segment,
+    masked_secret,
+)
 from ldstore.operations import (
     CreateBigSegmentStoreIntegrationRequest,
     DeleteBigSegmentStoreIntegrationRequest,
+    GetBigSegmentMembershipRequest,
     GetBigSegmentStoreIntegrationRequest,
+    GetEnvironmentRequest,
+    GetSegmentRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
-from ldstore.patch import PatchOperation, PatchWithComment
+from ldstore.patch import PatchOperation, PatchWithComment, masked_write
 from ldstore.result import Err, Ok, Result
+from ldstore.text import REDACTED, redact
 
 __all__ = [
     "create_big_segment_store_integration",
     "delete_big_segment_store_integration",
+    "get_big_segment_membership",
     "get_big_segment_store_integration",
     "get_big_segment_store_integrations",
+    "get_environment",
+    "get_segment",
     "patch_big_segment_store_integration",
 ]
 
@@ -72,8 +93,12 @@ async def create_big_segment_store_integration(
     ``StatusConflictError`` (the name is taken). A create is not retried once it may
     have reached the server unless ``RetryConfig(retry_non_idempotent=True)``: a
     ``RequestTimeoutError``, ``ConnectionLostError`` or 5xx means "maybe created",
-    so list before creating again.
+    so list before creating again. A config whose secret is the API's mask (``MASKED``)
+    is an ``InputValidationError`` naming it: the mask is not a password.
     """
+    refused = _writes_mask(request)
+    if refused is not None:
+        return refused
     sent = _exchange(core, _CREATE, request, options)
     raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
@@ -107,7 +132,13 @@ async def patch_big_segment_store_integration(
     retried once it may have reached the server (a 5xx, a timeout, a connection lost
     after sending) unless ``RetryConfig(retry_non_idempotent=True)``: a repeated
     ``add /tags/-`` would apply twice. A guarded patch (``patch.if_version``) is.
+    A patch that writes the API's mask (``MASKED``) as a secret is an
+    ``InputValidationError`` naming it, and nothing is sent: the mask is how the API
+    shows a stored secret, not its value.
     """
+    refused = _writes_mask(request)
+    if refused is not None:
+        return refused
     sent = _exchange(core, _PATCH, request, options)
     raw = sent if isinstance(sent, Err) else await sent
     return _decoded(raw, BigSegmentStoreIntegration)
@@ -130,11 +161,60 @@ async def delete_big_segment_store_integration(
     return raw if isinstance(raw, Err) else Ok(None)
 
 
+async def get_environment(
+    core: Core, request: GetEnvironmentRequest, options: RequestOptions | None = None
+) -> Result[Environment, LDStoreError]:
+    """``Ok`` with the environment: its client-side ID (``id``), ``key`` and ``name``.
+
+    The environment's SDK and mobile keys are never decoded or kept, not even in the body
+    of a ``ResponseValidationError``. ``Err``: ``NotFoundError`` for an unknown project or
+    environment, and the errors of the list call.
+    """
+    sent = _exchange(core, _GET_ENVIRONMENT, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
+    return _read(raw, Environment)
+
+
+async def get_segment(
+    core: Core, request: GetSegmentRequest, options: RequestOptions | None = None
+) -> Result[Segment, LDStoreError]:
+    """``Ok`` with the segment (``unbounded`` true for a big segment, its ``generation``).
+
+    ``Err``: ``NotFoundError`` for an unknown project, environment or segment, and the
+    errors of the list call.
+    """
+    sent = _exchange(core, _GET_SEGMENT, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
+    return _read(raw, Segment)
+
+
+async def get_big_segment_membership(
+    core: Core, request: GetBigSegmentMembershipRequest, options: RequestOptions | None = None
+) -> Result[BigSegmentMembership, LDStoreError]:
+    """``Ok`` with whether the context is included in or excluded from the big segment
+    (both false: neither), as LaunchDarkly records it.
+
+    ``Err``: ``InvalidRequestError`` for a standard segment, ``NotFoundError`` for an
+    unknown project, environment or segment, and the errors of the list call. An empty
+    ``context_key`` is an ``InputValidationError``: nothing is sent.
+    """
+    sent = _exchange(core, _GET_MEMBERSHIP, request, options)
+    raw = sent if isinstance(sent, Err) else await sent
+    return _read(raw, BigSegmentMembership)
+
+
 RESOURCE = "/api/v2/integration-capabilities/big-segment-store"
 
 
 # The path parameters, in URL order; each request object has the ones its path needs.
-_PATH_FIELDS = ("project_key", "environment_key", "integration_key", "integration_id")
+_PATH_FIELDS = (
+    "project_key",
+    "environment_key",
+    "integration_key",
+    "integration_id",
+    "segment_key",
+    "context_key",
+)
 
 
 @attrs.frozen
@@ -143,6 +223,8 @@ class _Operation:
     method: str
     request_type: type[object] | None = None  # None: the operation takes no request
     body_field: str | None = None  # the request attribute sent as the JSON body
+    template: str | None = None  # the path, a {} per key; None: RESOURCE/key/key/...
+    beta: bool = True  # sent with LD-API-Version: beta (the store integrations are)
     # The request's path keys in URL order, read in one C call.
     keys: Callable[[object], tuple[str, ...]] | None = attrs.field(
         init=False,
@@ -177,6 +259,24 @@ _PATCH = _Operation(
 _DELETE = _Operation(
     "deleteBigSegmentStoreIntegration", "DELETE", DeleteBigSegmentStoreIntegrationRequest
 )
+# LaunchDarkly's operationIds for these routes (its "Environments" and "Segments" tags).
+_GET_ENVIRONMENT = _Operation(
+    "getEnvironment",
+    "GET",
+    GetEnvironmentRequest,
+    template="/api/v2/projects/{}/environments/{}",
+    beta=False,
+)
+_GET_SEGMENT = _Operation(
+    "getSegment", "GET", GetSegmentRequest, template="/api/v2/segments/{}/{}/{}", beta=False
+)
+_GET_MEMBERSHIP = _Operation(
+    "getSegmentMembershipForContext",
+    "GET",
+    GetBigSegmentMembershipRequest,
+    template="/api/v2/segments/{}/{}/{}/contexts/{}",
+    beta=False,
+)
 # quote(key, safe="") leaves exactly these characters alone; most keys are made of them,
 # and skip the call.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
@@ -198,7 +298,7 @@ def _exchange(
         else:  # anything unusual: the whole check, with its precise Err
             if (wrong := _wrong_request(request, operation.request_type)) is not None:
                 return wrong
-            built = _path(request)
+            built = _path(request, operation.template)
             if isinstance(built, Err):
                 return built
             path = built.value
@@ -218,6 +318,7 @@ def _exchange(
         body=body,
         options=options,
         idempotent=idempotent,
+        beta=operation.beta,
     )
 
 
@@ -239,14 +340,17 @@ def _plain_path(operation: _Operation, request: object) -> str | None:
         for key in keys:
             if key in _REFUSED_KEYS or not _UNRESERVED.fullmatch(key):
                 return None  # to quote or refused: _path's to decide
+    if operation.template is not None:
+        return operation.template.format(*keys)
     return _RESOURCE_SLASH + "/".join(keys)
 
 
 _RESOURCE_SLASH = RESOURCE + "/"
 
 
-def _path(request: object) -> Result[str, LDStoreError]:
-    """The request's finished path: its keys in URL order, each percent-encoded whole.
+def _path(request: object, template: str | None = None) -> Result[str, LDStoreError]:
+    """The request's finished path: its keys in URL order, each percent-encoded whole, in
+    ``template`` (a ``{}`` per key; None: after ``RESOURCE``).
 
     Any character is allowed (it is percent-encoded); an empty key, ``.`` or ``..``
     would change which URL is called, so it is refused before anything is sent, as is
@@ -267,6 +371,8 @@ def _path(request: object) -> Result[str, LDStoreError]:
             except UnicodeEncodeError:  # a lone surrogate: no URL can carry it
                 return _invalid(f"{name} cannot be encoded as UTF-8", name)
         keys.append(key)
+    if template is not None:
+        return Ok(template.format(*keys))
     return Ok("/".join((RESOURCE, *keys)))
 
 
@@ -340,3 +446,171 @@ def _wrong_request(request: object, expected: type) -> Err[InputValidationError]
             field="request",
         )
     )
+
+
+def _read(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
+    """``_decoded``, after checking the JSON types of the fields ``cls`` takes: the
+    converter would make ``"false"`` true and ``5`` the name ``"5"``, and a read such as a
+    membership must not answer what the server did not say."""
+    if isinstance(raw, Err):
+        return raw
+    try:
+        data = _json.loads(raw.body)
+    except (ValueError, RecursionError):
+        problem = None  # not JSON: _decoded says so
+    else:
+        problem = _mistyped(data, cls, 0)
+    decoded = (
+        _decoded(raw, cls)
+        if problem is None
+        else Err(
+            redacted(
+                ResponseValidationError(
+                    message=f"HTTP {raw.status} body is not a valid {cls.__name__}: {problem}",
+                    status_code=raw.status,
+                    body=raw.body,
+                ),
+                raw.secret,
+            )
+        )
+    )
+    if isinstance(decoded, Err) and cls is Environment:
+        return Err(_without_environment_keys(decoded.error, raw.secret))
+    return decoded
+
+
+_MAX_TYPE_DEPTH = 8  # the models these reads decode nest two levels deep
+
+
+def _mistyped(data: object, cls: type[Any], depth: int) -> str | None:
+    """What in ``data`` has a JSON type the model ``cls`` does not take; None: nothing.
+
+    A missing key is left to the decoder, which names it.
+    """
+    if depth > _MAX_TYPE_DEPTH:  # pragma: no cover - no read model nests this deep
+        return "nested too deep"
+    if not isinstance(data, dict):
+        return f"expected an object, not {_json_type(data)}"
+    fields = cast("Mapping[str, Any]", data)
+    for field in attrs.fields(cls):
+        key = _codec.wire_name(field.name)
+        if key in fields:
+            problem = _type_problem(fields[key], field.type, depth)
+            if problem is not None:
+                return f"{key}: {problem}"
+    return None
+
+
+def _type_problem(value: object, type_: Any, depth: int) -> str | None:
+    args = get_args(type_)
+    if get_origin(type_) in (Union, types.UnionType) and type(None) in args:
+        if value is None:
+            return None
+        type_ = next(arg for arg in args if arg is not type(None))
+    if type_ is bool:
+        fits = isinstance(value, bool)
+    elif type_ is int or type_ is datetime:  # a timestamp is integer milliseconds
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    elif type_ is str:
+        fits = isinstance(value, str)
+    elif attrs.has(type_):
+        return _mistyped(value, type_, depth + 1)
+    elif get_origin(type_) is Mapping:
+        if not isinstance(value, dict):
+            return f"expected an object, not {_json_type(value)}"
+        items = cast("Mapping[str, object]", value)
+        return next(
+            (
+                f"{name!r:.40}: {problem}"
+                for name, item in items.items()
+                if (problem := _type_problem(item, get_args(type_)[1], depth + 1)) is not None
+            ),
+            None,
+        )
+    else:  # pragma: no cover - every type the read models use is handled above
+        return None
+    return None if fits else f"expected {_JSON_NAMES[type_]}, not {_json_type(value)}"
+
+
+_JSON_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    datetime: "integer milliseconds",
+    str: "a string",
+}
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+# The environment's secrets, which its body carries next to the fields ldstore reads.
+_ENVIRONMENT_SECRETS = frozenset({"apiKey", "mobileKey"})
+
+
+def _without_environment_keys(error: LDStoreError, token: str) -> LDStoreError:
+    """``error`` (a response that did not decode as an ``Environment``) without the SDK
+    and mobile keys its body may carry: a JSON body is written again with them masked
+    (whatever escapes spelled them), any other body is left out (they cannot be found)."""
+    error = redacted(error, token)
+    if not isinstance(error, ResponseValidationError):
+        return error
+    try:
+        data = _json.loads(error.body)
+    except (ValueError, RecursionError):
+        return attrs.evolve(error, body=b"", message=f"{error.message} (body withheld)")
+    secrets: list[str] = []
+    masked = _masked(data, secrets, 0)
+    if not secrets:
+        return error
+    return attrs.evolve(
+        error,
+        body=json.dumps(masked, ensure_ascii=False).encode(),
+        message=redact(error.message, secrets),
+    )
+
+
+def _masked(data: object, secrets: list[str], depth: int) -> object:
+    """``data`` with every string under an ``apiKey`` or ``mobileKey`` key masked; the
+    masked values are added to ``secrets``. Deeper than any environment: left out."""
+    if depth > _MAX_TYPE_DEPTH:
+        return None
+    if isinstance(data, dict):
+        masked: dict[str, object] = {}
+        for key, value in cast("Mapping[str, object]", data).items():
+            if key in _ENVIRONMENT_SECRETS and isinstance(value, str):
+                secrets.append(value)
+                masked[key] = REDACTED
+            else:
+                masked[key] = _masked(value, secrets, depth + 1)
+        return masked
+    if isinstance(data, list):
+        return [_masked(item, secrets, depth + 1) for item in cast("list[object]", data)]
+    return data
+
+
+def _writes_mask(request: object) -> Err[InputValidationError] | None:
+    """The ``Err`` for a create or patch that would write the API's mask as a secret; None
+    for any other request (a wrong type is ``_exchange``'s to refuse)."""
+    where: str | None = None
+    if isinstance(request, CreateBigSegmentStoreIntegrationRequest):
+        post = request.integration_delivery_configuration_post
+        found = masked_secret(getattr(post, "config", None))
+        where = None if found is None else f"config.{found}"
+    elif isinstance(request, PatchBigSegmentStoreIntegrationRequest):
+        where = masked_write(request.request_body)
+    if where is None:
+        return None
+    message = (
+        f"{where}: {MASKED!r} is how the API shows a stored secret, not a value; it is never"
+        " written back (leave the secret out to keep it, or give the new value)"
+    )
+    return Err(InputValidationError(message=message, field=where))

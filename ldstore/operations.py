@@ -8,7 +8,10 @@ from ldstore.patch import PatchBody
 __all__ = [
     "CreateBigSegmentStoreIntegrationRequest",
     "DeleteBigSegmentStoreIntegrationRequest",
+    "GetBigSegmentMembershipRequest",
     "GetBigSegmentStoreIntegrationRequest",
+    "GetEnvironmentRequest",
+    "GetSegmentRequest",
     "PatchBigSegmentStoreIntegrationRequest",
 ]
 
@@ -46,3 +49,26 @@ class DeleteBigSegmentStoreIntegrationRequest:
     environment_key: str
     integration_key: IntegrationKey | str
     integration_id: str
+
+
+@attrs.frozen
+class GetEnvironmentRequest:
+    project_key: str
+    environment_key: str
+
+
+@attrs.frozen
+class GetSegmentRequest:
+    project_key: str
+    environment_key: str
+    segment_key: str
+
+
+@attrs.frozen
+class GetBigSegmentMembershipRequest:
+    """``context_key``: the key of a context of the segment's ``unbounded_context_kind``."""
+
+    project_key: str
+    environment_key: str
+    segment_key: str
+    context_key: str

@@ -12,6 +12,8 @@ from typing import Any, Final, Literal, TypeAlias, cast
 
 import attrs
 
+from ldstore.configs import masked_secret, redact
+
 __all__ = [
     "ABSENT",
     "MAX_DEPTH",
@@ -27,6 +29,7 @@ __all__ = [
     "from_wire",
     "if_version",
     "loads",
+    "masked_write",
     "remove_config",
     "remove_tag",
     "replace_name",
@@ -90,8 +93,6 @@ class PatchOperation:
 
     def redacted(self) -> "PatchOperation":
         """This operation as it may be shown: a secret value masked (``models.redact``)."""
-        from ldstore.models import redact  # noqa: PLC0415 (models imports this module)
-
         if self.value is ABSENT:
             return self
         # The value sits under the path's last token: mask it as that member would be.
@@ -175,7 +176,8 @@ def set_config(key: str, value: Any) -> PatchOperation:
     ``add`` on an object member replaces it when present, so this works either way. The
     value travels as given: the Redis ``port`` is a string on the wire
     (``ldstore.models.parse_config_value`` checks and converts one for you). A secret
-    (``password``) is masked in this operation's repr.
+    (``password``) is masked in this operation's repr. The API's mask (``MASKED``) is no
+    value: a patch that writes it as a secret is refused before it is sent.
     """
     return PatchOperation("add", f"/config/{escape_pointer(key)}", value)
 
@@ -188,6 +190,35 @@ def remove_config(key: str) -> PatchOperation:
 def with_comment(operations: Iterable[PatchOperation], comment: str) -> PatchWithComment:
     """The operations with a comment for the audit log (the ``{comment, patch}`` envelope)."""
     return PatchWithComment(list(operations), comment)
+
+
+_WRITES = frozenset({"add", "replace"})
+
+
+def masked_write(body: object) -> str | None:
+    """Where a patch body would write the API's mask (``MASKED``) as a secret: the dotted
+    path (``config.password``) of the first such value, or None.
+
+    The mask is how the API shows a stored secret, never its value:
+    ``patch_big_segment_store_integration`` refuses such a patch before sending it, and a
+    front end may ask first (before asking a person to confirm it).
+    """
+    operations = body.patch if isinstance(body, PatchWithComment) else body
+    for operation in (
+        cast("Sequence[object]", operations) if isinstance(operations, Sequence) else ()
+    ):
+        if (
+            not isinstance(operation, PatchOperation)
+            or operation.op not in _WRITES
+            or operation.value is ABSENT
+        ):
+            continue
+        parent, _, last = operation.path.rpartition("/")
+        found = masked_secret(operation.value, unescape_pointer(last))
+        if found is not None:
+            tokens = [unescape_pointer(token) for token in parent.split("/")[1:]]
+            return ".".join([*tokens, found])
+    return None
 
 
 # The wire, both ways: what the codec sends and what the CLI reads from a patch file.

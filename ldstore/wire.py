@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ldstore import _codec
+from ldstore.configs import redact
 from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
 from ldstore.result import Err, Ok
 
@@ -18,7 +19,15 @@ if TYPE_CHECKING:  # the workflows import the funcs: keep this module light for 
     from ldstore.patch import PatchOperation
     from ldstore.workflows import ApplyReport, Plan, PlanItem
 
-__all__ = ["error_to_wire", "from_wire", "outcomes_to_wire", "plan_to_wire", "to_wire"]
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "error_to_wire",
+    "from_wire",
+    "outcomes_to_wire",
+    "plan_document",
+    "plan_to_wire",
+    "to_wire",
+]
 
 T = TypeVar("T")
 
@@ -56,6 +65,61 @@ def plan_to_wire(plan: Plan) -> list[dict[str, Any]]:
     """A plan's items as JSON: action, scope, name, ``_id``, changes and the patch (secrets
     masked: a rotated secret is sent, never shown)."""
     return [_step(item) for item in plan.items]
+
+
+PLAN_FORMAT_VERSION = "1"
+"""The version of ``plan_document``'s shape; a change that breaks its readers bumps it."""
+
+_PLAN_ACTIONS = {"create": "create", "update": "update", "delete": "delete", "unchanged": "no-op"}
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The documented, stable plan (``ldstore plan --output json``), secrets masked::
+
+        {"format_version": "1", "changes": [{"action", "project", "environment", "kind",
+          "id", "name", "before", "after", "patch"}, ...]}
+
+    One change per plan item, in the plan's order. ``action`` is ``create``, ``update``,
+    ``delete`` or ``no-op``; ``id`` is ``None`` for a create; ``before`` is the
+    integration as it is (``name``, ``on``, ``tags``, ``config``; ``None`` for a create),
+    ``after`` as it will be (``None`` for a delete); ``patch`` is the JSON Patch an update
+    sends (``[]`` otherwise). A secret is ``"********"`` in ``before``, ``after`` and
+    ``patch`` alike.
+    """
+    changes: list[dict[str, Any]] = []
+    for item in plan.items:
+        before = None
+        if item.current is not None:
+            current = item.current
+            before = {
+                "name": current.name,
+                "on": current.on,
+                "tags": list(current.tags),
+                "config": redact(dict(current.config)) if current.config is not None else None,
+            }
+        after = None
+        if item.desired is not None and item.action != "delete":
+            desired = item.desired
+            after = {
+                "name": desired.name,
+                "on": desired.on,
+                "tags": list(desired.tags),
+                "config": redact(to_wire(desired.config)),
+            }
+        changes.append(
+            {
+                "action": _PLAN_ACTIONS[item.action],
+                "project": item.project_key,
+                "environment": item.environment_key,
+                "kind": str(item.integration_key),
+                "id": item.integration_id,
+                "name": item.name,
+                "before": before,
+                "after": after,
+                "patch": [_operation(operation) for operation in item.patch],
+            }
+        )
+    return {"format_version": PLAN_FORMAT_VERSION, "changes": changes}
 
 
 def outcomes_to_wire(report: ApplyReport) -> list[dict[str, Any]]:

@@ -18,6 +18,9 @@ SDK_USER_AGENT = "ldstore/"
 
 _URI = "urn:ldstore:bigsegmentstore-openapi"
 _SCHEMAS = f"{_URI}#/components/schemas/"
+# The environment and segment routes the fake also serves: a second shipped subset.
+_SEGMENTS_URI = "urn:ldstore:segments-openapi"
+_SEGMENTS_SCHEMAS = f"{_SEGMENTS_URI}#/components/schemas/"
 
 
 @cache
@@ -46,21 +49,35 @@ def _spec() -> dict[str, Any]:
 
 
 @cache
+def _segments_spec() -> dict[str, Any]:
+    return openapi_document("segments")
+
+
+@cache
 def _registry() -> Registry[Any]:
     # OpenAPI 3.0 schemas are close to draft 7 (a $ref's siblings are ignored).
     resource: Resource[Any] = Resource.from_contents(_spec(), default_specification=DRAFT7)
-    registry: Registry[Any] = Registry[Any]().with_resource(_URI, resource)
+    segments: Resource[Any] = Resource.from_contents(_segments_spec(), default_specification=DRAFT7)
+    registry: Registry[Any] = (
+        Registry[Any]().with_resource(_URI, resource).with_resource(_SEGMENTS_URI, segments)
+    )
     return registry
 
 
-def _operation(operation_id: str) -> Mapping[str, Any]:
-    for path_item in _spec()["paths"].values():
-        for operation in path_item.values():
-            if operation.get("operationId") == operation_id:
-                found: Mapping[str, Any] = operation
-                return found
-    message = f"{operation_id!r} is not an operationId of the OpenAPI subset"
+def _find_operation(operation_id: str) -> tuple[str, Mapping[str, Any]]:
+    """The operation and the schema base of the subset that describes it."""
+    for base, spec in ((_SCHEMAS, _spec()), (_SEGMENTS_SCHEMAS, _segments_spec())):
+        for path_item in spec["paths"].values():
+            for operation in path_item.values():
+                if operation.get("operationId") == operation_id:
+                    found: Mapping[str, Any] = operation
+                    return base, found
+    message = f"{operation_id!r} is not an operationId of the OpenAPI subsets"
     raise AssertionError(message)
+
+
+def _operation(operation_id: str) -> Mapping[str, Any]:
+    return _find_operation(operation_id)[1]
 
 
 def _decode(body: bytes, what: str) -> Any:
@@ -71,8 +88,8 @@ def _decode(body: bytes, what: str) -> Any:
         raise AssertionError(message) from exc
 
 
-def _check(instance: Any, schema_name: str, what: str) -> None:
-    validator = jsonschema.Draft7Validator({"$ref": _SCHEMAS + schema_name}, registry=_registry())
+def _check(instance: Any, schema_name: str, what: str, base: str = _SCHEMAS) -> None:
+    validator = jsonschema.Draft7Validator({"$ref": base + schema_name}, registry=_registry())
     # typeshed's legacy overload of iter_errors has an unannotated parameter
     errors = validator.iter_errors(instance)  # pyright: ignore[reportUnknownMemberType]
     problems = [f"at /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
@@ -93,7 +110,8 @@ def documented_statuses(operation_id: str) -> set[int]:
 
 def validate_response(operation_id: str, status: int, body: bytes) -> None:
     """Raise AssertionError unless `status` is documented for the operation and `body` fits it."""
-    responses: Mapping[str, Any] = _operation(operation_id)["responses"]
+    base, operation = _find_operation(operation_id)
+    responses: Mapping[str, Any] = operation["responses"]
     response = responses.get(str(status))
     what = f"{operation_id} {status} response"
     if response is None:
@@ -105,12 +123,13 @@ def validate_response(operation_id: str, status: int, body: bytes) -> None:
             message = f"{what} must have no body, got {body[:200]!r}"
             raise AssertionError(message)
         return
-    _check(_decode(body, what), _schema_name(content), what)
+    _check(_decode(body, what), _schema_name(content), what, base)
 
 
 def validate_request(operation_id: str, body: bytes) -> None:
     """Raise AssertionError unless `body` is what the operation takes (nothing, if no body)."""
-    request_body = _operation(operation_id).get("requestBody")
+    base, operation = _find_operation(operation_id)
+    request_body = operation.get("requestBody")
     what = f"{operation_id} request body"
     if request_body is None:
         if body:
@@ -121,7 +140,7 @@ def validate_request(operation_id: str, body: bytes) -> None:
     schema_name = _schema_name(request_body["content"])
     if schema_name == "JSONPatch" and isinstance(instance, dict):
         schema_name = "JSONPatchWithComment"
-    _check(instance, schema_name, what)
+    _check(instance, schema_name, what, base)
 
 
 def validate_exchanges(requests: Iterable[RecordedRequest]) -> None:

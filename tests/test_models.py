@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sdk import core_for, create_request, get_request
 
-from ldstore import Ok, models
+from ldstore import Ok, configs
 from ldstore._codec import converter
 from ldstore.cli import build_parser, main
 from ldstore.cli._errors import UsageError
 from ldstore.cli._store import set_config_operation, store_config, unset_config_operation
+from ldstore.configs import setting
 from ldstore.errors import LDStoreError
 from ldstore.funcs import create_big_segment_store_integration, get_big_segment_store_integration
 from ldstore.models import (
@@ -33,7 +34,6 @@ from ldstore.models import (
     parse_config_value,
     redact,
     secret_keys,
-    setting,
     store_kinds,
 )
 from ldstore.operations import (
@@ -311,7 +311,7 @@ class RedisWithMore(RedisConfig):
 @pytest.fixture
 def more(monkeypatch: pytest.MonkeyPatch) -> type[RedisWithMore]:
     """The throwaway model registered as the Redis config for one test."""
-    registry = models._CONFIG_CLASSES  # pyright: ignore[reportPrivateUsage]  # swapped for this test
+    registry = configs._CONFIG_CLASSES  # pyright: ignore[reportPrivateUsage]  # swapped for this test
     monkeypatch.setitem(registry, "redis", RedisWithMore)
     return RedisWithMore
 

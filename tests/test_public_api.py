@@ -1,6 +1,8 @@
+import ast
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,14 +55,29 @@ def test_design_names_live_where_design_says() -> None:
             "get_big_segment_store_integration",
             "patch_big_segment_store_integration",
             "delete_big_segment_store_integration",
+            "get_environment",
+            "get_segment",
+            "get_big_segment_membership",
         ],
         "ldstore.operations": [
             "CreateBigSegmentStoreIntegrationRequest",
             "GetBigSegmentStoreIntegrationRequest",
             "PatchBigSegmentStoreIntegrationRequest",
             "DeleteBigSegmentStoreIntegrationRequest",
+            "GetEnvironmentRequest",
+            "GetSegmentRequest",
+            "GetBigSegmentMembershipRequest",
         ],
-        "ldstore.models": ["PatchOperation", "RedisConfig", "DynamoDBConfig", "IntegrationKey"],
+        "ldstore.models": [
+            "PatchOperation",
+            "RedisConfig",
+            "DynamoDBConfig",
+            "IntegrationKey",
+            "Environment",
+            "Segment",
+            "BigSegmentMembership",
+        ],
+        "ldstore.client": ["Client", "Environments", "Segments"],
         "ldstore.patch": ["PatchOperation", "PatchWithComment", "ABSENT"],
         "ldstore.errors": [
             "LDStoreError",
@@ -132,3 +149,33 @@ def test_the_version_and_the_package_need_no_aiohttp() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ldstore ")
     assert "fake-server" in done.stdout  # the help listed every command
+
+
+def _ldstore_imports(relative: str) -> set[str]:
+    """Every ldstore module a source file imports, deferred imports included."""
+    source = (Path(__file__).resolve().parents[1] / "ldstore" / relative).read_text()
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("ldstore")}
+
+
+def test_models_and_patch_do_not_import_each_other() -> None:
+    """The store configs and masking sit below both: patch imports configs, not models;
+    configs imports nothing of ldstore but text."""
+    assert not any(name.startswith("ldstore.models") for name in _ldstore_imports("patch.py"))
+    assert {name.split(".")[1] for name in _ldstore_imports("configs.py")} == {"text"}
+
+
+def test_the_workflows_use_no_private_core_module() -> None:
+    """workflows/ imports public names only (no ldstore._codec, _transport, ...)."""
+    for path in sorted(
+        (Path(__file__).resolve().parents[1] / "ldstore" / "workflows").glob("*.py")
+    ):
+        imported = _ldstore_imports(f"workflows/{path.name}")
+        private = {name for name in imported if name.split(".")[1].startswith("_")}
+        assert private == set(), path.name

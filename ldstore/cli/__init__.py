@@ -47,6 +47,7 @@ Run = Callable[[argparse.Namespace], Coroutine[Any, Any, int] | int]
 _COMMANDS = (
     "_crud",
     "_workflows",
+    "_export",
     "_config",
     "_demo",
     "_doctor",

@@ -13,7 +13,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias, cast
 
 from ldstore.cli._errors import EXIT_USAGE, error_line, json_errors, remember_secret
 from ldstore.models import IntegrationKey
@@ -75,6 +75,17 @@ class Parser(argparse.ArgumentParser):
     def flags(self) -> dict[str, argparse.Action]:
         """Every option string of this parser, with its action."""
         return dict(self._option_string_actions)
+
+    def nested_flags(self) -> frozenset[str]:
+        """Every option string of this parser and of its subcommands (``doctor redis --url``)."""
+        flags = set(self.flags())
+        for action in self._actions:
+            choices: object = action.choices
+            if isinstance(choices, dict):  # only subcommands map names to parsers
+                for sub in cast("dict[str, object]", choices).values():
+                    if isinstance(sub, Parser):
+                        flags |= sub.nested_flags()
+        return frozenset(flags)
 
     def dests(self) -> frozenset[str]:
         """The attribute names this parser can set."""
@@ -293,7 +304,7 @@ def parse_command_line(
     in) and its parser; ``None`` when there is no command at all. Exits 2
     (``SystemExit``) with the right usage on an error.
     """
-    known = {flag for command in commands.values() for flag in command.flags()}
+    known = {flag for command in commands.values() for flag in command.nested_flags()}
     _remember_flag_secrets(argv, known | set(parser.flags()))
     index = _command_index(parser, commands, argv)
     if index is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -34,10 +35,11 @@ from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
-from ldstore.wire import outcomes_to_wire, plan_to_wire
+from ldstore.text import printable
+from ldstore.wire import outcomes_to_wire, plan_document, plan_to_wire
 
 if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command runs
-    from ldstore.workflows import ApplyReport, ItemOutcome, Plan
+    from ldstore.workflows import ApplyReport, ItemOutcome, Plan, PlanItem
 
 __all__ = ["register"]
 
@@ -69,6 +71,13 @@ stores.toml:
   port = 6380
   tlsEnabled = true
   password = { env = "REDIS_PASSWORD" }"""
+
+_PLAN_EXAMPLES = """\
+  ldstore plan -f stores.toml                           # what apply would change
+  ldstore plan -f stores.toml --detailed-exitcode       # CI: 0 none, 2 changes, 1 error
+  ldstore plan -f stores.toml --output json             # the plan document (format_version 1)
+  ldstore plan -f stores.toml --output markdown >> "$GITHUB_STEP_SUMMARY"
+  ldstore plan -f stores.toml --prune                   # include what --prune would delete"""
 
 _PAST = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}
 
@@ -150,6 +159,38 @@ def register(subparsers: Subparsers) -> None:
         help="change up to N integrations at once (default: 8)",
     )
     apply_.set_defaults(run=run_apply)
+
+    plan_ = add_command(
+        subparsers,
+        "plan",
+        summary="show what apply would change (apply --dry-run); a drift gate for CI",
+        description="Show what `ldstore apply -f FILE` would change, changing nothing (the "
+        "same as `apply --dry-run`). With --detailed-exitcode, as Terraform's: 0 when "
+        "nothing would change, 2 when something would, 1 for every error (bad file, "
+        "unset variable, API error). --output json prints the plan document "
+        '{"format_version": "1", "changes": [...]} (secrets masked); --output markdown '
+        "a summary and a table per project/environment, for a pull-request comment.",
+        examples=_PLAN_EXAMPLES,
+    )
+    _ = plan_.add_argument(
+        "-f", "--file", required=True, metavar="FILE", help="the desired integrations"
+    )
+    _ = plan_.add_argument(
+        "--prune", action="store_true", help="also plan deleting what the file leaves out"
+    )
+    _ = plan_.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 for no changes, 2 for changes, 1 for any error",
+    )
+    _ = plan_.add_argument(
+        "-o",
+        "--output",
+        dest="plan_output",
+        choices=("table", "plaintext", "json", "markdown"),
+        help="table (default), json (the plan document) or markdown",
+    )
+    plan_.set_defaults(run=run_plan)
 
 
 # wait
@@ -336,3 +377,80 @@ def _outcome_line(outcome: ItemOutcome) -> str:
             return f"{_PAST[item.action]} {where} ({integration_id})"
         case Err(error):
             return f"failed to {item.action} {where}: {' '.join(str(error).split())}"
+
+
+# plan
+
+
+async def run_plan(args: argparse.Namespace) -> int:
+    """``ldstore plan``: print the plan in the format asked; the exit code says whether
+    anything would change when ``--detailed-exitcode`` is given."""
+    output = args.plan_output or args.output
+    detailed = bool(args.detailed_exitcode)
+    from ldstore.workflows import load_desired, plan  # noqa: PLC0415
+
+    desired = load_desired(args.file)
+    if isinstance(desired, Err):
+        code = fail(desired.error)
+        return EXIT_API_ERROR if detailed else code
+    async with make_core(args) as core:
+        planned = await plan(core, desired.value, prune=bool(args.prune))
+    if isinstance(planned, Err):
+        code = fail(planned.error)
+        return EXIT_API_ERROR if detailed else code
+    steps = planned.value
+    if output == "json":
+        write(json.dumps(plan_document(steps), indent=2, ensure_ascii=False))
+    elif output == "markdown":
+        write(plan_markdown(steps))
+    else:
+        _print_plan(steps, prune=bool(args.prune))
+    return _CHANGES_PRESENT if detailed and steps.changes else EXIT_OK
+
+
+_CHANGES_PRESENT = 2  # --detailed-exitcode, as Terraform's plan
+
+
+def plan_markdown(steps: Plan) -> str:
+    """The plan for a pull-request comment: a summary line, then a table per
+    project/environment; names escaped, secrets masked."""
+    counts = Counter(item.action for item in steps.items)
+    lines = [
+        (
+            f"**ldstore plan:** {counts['create']} to create, {counts['update']} to update, "
+            f"{counts['delete']} to delete, {counts['unchanged']} unchanged."
+        )
+    ]
+    scopes: dict[tuple[str, str], list[PlanItem]] = {}
+    for item in steps.items:
+        scopes.setdefault((item.project_key, item.environment_key), []).append(item)
+    for (project, environment), items in scopes.items():
+        lines += [
+            "",
+            f"### {_md(project)} / {_md(environment)}",
+            "",
+            "| Action | Store | Name | ID | Changes |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for item in items:
+            changes = "<br>".join(_md(change) for change in item.changes) or "(none)"
+            lines.append(
+                f"| {_SYMBOLS_MD[item.action]} | {_md(str(item.integration_key))} | "
+                f"{_md(item.name)} | {_md(item.integration_id or '(new)')} | {changes} |"
+            )
+    return "\n".join(lines)
+
+
+_SYMBOLS_MD = {
+    "create": "+ create",
+    "update": "~ update",
+    "delete": "- delete",
+    "unchanged": "= unchanged",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~-])")
+
+
+def _md(text: str) -> str:
+    """Server data in a Markdown table cell: control characters escaped (``printable``),
+    then every character Markdown or HTML would read as markup."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(text))

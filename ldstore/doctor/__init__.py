@@ -14,29 +14,39 @@ or DynamoDB store the SDKs read, and only reads::
 Needs the ``redis`` or ``dynamodb`` extra; importing this module needs neither.
 """
 
+from ldstore.doctor._canary import Canary, canary_check, check_canaries, client_side_id
 from ldstore.doctor._crosscheck import compare_with_integration, cross_check
 from ldstore.doctor._dynamodb import diagnose_dynamodb
-from ldstore.doctor._redis import diagnose_redis
+from ldstore.doctor._redis import RedisTLS, diagnose_redis
 from ldstore.doctor._report import (
     Check,
     CheckStatus,
+    MemberSets,
     MissingExtraError,
     StoreReport,
     StoreUnreachableError,
     context_hash,
     redact_url,
+    render_report,
 )
 
 __all__ = [
+    "Canary",
     "Check",
     "CheckStatus",
+    "MemberSets",
     "MissingExtraError",
+    "RedisTLS",
     "StoreReport",
     "StoreUnreachableError",
+    "canary_check",
+    "check_canaries",
+    "client_side_id",
     "compare_with_integration",
     "context_hash",
     "cross_check",
     "diagnose_dynamodb",
     "diagnose_redis",
     "redact_url",
+    "render_report",
 ]

@@ -2,30 +2,48 @@
 
 Keys (``launchdarkly-api.md``): ``<prefix>:big_segments_synchronized_on`` (a string of
 Unix ms) and the sets ``<prefix>:big_segment_include:<hash>`` and
-``<prefix>:big_segment_exclude:<hash>``. The commands sent are PING, TYPE, GET, SCAN,
-SSCAN and SRANDMEMBER: a user limited to ``+@read +ping`` can run the doctor.
+``<prefix>:big_segment_exclude:<hash>``. The commands sent are PING, INFO, DBSIZE, TYPE,
+GET, PTTL, SCAN, SSCAN and SRANDMEMBER (plus CLUSTER SLOTS on a cluster): a user limited
+to ``+@read +ping +info`` can run the doctor, and one without ``+info`` gets warnings
+instead of the eviction and topology checks.
+
+Every reply is checked for its shape before it is used: a server that answers with the
+wrong types is a ``StoreUnreachableError``, never an exception out of ``diagnose_redis``.
+Every loop over a cursor is bounded in replies, every command in time, and the whole
+diagnosis by its deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import attrs
 
 from ldstore.doctor._report import (
+    DEFAULT_DEADLINE,
     DEFAULT_SCAN_LIMIT,
     DEFAULT_STALE_AFTER,
     DEFAULT_TIMEOUT,
     MAX_MEMBERS,
     SAMPLE_KEYS,
     SAMPLE_VALUES,
+    Budget,
     Check,
     CheckStatus,
+    DeadlineError,
+    MemberSets,
     StoreReport,
     StoreUnreachableError,
+    bounded,
     context_hash,
     discovery_check,
     freshness,
@@ -35,6 +53,7 @@ from ldstore.doctor._report import (
     membership,
     missing_extra,
     parse_millis,
+    prefix_check,
     redact_url,
     scrub,
     shown,
@@ -45,17 +64,56 @@ from ldstore.result import Err, Ok, Result
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import ClusterNode, RedisCluster
 
-__all__ = ["diagnose_redis"]
+__all__ = ["RedisTLS", "diagnose_redis"]
 
 DEFAULT_PREFIX = "launchdarkly"  # what SDKs use when none is configured
 _SYNCHRONIZED_ON = "big_segments_synchronized_on"
 _INCLUDE = "big_segment_include"
 _EXCLUDE = "big_segment_exclude"
-_SCAN_COUNT = 1000  # keys a SCAN call is asked to examine
+_SCAN_COUNT = 1000  # keys a SCAN (or members an SSCAN) call is asked to examine
+# Replies one SSCAN loop may take: a real set of MAX_MEMBERS members needs about
+# MAX_MEMBERS / _SCAN_COUNT of them; a cursor that never ends stops here.
+MAX_CURSOR_REPLIES = 4 * (MAX_MEMBERS // _SCAN_COUNT) + 4
+# LaunchDarkly's docs: most server-side SDKs and the Relay Proxy support neither Redis
+# Cluster nor Sentinel; the Go SDK's go-redis integration (beta) does (README, "Doctor").
+CONSUMERS = (
+    "LaunchDarkly's docs say most server-side SDKs and the Relay Proxy support neither "
+    "Redis Cluster nor Sentinel (the Go SDK's go-redis integration, in beta, does)"
+)
+_GRACE = 1.0  # seconds past the deadline before the backstop cancels (closing connections)
+_ALLKEYS = "allkeys-"  # eviction policies that may evict any key, membership sets included
 _LOG = logging.getLogger("ldstore")
+# OpenSSL verify codes, named as people know them.
+_VERIFY_REASONS = {
+    2: "unknown CA",
+    18: "unknown CA (a self-signed certificate)",
+    19: "unknown CA (a self-signed certificate in the chain)",
+    20: "unknown CA",
+    21: "unknown CA",
+    9: "certificate not yet valid",
+    10: "certificate expired",
+    62: "name mismatch",
+    64: "name mismatch (IP address)",
+}
 
 T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class RedisTLS:
+    """How to reach a ``rediss://`` server: a CA file to trust, a client certificate, or no checks.
+
+    ``ca_file`` replaces the system's CAs (a private CA); ``cert_file`` and ``key_file``
+    (both or neither) are the client's certificate for mutual TLS; ``insecure`` skips
+    certificate verification altogether, and the report's first check says so.
+    """
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
 
 
 class _UnreachableError(Exception):
@@ -69,79 +127,123 @@ class _RefusedError(_UnreachableError):
     """Redis answered the command with an error (NOPERM, WRONGTYPE...)."""
 
 
-class _Reader:
-    """Sends one command at a time, each bounded by ``timeout``; maps lost stores to one error."""
+class _BadReplyError(_UnreachableError):
+    """The server answered, but not with a reply of the shape Redis gives that command."""
 
-    def __init__(self, client: Redis, timeout: float, secrets: Sequence[str]) -> None:
-        self.client = client
-        self.timeout = timeout
+
+class _Reader:
+    """Sends one command at a time, each bounded by ``timeout``; maps lost stores to one error.
+
+    ``nodes`` are the cluster's primaries to SCAN (``[None]``: one server). ``last`` is the
+    command in flight, for a deadline that ends the diagnosis mid-way.
+    """
+
+    def __init__(
+        self, client: Redis | RedisCluster, budget: Budget, secrets: Sequence[str]
+    ) -> None:
+        self.client: Any = client  # Redis or RedisCluster: the same commands, loosely typed
+        self.budget = budget
         self.secrets = secrets
+        self.nodes: Sequence[ClusterNode | None] = [None]
+        self.last = "PING"
 
     async def __call__(self, command: str, call: Awaitable[T]) -> T:
         from redis.exceptions import RedisError, ResponseError  # noqa: PLC0415
 
+        self.last = command
         _LOG.debug("redis %s", command)
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await bounded(self.budget, command, call)
         except ResponseError as error:
             raise _RefusedError(command, scrub(str(error), self.secrets)) from None
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # AuthenticationError is a ConnectionError: a refused password is unreachable too.
-            detail = scrub(str(error) or type(error).__name__, self.secrets)
-            raise _UnreachableError(command, detail) from None
+            detail = _tls_reason(error) or str(error) or type(error).__name__
+            raise _UnreachableError(command, scrub(detail, self.secrets)) from None
+        except DeadlineError:
+            raise
+        except Exception as error:  # noqa: BLE001 - redis-py parses replies assuming their shape (int(cursor), str.splitlines...); a server answering otherwise raises whatever that parse hits
+            detail = f"{type(error).__name__} reading the reply"
+            raise _BadReplyError(command, scrub(detail, self.secrets)) from None
 
     async def key_type(self, key: str) -> str:
-        return _text(await self(f"TYPE {key}", self.client.type(key)))
+        command = f"TYPE {key}"
+        return _text(await self(command, self.client.type(key)), command)
 
-    async def types(self, keys: Sequence[str]) -> list[str]:
-        return [await self.key_type(key) for key in keys]
+    async def get(self, key: str) -> str | None:
+        command = f"GET {key}"
+        raw = await self(command, self.client.get(key))
+        return None if raw is None else _text(raw, command)
+
+    async def pttl(self, key: str) -> int:
+        """Milliseconds ``key`` has left; -1 without a TTL, -2 when it does not exist."""
+        command = f"PTTL {key}"
+        return _integer(await self(command, self.client.pttl(key)), command)
+
+    async def dbsize(self) -> int:
+        return _integer(await self("DBSIZE", self.client.dbsize()), "DBSIZE")
+
+    async def info(self) -> Mapping[str, object]:
+        return _node_infos(await self("INFO", self.client.info()))[0]
 
     async def scan(self, pattern: str, *, limit: int) -> tuple[list[str], int, bool]:
-        """Keys matching ``pattern``, examining about ``limit`` keys at most; and whether all were."""
+        """Keys matching ``pattern``, asking the server(s) to examine ``limit`` keys in all at most.
+
+        Returns the keys (at most ``limit``), how many keys SCAN was asked to examine, and
+        whether every cursor ended. The bound counts keys (each SCAN's COUNT), not calls;
+        a cluster's primaries share it equally.
+        """
         found: list[str] = []
-        cursor = 0
         examined = 0
-        count = min(_SCAN_COUNT, limit)
-        while True:
-            reply = await self(
-                f"SCAN {cursor} MATCH {pattern} COUNT {count}",
-                self.client.scan(cursor, match=pattern, count=count),  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
-            )
-            cursor = int(reply[0])
-            found += [_text(key) for key in reply[1]]
-            examined += count
-            if cursor == 0:
-                return found, examined, True
-            if examined >= limit:
-                return found, examined, False
+        complete = True
+        for index, node in enumerate(self.nodes):
+            share = (limit - examined) // (len(self.nodes) - index)  # the rest, shared equally
+            cursor, asked = 0, 0
+            while True:
+                count = min(_SCAN_COUNT, share - asked)
+                if count <= 0:
+                    complete = False
+                    break
+                command = f"SCAN {cursor} MATCH {pattern} COUNT {count}"
+                options: dict[str, Any] = {"match": pattern, "count": count}
+                if node is not None:
+                    options["target_nodes"] = node
+                reply = await self(command, self.client.scan(cursor, **options))
+                cursor, keys = _scan_reply(reply, command, node)
+                found += [_text(key, command) for key in keys]
+                asked += count
+                if cursor == 0:
+                    break
+            examined += asked
+        return found[:limit], examined, complete
 
     async def members(self, key: str, *, limit: int) -> tuple[list[str], bool]:
-        """Up to about ``limit`` members of the set at ``key``; and whether that was all of them."""
+        """Up to about ``limit`` members of the set at ``key``; and whether that was all of them.
+
+        A cursor that never ends stops after ``MAX_CURSOR_REPLIES`` replies.
+        """
         values: list[str] = []
         cursor = 0
-        while True:
-            reply = await self(
-                f"SSCAN {key} {cursor}",
-                self.client.sscan(key, cursor, count=_SCAN_COUNT),
-            )
-            cursor = int(reply[0])
-            values += [_text(value) for value in reply[1]]
+        for _reply in range(MAX_CURSOR_REPLIES):
+            command = f"SSCAN {key} {cursor} COUNT {_SCAN_COUNT}"
+            reply = await self(command, self.client.sscan(key, cursor, count=_SCAN_COUNT))
+            cursor, members = _scan_reply(reply, command, None)
+            values += [_text(value, command) for value in members]
             if cursor == 0:
-                return values, True
+                return values[:limit], True
             if len(values) >= limit:
-                return values, False
+                return values[:limit], False
+        return values[:limit], False
 
     async def sample(self, key: str) -> list[str]:
-        reply = await self(
-            f"SRANDMEMBER {key} {SAMPLE_VALUES}",
-            self.client.srandmember(key, SAMPLE_VALUES),
-        )
+        command = f"SRANDMEMBER {key} {SAMPLE_VALUES}"
+        reply = await self(command, self.client.srandmember(key, SAMPLE_VALUES))
         # With a count, SRANDMEMBER answers a list (empty for a missing key).
-        values = reply if isinstance(reply, list) else [] if reply is None else [reply]
-        return [_text(value) for value in values]
+        values = _sequence(reply, command)
+        return [_text(value, command) for value in values[:SAMPLE_VALUES]]
 
 
-async def diagnose_redis(  # noqa: PLR0913 - the documented options, all keyword-only
+async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented options; one return per outcome
     url: str,
     *,
     prefix: str | None = None,
@@ -149,6 +251,11 @@ async def diagnose_redis(  # noqa: PLR0913 - the documented options, all keyword
     stale_after: float = DEFAULT_STALE_AFTER,
     timeout: float = DEFAULT_TIMEOUT,
     scan_limit: int = DEFAULT_SCAN_LIMIT,
+    deadline: float = DEFAULT_DEADLINE,
+    password: str | None = None,
+    tls: RedisTLS | None = None,
+    sentinel: str | None = None,
+    expected_prefix: str | None = None,
 ) -> Result[StoreReport, LDStoreError]:
     """Read the Redis big segment store at ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
@@ -156,84 +263,346 @@ async def diagnose_redis(  # noqa: PLR0913 - the documented options, all keyword
     SDKs using ``prefix`` trust it. Without ``prefix``, a SCAN bounded by ``scan_limit``
     keys looks for prefixes; one found is diagnosed, else SDKs' default ``launchdarkly``.
     ``context_keys`` adds each context's memberships. Every command is bounded by
-    ``timeout`` seconds, and nothing is ever written.
+    ``timeout`` seconds, the whole diagnosis by ``deadline``, and nothing is ever written.
 
-    ``Err``: ``StoreUnreachableError`` (refused, timed out, credentials refused),
-    ``InputValidationError`` (not a Redis URL, a bound that is not positive) or
-    ``MissingExtraError`` without the ``redis`` extra.
+    ``password`` overrides the URL's (so it need not appear in a process's arguments);
+    ``tls`` sets a CA, a client certificate or no verification for ``rediss://``. With
+    ``sentinel`` (the Sentinel's own ``redis://HOST:PORT``), ``url``'s host is the name
+    of the master the Sentinel watches: ``redis://:PASSWORD@mymaster/0``. A Redis Cluster
+    is found by itself (INFO) and read across its nodes. ``expected_prefix`` (the
+    environment's client-side ID, see ``client_side_id``) is the prefix diagnosed when
+    none is given, and a ``prefix`` check says whether the data sits under it.
+
+    ``Err``: ``StoreUnreachableError`` (refused, timed out, credentials or certificate
+    refused, a reply that is not Redis's), ``InputValidationError`` (not a Redis URL, a
+    bound that is not positive, TLS files that are not there) or ``MissingExtraError``
+    without the ``redis`` extra.
     """
     try:
         from redis.asyncio import Redis  # noqa: PLC0415 - the optional extra
-        from redis.asyncio.retry import Retry  # noqa: PLC0415
-        from redis.backoff import NoBackoff  # noqa: PLC0415
     except ModuleNotFoundError as error:
         if error.name is None or not error.name.startswith("redis"):
             raise
         return Err(missing_extra("redis", "Redis"))
-    invalid = invalid_options(stale_after, timeout, scan_limit)
+    invalid = invalid_options(stale_after, timeout, scan_limit, deadline)
     if invalid is not None:
         return Err(invalid)
-    location = redact_url(url)
-    secrets = url_secrets(url)
+    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *([password] if password else []))
+    location = redact_url(url, secrets)
+    if sentinel is not None:
+        location = f"{location} via Sentinel {redact_url(sentinel, secrets)}"
+    refused = _invalid_tls(url, tls)
+    if refused is not None:
+        return Err(refused)
+    options = _connection_options(timeout, password, tls)
     try:
-        client = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),  # one attempt: a doctor reports, it does not insist
-        )
+        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here, not later
+        client: Redis | None = None if sentinel is not None else Redis.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
     except (ValueError, TypeError) as error:
         message = f"not a Redis URL ({location}): {scrub(str(error), secrets)}"
         return Err(InputValidationError(message=message, field="url"))
-    context_keys = tuple(context_keys)
+    state = _State(location=location, secrets=secrets, budget=Budget(timeout, deadline))
     try:
-        async with client:
-            reader = _Reader(client, timeout, secrets)
-            report = await _diagnose(
-                reader,
-                location=location,
+        report = await asyncio.wait_for(
+            _connect_and_diagnose(
+                state,
+                client,
+                url=url,
+                sentinel=sentinel,
+                options=options,
                 prefix=prefix or None,
-                context_keys=context_keys,
+                context_keys=tuple(context_keys),
                 stale_after=stale_after,
                 scan_limit=scan_limit,
-            )
+                tls=tls,
+                expected_prefix=expected_prefix,
+            ),
+            deadline + _GRACE,  # a backstop: every store call is bounded by the budget already
+        )
+    except DeadlineError as error:
+        message = state.budget.message()
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
+    except asyncio.TimeoutError:
+        message = state.budget.message()
+        return Err(StoreUnreachableError(message=message, method=state.last, url=location))
     except _RefusedError as error:  # e.g. NOPERM: this user may not read what SDKs read
-        message = f"Redis refused it: {error.detail}"
+        message = f"Redis refused it: {_refusal(error.detail)}"
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
+    except _BadReplyError as error:
+        message = f"the reply is not one Redis gives this command ({error.detail})"
         return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     except _UnreachableError as error:
-        return Err(StoreUnreachableError(message=error.detail, method=error.command, url=location))
+        message = error.detail + _client_certificate_hint(url, tls, error.detail)
+        return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     return Ok(report)
 
 
-async def _diagnose(  # noqa: PLR0913 - one call from diagnose_redis
-    reader: _Reader,
+def _client_certificate_hint(url: str, tls: RedisTLS | None, detail: str) -> str:
+    """A server asking for a client certificate it was not given closes the connection
+    after the handshake (TLS 1.3 sends its alert too late to read): say so."""
+    lost = any(word in detail.lower() for word in ("closed", "reset", "eof"))
+    if url.startswith("rediss://") and (tls is None or tls.cert_file is None) and lost:
+        return "; TLS: the server may require a client certificate (mutual TLS), none was given"
+    return ""
+
+
+@attrs.define
+class _State:
+    """What the deadline's error needs to know: where, and the command in flight."""
+
+    location: str
+    secrets: Sequence[str]
+    budget: Budget
+    reader: _Reader | None = None
+
+    @property
+    def last(self) -> str:
+        return "PING" if self.reader is None else self.reader.last
+
+
+def _invalid_tls(url: str, tls: RedisTLS | None) -> InputValidationError | None:
+    if tls is None or tls == RedisTLS():
+        return None
+    if not url.startswith("rediss://"):
+        return InputValidationError(message="TLS settings need a rediss:// URL", field="tls")
+    if (tls.cert_file is None) != (tls.key_file is None):
+        return InputValidationError(
+            message="a client certificate needs both its certificate and its key file",
+            field="tls",
+        )
+    for what, path in (("CA", tls.ca_file), ("certificate", tls.cert_file), ("key", tls.key_file)):
+        if path is not None and not Path(path).is_file():
+            return InputValidationError(message=f"no TLS {what} file at {path}", field="tls")
+    return None
+
+
+def _connection_options(
+    timeout: float, password: str | None, tls: RedisTLS | None
+) -> dict[str, Any]:
+    from redis.asyncio.retry import Retry  # noqa: PLC0415 - the optional extra
+    from redis.backoff import NoBackoff  # noqa: PLC0415
+
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),  # one attempt: a doctor reports, it does not insist
+        # RESP2, as Redis before 6 and the SDKs' clients speak: no HELLO handshake to
+        # negotiate, and one reply shape per command for the shape checks below.
+        "protocol": 2,
+    }
+    if password is not None:
+        options["password"] = password
+    if tls is not None:
+        if tls.ca_file is not None:
+            options["ssl_ca_certs"] = tls.ca_file
+        if tls.cert_file is not None:
+            options["ssl_certfile"] = tls.cert_file
+            options["ssl_keyfile"] = tls.key_file
+        if tls.insecure:
+            options["ssl_cert_reqs"] = "none"
+            options["ssl_check_hostname"] = False
+    return options
+
+
+async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
+    state: _State,
+    client: Redis | None,
     *,
+    url: str,
+    sentinel: str | None,
+    options: Mapping[str, Any],
+    prefix: str | None,
+    context_keys: Sequence[str],
+    stale_after: float,
+    scan_limit: int,
+    tls: RedisTLS | None,
+    expected_prefix: str | None,
+) -> StoreReport:
+    async with AsyncExitStack() as stack:
+        return await _connect(
+            state,
+            client,
+            stack,
+            url=url,
+            sentinel=sentinel,
+            options=options,
+            prefix=prefix,
+            context_keys=context_keys,
+            stale_after=stale_after,
+            scan_limit=scan_limit,
+            tls=tls,
+            expected_prefix=expected_prefix,
+        )
+
+
+async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
+    state: _State,
+    client: Redis | None,
+    stack: AsyncExitStack,
+    *,
+    url: str,
+    sentinel: str | None,
+    options: Mapping[str, Any],
+    prefix: str | None,
+    context_keys: Sequence[str],
+    stale_after: float,
+    scan_limit: int,
+    tls: RedisTLS | None,
+    expected_prefix: str | None,
+) -> StoreReport:
+    from redis.asyncio import Redis  # noqa: PLC0415 - the optional extra
+
+    first: list[Check] = []
+    if tls is not None and tls.insecure:
+        first.append(
+            Check(
+                "tls",
+                CheckStatus.WARNING,
+                "certificate verification is OFF: this store's identity was not checked",
+            )
+        )
+    if sentinel is not None:
+        master, check = await _ask_sentinel(state, url, sentinel, options)
+        first.append(check)
+        client = Redis.from_url(master, **options)  # pyright: ignore[reportUnknownMemberType]
+    assert client is not None  # noqa: S101 - built by the caller or from the Sentinel's answer
+    _ = stack.push_async_callback(client.aclose)
+    reader = _Reader(client, state.budget, state.secrets)
+    state.reader = reader
+    return await _diagnose(
+        reader,
+        first,
+        stack,
+        url=url,
+        options=options,
+        location=state.location,
+        prefix=prefix,
+        context_keys=context_keys,
+        stale_after=stale_after,
+        scan_limit=scan_limit,
+        sentinel=sentinel is not None,
+        expected_prefix=expected_prefix,
+    )
+
+
+async def _ask_sentinel(
+    state: _State, url: str, sentinel: str, options: Mapping[str, Any]
+) -> tuple[str, Check]:
+    """The master's URL (``url`` with the Sentinel's answer as host), and the topology check."""
+    from redis.asyncio.sentinel import Sentinel  # noqa: PLC0415 - the optional extra
+
+    try:
+        where = urlsplit(sentinel)
+        host, port = where.hostname or "127.0.0.1", where.port or 26379
+        given = urlsplit(url)
+    except ValueError as error:
+        command = "SENTINEL"
+        raise _UnreachableError(command, f"not a Sentinel URL: {error}") from None
+    userinfo, _, name = given.netloc.rpartition("@")
+    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    sentinel_options = {
+        "socket_timeout": state.budget.timeout,
+        "socket_connect_timeout": state.budget.timeout,
+        "password": where.password,
+        "username": where.username,
+    }
+    watcher = Sentinel([(host, port)], sentinel_kwargs=sentinel_options)
+    reader = _Reader(watcher.sentinels[0], state.budget, state.secrets)
+    state.reader = reader
+    try:
+        found: object = await reader(
+            f"SENTINEL GET-MASTER-ADDR-BY-NAME {name}",
+            cast("Awaitable[object]", watcher.discover_master(name)),
+        )
+    finally:
+        for connection in watcher.sentinels:
+            await connection.aclose()
+    master_host, master_port = _address(found, f"SENTINEL GET-MASTER-ADDR-BY-NAME {name}")
+    netloc = (
+        f"{userinfo}@{master_host}:{master_port}" if userinfo else f"{master_host}:{master_port}"
+    )
+    master = given._replace(netloc=netloc).geturl()
+    check = Check(
+        "topology",
+        CheckStatus.WARNING,
+        f"Sentinel at {host}:{port} names {master_host}:{master_port} as master {name!r}; "
+        f"{CONSUMERS}",
+    )
+    return master, check
+
+
+async def _diagnose(  # noqa: PLR0913 - one call from _connect
+    reader: _Reader,
+    first: list[Check],
+    stack: AsyncExitStack,
+    *,
+    url: str,
+    options: Mapping[str, Any],
     location: str,
     prefix: str | None,
     context_keys: Sequence[str],
     stale_after: float,
     scan_limit: int,
+    sentinel: bool,
+    expected_prefix: str | None,
 ) -> StoreReport:
     started = time.monotonic()
-    _ = await reader("PING", reader.client.ping())  # pyright: ignore[reportUnknownMemberType]  # **kwargs
+    command = "PING"
+    pong = await reader(command, reader.client.ping())
+    if pong is not True:  # redis-py reads a PONG as True; anything else is not a Redis answer
+        raise _BadReplyError(command, f"{str(pong)[:40]!r}, not PONG")
     elapsed = (time.monotonic() - started) * 1000
-    checks = [Check("reachable", CheckStatus.OK, f"PING answered in {elapsed:.0f} ms")]
+    checks = [*first, Check("reachable", CheckStatus.OK, f"PING answered in {elapsed:.0f} ms")]
+    info = await _info(reader)
+    if info is not None and info.get("redis_mode") == "sentinel":
+        checks.append(
+            Check(
+                "topology",
+                CheckStatus.FAILURE,
+                "this is a Redis Sentinel, not a data server: give the Sentinel's URL as "
+                "the Sentinel and the master's name as the URL's host",
+            )
+        )
+        return _report(location, prefix, checks)
+    cluster = info is not None and str(info.get("cluster_enabled", "0")) == "1"
+    if cluster:
+        reader = await _cluster_reader(reader, url, options, stack)
+        checks.append(
+            Check(
+                "topology",
+                CheckStatus.WARNING,
+                f"Redis Cluster of {len(reader.nodes)} primaries (read across all of them); "
+                f"{CONSUMERS}",
+            )
+        )
+    elif not sentinel:
+        checks.append(_standalone(info))
+    checks += await _hygiene(reader, info, cluster=cluster)
     prefixes: tuple[str, ...] | None = None
+    given = prefix
     if prefix is None:
-        found, check = await _discover(reader, scan_limit)
-        prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
+        found, check = await _discover(reader, scan_limit, expected_prefix)
+        prefix = expected_prefix or (found[0] if len(found) == 1 else DEFAULT_PREFIX)
         checks.append(check)
         prefixes = tuple(found)
+    if expected_prefix is not None:
+        checks.append(prefix_check(expected_prefix, given, prefixes))
     millis, metadata = await _metadata(reader, prefix)
     checks.append(metadata)
     fresh = freshness(millis, now=datetime.now(timezone.utc), stale_after=stale_after)
     checks += fresh.checks
-    checks += await _sample_members(reader, prefix)
+    sampled, sample_checks = await _sample_members(reader, prefix)
+    checks += sample_checks
+    checks.append(await _ttls(reader, [f"{prefix}:{_SYNCHRONIZED_ON}", *sampled]))
+    if cluster:
+        checks.append(_slots(reader, [f"{prefix}:{_SYNCHRONIZED_ON}", *sampled]))
     memberships: dict[str, dict[str, bool]] = {}
+    member_sets: dict[str, MemberSets] = {}
     for context_key in context_keys:
-        check, refs = await _membership(reader, prefix, context_key)
+        check, refs, sets = await _membership(reader, prefix, context_key)
         checks.append(check)
         memberships[context_key] = refs
+        member_sets[context_key] = sets
     return StoreReport(
         store="redis",
         location=location,
@@ -244,21 +613,121 @@ async def _diagnose(  # noqa: PLR0913 - one call from diagnose_redis
         checks=tuple(checks),
         memberships=memberships,
         prefixes=prefixes,
+        member_sets=member_sets,
     )
 
 
-async def _discover(reader: _Reader, scan_limit: int) -> tuple[list[str], Check]:
+def _report(location: str, prefix: str | None, checks: Sequence[Check]) -> StoreReport:
+    return StoreReport(
+        store="redis",
+        location=location,
+        prefix=prefix,
+        synchronized_on=None,
+        age_seconds=None,
+        stale=True,
+        checks=tuple(checks),
+    )
+
+
+async def _info(reader: _Reader) -> Mapping[str, object] | None:
+    """INFO's fields, or ``None`` where this user may not run it (a warning says so later)."""
+    try:
+        return await reader.info()
+    except _RefusedError:
+        return None
+
+
+async def _cluster_reader(
+    reader: _Reader, url: str, options: Mapping[str, Any], stack: AsyncExitStack
+) -> _Reader:
+    """A reader on the cluster client: keys routed by slot, SCAN sent to every primary."""
+    from redis.asyncio.cluster import RedisCluster  # noqa: PLC0415 - the optional extra
+
+    cluster = RedisCluster.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType]
+    _ = stack.push_async_callback(cluster.aclose)
+    clustered = _Reader(cluster, reader.budget, reader.secrets)
+    _ = await clustered("CLUSTER SLOTS", cluster.initialize())
+    clustered.nodes = list(cluster.get_primaries())
+    return clustered
+
+
+def _standalone(info: Mapping[str, object] | None) -> Check:
+    if info is None:
+        return Check("topology", CheckStatus.WARNING, "not checked: INFO refused (grant +info)")
+    role = str(info.get("role", "master"))
+    detail = "a single Redis server (no cluster, no Sentinel)"
+    if role != "master":
+        detail += f", a {role}: SDKs reading it see only what it has replicated"
+    return Check("topology", CheckStatus.OK, detail)
+
+
+async def _hygiene(
+    reader: _Reader, info: Mapping[str, object] | None, *, cluster: bool
+) -> list[Check]:
+    """``eviction``: maxmemory_policy and evicted_keys, from INFO (readable where CONFIG is not)."""
+    if info is None:
+        return [Check("eviction", CheckStatus.WARNING, "not checked: INFO refused (grant +info)")]
+    infos: list[Mapping[str, object]] = [info]
+    if cluster:
+        infos = []
+        for node in reader.nodes:
+            reply = await reader(
+                f"INFO (node {_node_name(node)})", reader.client.info(target_nodes=node)
+            )
+            infos += _node_infos(reply)
+    policies = sorted({str(item.get("maxmemory_policy", "unknown")) for item in infos})
+    evicted = sum(_count(item.get("evicted_keys")) for item in infos)
+    risky = [policy for policy in policies if policy.startswith(_ALLKEYS)]
+    shown_policies = ", ".join(policies)
+    if risky:
+        detail = (
+            f"maxmemory-policy {shown_policies}: under memory pressure Redis may evict "
+            "membership sets, and SDKs then see contexts in no segment"
+        )
+        status = CheckStatus.WARNING
+    else:
+        detail = f"maxmemory-policy {shown_policies}: membership sets are not evicted"
+        status = CheckStatus.OK
+    if evicted:
+        detail += f"; {evicted} keys have been evicted since the server started"
+        status = CheckStatus.WARNING
+    return [Check("eviction", status, detail)]
+
+
+def _node_infos(reply: object) -> list[Mapping[str, object]]:
+    """INFO's fields: one mapping from a server, one per node from a cluster's nodes."""
+    command = "INFO"
+    if isinstance(reply, Mapping):
+        values = list(cast("Mapping[str, object]", reply).values())
+        if values and all(isinstance(value, Mapping) for value in values):
+            return [cast("Mapping[str, object]", value) for value in values]
+        return [cast("Mapping[str, object]", reply)]
+    raise _BadReplyError(command, f"a {type(reply).__name__}, not a section of fields")
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _node_name(node: ClusterNode | None) -> str:
+    return "-" if node is None else f"{node.host}:{node.port}"
+
+
+async def _discover(
+    reader: _Reader, scan_limit: int, expected_prefix: str | None
+) -> tuple[list[str], Check]:
     suffix = f":{_SYNCHRONIZED_ON}"
     try:
         keys, examined, complete = await reader.scan(f"*{suffix}", limit=scan_limit)
+        size = await reader.dbsize() if complete else None
     except _RefusedError as error:  # e.g. NOPERM: the user may not SCAN
         check = Check("prefix discovery", CheckStatus.WARNING, f"SCAN refused: {error.detail}")
         return [], check
     found = sorted({key[: -len(suffix)] for key in keys if key.endswith(suffix)})
-    prefix = found[0] if len(found) == 1 else DEFAULT_PREFIX
-    return found, discovery_check(
-        found, prefix, examined=f"about {examined} keys", complete=complete
-    )
+    prefix = expected_prefix or (found[0] if len(found) == 1 else DEFAULT_PREFIX)
+    # A finished SCAN saw every key: say how many (0 on an empty database), not its COUNT.
+    text = f"all {size} keys" if size is not None else f"about {examined} keys"
+    return found, discovery_check(found, prefix, examined=text, complete=complete)
 
 
 async def _metadata(reader: _Reader, prefix: str) -> tuple[int | None, Check]:
@@ -274,8 +743,7 @@ async def _metadata(reader: _Reader, prefix: str) -> tuple[int | None, Check]:
         return None, Check(
             "metadata", CheckStatus.FAILURE, f"{key} is a {kind}, not a string of Unix milliseconds"
         )
-    raw = await reader(f"GET {key}", reader.client.get(key))
-    text = "" if raw is None else _text(raw)
+    text = await reader.get(key) or ""
     millis = parse_millis(text)
     if millis is None:
         return None, Check(
@@ -286,7 +754,7 @@ async def _metadata(reader: _Reader, prefix: str) -> tuple[int | None, Check]:
     return millis, Check("metadata", CheckStatus.OK, f"{key} = {millis}")
 
 
-async def _sample_members(reader: _Reader, prefix: str) -> list[Check]:
+async def _sample_members(reader: _Reader, prefix: str) -> tuple[list[str], list[Check]]:
     """``member key types`` and ``member values`` over a bounded sample of membership keys."""
     pattern_prefix = _glob_escape(prefix)
     keys: list[str] = []
@@ -295,8 +763,8 @@ async def _sample_members(reader: _Reader, prefix: str) -> list[Check]:
             found, _, _ = await reader.scan(f"{pattern_prefix}:{kind}:*", limit=SAMPLE_KEYS * 20)
             keys += found[:SAMPLE_KEYS]
     except _RefusedError as error:
-        return [Check("member key types", CheckStatus.WARNING, f"SCAN refused: {error.detail}")]
-    types = await reader.types(keys)
+        return [], [Check("member key types", CheckStatus.WARNING, f"SCAN refused: {error.detail}")]
+    types = [await reader.key_type(key) for key in keys]
     wrong = [f"{key} is a {kind}" for key, kind in zip(keys, types, strict=True) if kind != "set"]
     sets = [key for key, kind in zip(keys, types, strict=True) if kind == "set"]
     if wrong:
@@ -317,12 +785,45 @@ async def _sample_members(reader: _Reader, prefix: str) -> list[Check]:
     values: list[str] = []
     for key in sets[:SAMPLE_KEYS]:
         values += await reader.sample(key)
-    return [types_check, member_value_check(values, where=f"under {prefix!r}")]
+    return sets, [types_check, member_value_check(values, where=f"under {prefix!r}")]
+
+
+async def _ttls(reader: _Reader, keys: Sequence[str]) -> Check:
+    """``key expiry``: the metadata and the sampled membership keys should never expire."""
+    try:
+        expiring = [key for key in keys if await reader.pttl(key) >= 0]
+    except _RefusedError as error:
+        return Check("key expiry", CheckStatus.WARNING, f"PTTL refused: {error.detail}")
+    if expiring:
+        return Check(
+            "key expiry",
+            CheckStatus.WARNING,
+            f"{len(expiring)} of {len(keys)} sampled keys have a TTL and will vanish "
+            f"(LaunchDarkly writes none; SDKs then see contexts in no segment): {shown(expiring, 3)}",
+        )
+    return Check("key expiry", CheckStatus.OK, f"none of {len(keys)} sampled keys has a TTL")
+
+
+def _slots(reader: _Reader, keys: Sequence[str]) -> Check:
+    """``hash slots``: where a cluster keeps one prefix's keys (multi-key commands need one slot)."""
+    cluster = reader.client
+    slots = {int(cluster.keyslot(key)) for key in keys}
+    nodes = {_node_name(cluster.get_node_from_key(key)) for key in keys}
+    if len(slots) <= 1:
+        return Check("hash slots", CheckStatus.OK, f"the {len(keys)} sampled keys share one slot")
+    return Check(
+        "hash slots",
+        CheckStatus.WARNING,
+        f"the {len(keys)} sampled keys of this prefix lie in {len(slots)} hash slots on "
+        f"{len(nodes)} node(s): single-key reads (what SDKs send) work through a cluster "
+        "client, but a consumer without cluster support gets MOVED, and multi-key commands "
+        "get CROSSSLOT",
+    )
 
 
 async def _membership(
     reader: _Reader, prefix: str, context_key: str
-) -> tuple[Check, dict[str, bool]]:
+) -> tuple[Check, dict[str, bool], MemberSets]:
     digest = context_hash(context_key)
     problems: list[str] = []
     refs: dict[str, list[str]] = {}
@@ -337,7 +838,10 @@ async def _membership(
             continue
         refs[kind], complete = await reader.members(key, limit=MAX_MEMBERS)
         if not complete:
-            problems.append(f"{key} has more than {MAX_MEMBERS} members; read only those")
+            problems.append(
+                f"{key}: read {len(refs[kind])} members and stopped (more than {MAX_MEMBERS}, "
+                f"or a cursor that did not end within {MAX_CURSOR_REPLIES} replies)"
+            )
         bad = [value for value in refs[kind] if not is_segment_ref(value)]
         if bad:
             problems.append(f"{key} holds values that are not segment refs: {shown(bad)}")
@@ -349,6 +853,72 @@ def _glob_escape(text: str) -> str:
     return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
 
 
-def _text(value: bytes | str) -> str:
+# Reply shapes: what redis-py hands back is whatever the server sent, parsed loosely.
+
+
+def _text(value: object, command: str) -> str:
     # Keys and values are bytes (no decode_responses): a stray non-UTF-8 byte is shown, not fatal.
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, str):
+        return value
+    raise _BadReplyError(command, f"a {type(value).__name__} where Redis answers a string")
+
+
+def _integer(value: object, command: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _BadReplyError(command, f"a {type(value).__name__} where Redis answers an integer")
+
+
+def _sequence(value: object, command: str) -> list[object]:
+    if isinstance(value, list | tuple):
+        return list(cast("Sequence[object]", value))  # pyright: ignore[reportUnknownArgumentType]  # narrowed from object
+    if value is None:
+        return []
+    raise _BadReplyError(command, f"a {type(value).__name__} where Redis answers a list")
+
+
+def _scan_reply(reply: object, command: str, node: ClusterNode | None) -> tuple[int, list[object]]:
+    """``(cursor, items)`` from a SCAN/SSCAN reply (a cluster's cursors come per node)."""
+    pair = _sequence(reply, command)
+    if len(pair) != 2:  # noqa: PLR2004 - cursor and items
+        raise _BadReplyError(command, "not the [cursor, items] pair Redis answers")
+    cursor, items = pair
+    if node is not None and isinstance(cursor, Mapping):
+        cursor = cast("Mapping[str, object]", cursor).get(node.name)
+    return _integer(cursor, command), _sequence(items, command)
+
+
+def _address(value: object, command: str) -> tuple[str, int]:
+    items = _sequence(value, command)
+    if len(items) != 2:  # noqa: PLR2004 - host and port
+        raise _BadReplyError(command, "not a (host, port) pair")
+    host, port = items
+    return _text(host, command), _integer(port, command)
+
+
+def _refusal(detail: str) -> str:
+    if detail.startswith(("MOVED", "ASK ")):
+        return f"{detail} (this server is a Redis Cluster node; the doctor could not read it as a cluster)"
+    return detail
+
+
+def _tls_reason(error: BaseException) -> str | None:
+    """One line naming a TLS failure (unknown CA, name mismatch, expired...), else ``None``."""
+    seen: BaseException | None = error
+    for _depth in range(8):  # a cause chain is short; a cycle is not followed forever
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            reason = _VERIFY_REASONS.get(seen.verify_code, seen.verify_message)
+            return f"TLS: the server's certificate was refused: {reason} ({seen.verify_message})"
+        if isinstance(seen, ssl.SSLError):
+            code = str(seen.reason or "")
+            if "CERTIFICATE_REQUIRED" in code:
+                return "TLS: the server requires a client certificate (mutual TLS)"
+            if "WRONG_VERSION_NUMBER" in code or "RECORD_LAYER" in code:
+                return "TLS: the server does not speak TLS on this port (use redis://)"
+            return f"TLS: {code or seen}"
+        seen = seen.__cause__ or seen.__context__
+    return None

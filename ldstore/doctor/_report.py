@@ -9,42 +9,50 @@ an include wins over an exclude.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
 from ldstore.errors import InputValidationError, LDStoreError, NetworkError
+from ldstore.text import REDACTED, printable, redact
 
 __all__ = [
     "Check",
     "CheckStatus",
+    "MemberSets",
     "MissingExtraError",
     "StoreReport",
     "StoreUnreachableError",
     "context_hash",
     "redact_url",
+    "render_report",
 ]
 
 DEFAULT_STALE_AFTER = 120.0  # seconds: the SDKs' default staleAfter
 DEFAULT_TIMEOUT = 5.0  # seconds for one store call
+DEFAULT_DEADLINE = 60.0  # seconds for a whole diagnosis, however the store answers
 DEFAULT_SCAN_LIMIT = 10_000  # keys (Redis) or items (DynamoDB) one discovery may examine
 SAMPLE_KEYS = 50  # member keys (or items) whose types and values are sampled
 SAMPLE_VALUES = 20  # values read from each sampled member key
 MAX_MEMBERS = 10_000  # segment refs read for one context and one kind (include/exclude)
 SKEW_TOLERANCE = 5.0  # seconds a synchronizedOn may run ahead of this clock unremarked
 
+T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SEGMENT_REF = re.compile(r".+\.g[0-9]+", flags=re.DOTALL)
 _MILLIS = re.compile(r"[0-9]{1,16}")  # what every SDK parses: no sign, spaces or exponent
 _SHOWN_REFS = 5
-_SECRET_QUERY_KEYS = frozenset({"password", "username", "user"})
+_SECRET_QUERY_KEYS = frozenset({"password"})  # a user name is not a secret
+_MIN_SCRUBBED = 3  # shorter passwords are masked in the URL only: "ab" would garble every message
 
 
 class CheckStatus(str, enum.Enum):
@@ -68,6 +76,14 @@ class Check:
 
 
 @attrs.frozen(kw_only=True)
+class MemberSets:
+    """A context's two sets as the store holds them (segment refs)."""
+
+    included: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+
+
+@attrs.frozen(kw_only=True)
 class StoreReport:
     """What the doctor found in one store, for one prefix.
 
@@ -88,6 +104,7 @@ class StoreReport:
         factory=dict[str, Mapping[str, bool]]
     )
     prefixes: tuple[str, ...] | None = None
+    member_sets: Mapping[str, MemberSets] = attrs.field(factory=dict[str, MemberSets])
 
     @property
     def healthy(self) -> bool:
@@ -111,6 +128,39 @@ class StoreReport:
                 context: dict(sorted(refs.items())) for context, refs in self.memberships.items()
             },
         }
+
+
+_STORES = {"redis": "Redis store", "dynamodb": "DynamoDB store"}
+_MARKS = {CheckStatus.OK: "ok  ", CheckStatus.WARNING: "WARN", CheckStatus.FAILURE: "FAIL"}
+
+
+def render_report(report: StoreReport, *, quiet: bool = False) -> str:
+    """The report for people: a heading, one marked line per check, and a verdict.
+
+    Store data (keys, values, prefixes) and server messages are shown through
+    :func:`ldstore.text.printable`, so no escape sequence reaches a terminal. With
+    ``quiet``, only the checks that are not ok and an unhealthy verdict. When TLS
+    certificates were not verified, the first line says so.
+    """
+    lines: list[str] = []
+    insecure = any(
+        check.name == "tls" and check.status is not CheckStatus.OK for check in report.checks
+    )
+    if not quiet:
+        prefix = "no prefix" if report.prefix is None else f"prefix {report.prefix!r}"
+        heading = f"{_STORES.get(report.store, report.store)} {report.location}, {prefix}"
+        if insecure:
+            heading = f"TLS certificate NOT verified: {heading}"
+        lines.append(heading)
+    checks = [check for check in report.checks if not quiet or check.status is not CheckStatus.OK]
+    width = max((len(check.name) for check in checks), default=0)
+    lines += [f"{_MARKS[check.status]}  {check.name:<{width}}  {check.detail}" for check in checks]
+    failed = sum(check.status is CheckStatus.FAILURE for check in report.checks)
+    if not report.healthy:
+        lines.append(f"unhealthy: {failed} check(s) failed")
+    elif not quiet:
+        lines.append("healthy: server-side SDKs will trust this store")
+    return "\n".join(printable(line) for line in lines)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,12 +187,15 @@ def missing_extra(extra: str, store: str) -> MissingExtraError:
     return MissingExtraError(message=message, extra=extra)
 
 
-def invalid_options(stale_after: float, timeout: float, scan_limit: int) -> LDStoreError | None:
+def invalid_options(
+    stale_after: float, timeout: float, scan_limit: int, deadline: float = DEFAULT_DEADLINE
+) -> LDStoreError | None:
     """An ``InputValidationError`` for a bound that is not positive, else ``None``."""
     for field, value in (
         ("stale_after", stale_after),
         ("timeout", timeout),
         ("scan_limit", scan_limit),
+        ("deadline", deadline),
     ):
         if not value > 0:
             return InputValidationError(
@@ -151,13 +204,67 @@ def invalid_options(stale_after: float, timeout: float, scan_limit: int) -> LDSt
     return None
 
 
+# Time.
+
+
+class DeadlineError(Exception):
+    """The diagnosis's deadline passed: ``command`` was the store call it stopped at."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+class Budget:
+    """The time one diagnosis has: each store call gets ``timeout``, or less when the
+    deadline is nearer, so no number of slow answers can carry it past the deadline."""
+
+    def __init__(self, timeout: float, deadline: float) -> None:
+        self.timeout = timeout
+        self.deadline = deadline
+        self.ends = time.monotonic() + deadline
+
+    def call_limit(self, command: str) -> float:
+        """Seconds the next call may take; ``DeadlineError`` when none are left."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise DeadlineError(command)
+        return min(self.timeout, left)
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.ends
+
+    def message(self) -> str:
+        return f"the diagnosis did not finish within its deadline of {self.deadline:g} s"
+
+
+async def bounded(budget: Budget, command: str, call: Awaitable[T]) -> T:
+    """``await call`` within the budget: ``asyncio.TimeoutError`` past ``timeout``,
+    ``DeadlineError`` past the deadline (the call is closed unawaited when none is left)."""
+    try:
+        limit = budget.call_limit(command)
+    except DeadlineError:
+        close = getattr(call, "close", None)
+        if close is not None:
+            close()  # a coroutine never awaited would warn
+        raise
+    try:
+        return await asyncio.wait_for(call, limit)
+    except asyncio.TimeoutError:
+        if budget.spent():
+            raise DeadlineError(command) from None
+        raise
+
+
 # Secrets.
 
 
-def redact_url(url: str) -> str:
-    """``url`` with its password (or bare user info) and password parameters shown as ``***``.
+def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
+    """``url`` with its password, password parameters and ``secrets`` shown as ``[REDACTED]``.
 
-    Only those parts change: ``unix:///path`` keeps its three slashes.
+    The password is masked in every spelling :func:`ldstore.text.redact` knows (raw,
+    percent-encoded, decoded), wherever in the URL it appears; a user name, host and
+    port stay readable, and ``unix:///path`` keeps its three slashes.
     """
     try:
         parts = urlsplit(url)
@@ -167,36 +274,41 @@ def redact_url(url: str) -> str:
     if "@" in parts.netloc:
         userinfo, _, host = parts.netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
-        # user:password shows the user; bare user info may be a token, so it is masked whole.
-        masked = f"{user}:***" if colon else "***"
-        text = text.replace(parts.netloc, f"{masked}@{host}", 1)
+        if colon:  # user:password shows the user (redis-py sends bare user info as a user name)
+            text = text.replace(parts.netloc, f"{user}:{REDACTED}@{host}", 1)
     if parts.query:
         pairs = [
-            f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else pair
+            f"{key}={REDACTED}" if key.lower() in _SECRET_QUERY_KEYS else pair
             for pair in parts.query.split("&")
             for key in [pair.partition("=")[0]]
         ]
         text = text.replace(f"?{parts.query}", f"?{'&'.join(pairs)}", 1)
-    return text
+    return scrub(text, (*url_secrets(url), *secrets))
 
 
 def url_secrets(url: str) -> tuple[str, ...]:
-    """The secrets in ``url`` (user info, password parameters), to scrub from any message."""
+    """The secrets in ``url`` (its password, password parameters), raw and decoded.
+
+    A user name is not a secret: it stays readable in every message.
+    """
     try:
         parts = urlsplit(url)
-        secrets = [parts.password or "", parts.username or ""] if "@" in parts.netloc else []
-        secrets += [
-            value for key, value in parse_qsl(parts.query) if key.lower() in _SECRET_QUERY_KEYS
+        found = [parts.password or ""] if "@" in parts.netloc else []
+        found += [
+            value
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if key.lower() in _SECRET_QUERY_KEYS
         ]
     except ValueError:
         return (url,)
-    return tuple(secret for secret in secrets if len(secret) >= 3)  # noqa: PLR2004 - "a:b@" keeps user names like "ld"
+    # Each as written and as redis-py decodes it before sending (p%40ss is sent as p@ss).
+    forms = {form for secret in found for form in (secret, unquote(secret))}
+    return tuple(sorted(form for form in forms if len(form) >= _MIN_SCRUBBED))
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+    """``text`` with every spelling of every secret masked (one redaction: ``ldstore.text``)."""
+    return redact(text, secrets)
 
 
 # Values.
@@ -262,7 +374,15 @@ def freshness(millis: int | None, *, now: datetime, stale_after: float) -> Fresh
     age = (now - synchronized_on).total_seconds()
     stale = age >= stale_after
     limit = f"SDKs call a store stale after {seconds_text(stale_after)}"
-    if stale:
+    ahead = -age
+    if ahead > SKEW_TOLERANCE:  # SDKs compute a negative age and trust it: not "ok"
+        fresh = Check(
+            "freshness",
+            CheckStatus.WARNING,  # "clock skew" says how bad it is
+            f"cannot tell: synchronizedOn ({iso(synchronized_on)}) is "
+            f"{seconds_text(ahead)} in the future; {limit}",
+        )
+    elif stale:
         fresh = Check(
             "freshness",
             CheckStatus.FAILURE,
@@ -274,7 +394,6 @@ def freshness(millis: int | None, *, now: datetime, stale_after: float) -> Fresh
             CheckStatus.OK,
             f"last synchronized {seconds_text(max(age, 0.0))} ago ({iso(synchronized_on)}); {limit}",
         )
-    ahead = -age
     if ahead <= SKEW_TOLERANCE:
         skew = Check("clock skew", CheckStatus.OK, "synchronizedOn is not in the future")
     else:
@@ -310,14 +429,16 @@ def member_value_check(values: Iterable[str], *, where: str) -> Check:
 
 def membership(
     context_key: str, included: Iterable[str], excluded: Iterable[str], problems: Iterable[str]
-) -> tuple[Check, dict[str, bool]]:
-    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude)."""
+) -> tuple[Check, dict[str, bool], MemberSets]:
+    """``context <key>``: its segments, as SDKs see them (an include wins over an exclude);
+    the refs as SDKs read them; and the two sets as stored."""
     include, exclude = set(included), set(excluded)
     refs = dict.fromkeys(exclude, False) | dict.fromkeys(include, True)
+    sets = MemberSets(included=frozenset(include), excluded=frozenset(exclude))
     name = f"context {context_key!r}"
     errors = list(problems)
     if errors:
-        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs
+        return Check(name, CheckStatus.FAILURE, "; ".join(errors)), refs, sets
     parts: list[str] = []
     if include:
         parts.append(f"included in {shown(include)}")
@@ -329,7 +450,7 @@ def membership(
     if not parts:
         parts.append(f"in no big segment (stored under {context_hash(context_key)})")
     status = CheckStatus.WARNING if both else CheckStatus.OK
-    return Check(name, status, "; ".join(parts)), refs
+    return Check(name, status, "; ".join(parts)), refs, sets
 
 
 def discovery_check(
@@ -353,7 +474,33 @@ def discovery_check(
         "prefix discovery",
         CheckStatus.WARNING,
         f"found {len(prefixes)} prefix(es): {listed}{more}; diagnosing {label}: "
-        "pass --prefix (prefix=) to choose the one your SDKs use",
+        "give the prefix your SDKs use to diagnose that one",
+    )
+
+
+def prefix_check(expected: str, given: str | None, found: Iterable[str] | None) -> Check:
+    """``prefix``: is the store's data under ``expected``, the environment's client-side ID?
+
+    LaunchDarkly-managed stores use the client-side ID as their prefix
+    (``launchdarkly-api.md``); an SDK configured with it reads nothing under another one.
+    """
+    if given is not None and given != expected:
+        return Check(
+            "prefix",
+            CheckStatus.FAILURE,
+            f"diagnosing {given!r}, but the environment's client-side ID is {expected!r}: "
+            "SDKs configured with the client-side ID read nothing under this prefix",
+        )
+    others = sorted(set(found or ()) - {expected})
+    if found is not None and expected not in found and others:
+        return Check(
+            "prefix",
+            CheckStatus.FAILURE,
+            f"the data sits under {shown(others)}, not under the environment's client-side "
+            f"ID {expected!r}: SDKs configured with the client-side ID read nothing",
+        )
+    return Check(
+        "prefix", CheckStatus.OK, f"diagnosing the environment's client-side ID {expected!r}"
     )
 
 

@@ -1,21 +1,27 @@
-"""The OpenAPI subset the fake follows, shipped inside the package for contract checks."""
+"""The OpenAPI subsets the fake follows, shipped inside the package for contract checks."""
 
 from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
+
+Subset = Literal["bigsegmentstore", "segments"]
 
 
-def openapi_document() -> dict[str, Any]:
-    """LaunchDarkly's OpenAPI description of the five operations, parsed (a fresh copy).
+def openapi_document(subset: Subset = "bigsegmentstore") -> dict[str, Any]:
+    """One of LaunchDarkly's OpenAPI subsets the fake serves, parsed (a fresh copy).
 
-    The subset ldstore and its fake are checked against, e.g. to validate the exchanges
-    in `FakeLaunchDarkly.requests` with a JSON Schema library in your own tests.
+    `"bigsegmentstore"` (the default) describes the five persistent store integration
+    operations; `"segments"` the environment and segment operations the fake also serves
+    (get an environment; create, get and delete a segment; update big segment targets;
+    membership of a context). Use them, e.g., to validate the exchanges in
+    `FakeLaunchDarkly.requests` with a JSON Schema library in your own tests.
     """
-    shipped = (
-        resources.files("ldstore.testing").joinpath("openapi").joinpath("bigsegmentstore.json")
-    )
+    if subset not in ("bigsegmentstore", "segments"):
+        message = f"subset must be 'bigsegmentstore' or 'segments', not {subset!r}"
+        raise ValueError(message)
+    shipped = resources.files("ldstore.testing").joinpath("openapi").joinpath(f"{subset}.json")
     text = shipped.read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document

@@ -27,8 +27,25 @@ from ldstore.testing._faults import (
 )
 from ldstore.testing._options import DEFAULT_ENVIRONMENTS
 from ldstore.testing._ratelimit import RateLimit, RateLimiter
-from ldstore.testing._routes import CREATE, DELETE, GET, LIST, PATCH, Route, parse_route
+from ldstore.testing._routes import (
+    CREATE,
+    DELETE,
+    DELETE_SEGMENT,
+    GET,
+    GET_ENVIRONMENT,
+    GET_MEMBERSHIP,
+    GET_SEGMENT,
+    LIST,
+    PATCH,
+    POST_SEGMENT,
+    UPDATE_CONTEXT_TARGETS,
+    UPDATE_USER_TARGETS,
+    Route,
+    parse_route,
+)
+from ldstore.testing._segments import DEFAULT_CONTEXT_KIND, Segments, client_side_id
 from ldstore.testing._state import Store
+from ldstore.testing._sync import DEFAULT_SYNC_INTERVAL, Syncer
 from ldstore.testing._wire import JSON_TYPE, Problem, Reply, json_reply, rate_limited
 
 # What a cut-short answer ends with when there is no real answer to cut.
@@ -95,6 +112,8 @@ def _masked_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
 class FakeLaunchDarkly:
     """An embedded fake of LaunchDarkly's persistent store integrations (beta) API.
 
+    It also serves the environment and segment routes (big segments and their members).
+
     An async context manager serving on `host:port` (0 picks a free port)::
 
         async with FakeLaunchDarkly() as fake:
@@ -104,6 +123,10 @@ class FakeLaunchDarkly:
     It stores plain wire JSON and checks requests as the reference page says the
     real service does. `requests` logs every exchange; `schedule()` injects faults.
     The state it keeps changes only through the API and the seeding methods.
+
+    With `sync=True` it also plays LaunchDarkly's syncer: every `sync_interval` seconds
+    it writes each `on` integration's big segments into the real Redis its config names,
+    or the DynamoDB table at `dynamodb_endpoint`, and `_status` says what happened.
     """
 
     def __init__(  # noqa: PLR0913 - every knob is keyword-only and has a default
@@ -118,6 +141,9 @@ class FakeLaunchDarkly:
         latency: float = 0.0,
         list_includes_config: bool = False,
         environments: Mapping[str, Sequence[str]] | None = None,
+        sync: bool = False,
+        sync_interval: float = DEFAULT_SYNC_INTERVAL,
+        dynamodb_endpoint: str | None = None,
     ) -> None:
         self.token = token
         self.requests: list[RecordedRequest] = []
@@ -129,6 +155,19 @@ class FakeLaunchDarkly:
             sync_delay=sync_delay,
             list_includes_config=list_includes_config,
         )
+        self._segments = Segments(self._store)
+        self._syncer: Syncer | None = None
+        if sync:
+            self._syncer = Syncer(
+                self._store,
+                self._segments,
+                interval=sync_interval,
+                dynamodb_endpoint=dynamodb_endpoint,
+            )
+            syncer = self._syncer
+            self._store.sync_status = lambda integration_id, on: syncer.status(
+                integration_id, on=on
+            )
         self._limiter = RateLimiter(rate_limit, route_rate_limits or {})
         self._faults = FaultSchedule()
         self._closing = asyncio.Event()
@@ -139,6 +178,9 @@ class FakeLaunchDarkly:
         # pattern also matches a decoded newline (%0A), which `.*` would not.
         _ = self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         self.app.on_shutdown.append(self._on_shutdown)
+        # Startup and cleanup hooks: syncing runs however the app is served.
+        self.app.on_startup.append(self._start_sync)
+        self.app.on_cleanup.append(self._stop_sync)
 
     def __repr__(self) -> str:
         return f"<FakeLaunchDarkly url={self._url!r}>"
@@ -180,6 +222,14 @@ class FakeLaunchDarkly:
 
     async def _on_shutdown(self, _: web.Application) -> None:
         self._closing.set()
+
+    async def _start_sync(self, _: web.Application) -> None:
+        if self._syncer is not None:
+            self._syncer.start()
+
+    async def _stop_sync(self, _: web.Application) -> None:
+        if self._syncer is not None:
+            await self._syncer.stop()
 
     # Data.
 
@@ -255,9 +305,91 @@ class FakeLaunchDarkly:
             integration_id, {key: value for key, value in changes.items() if value is not None}
         )
 
+    def client_side_id(self, project_key: str, environment_key: str) -> str:
+        """The environment's client-side ID (its `_id`), the key prefix of its stores.
+
+        Derived from the two keys: the same in every fake, across restarts too.
+        """
+        return client_side_id(project_key, environment_key)
+
+    def add_big_segment(  # noqa: PLR0913 - the fields of a big segment
+        self,
+        project_key: str,
+        environment_key: str,
+        segment_key: str,
+        *,
+        included: Iterable[str] = (),
+        excluded: Iterable[str] = (),
+        name: str | None = None,
+        context_kind: str = DEFAULT_CONTEXT_KIND,
+    ) -> dict[str, Any]:
+        """Create a big segment with these members, as the API would; return it as wire JSON.
+
+        Like a POST, its generation is one more than the key's last one. An unknown
+        project or environment is added; a segment that exists raises ValueError.
+        """
+        self._store.add_environment(project_key, environment_key)
+        if self.get_segment(project_key, environment_key, segment_key) is not None:
+            message = f"segment {segment_key!r} exists in {project_key}/{environment_key}"
+            raise ValueError(message)
+        segment = self._segments.create(
+            project_key,
+            environment_key,
+            segment_key,
+            name=name or segment_key,
+            unbounded=True,
+            context_kind=context_kind,
+        )
+        segment.update(include=included, exclude=excluded)
+        return segment.render()
+
+    def update_big_segment(  # noqa: PLR0913 - what a context-targets update holds
+        self,
+        project_key: str,
+        environment_key: str,
+        segment_key: str,
+        *,
+        include: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        uninclude: Iterable[str] = (),
+        unexclude: Iterable[str] = (),
+    ) -> None:
+        """Change a big segment's members as a context-targets update does (removals first).
+
+        Raises KeyError for an unknown segment, ValueError for a standard one.
+        """
+        try:
+            segment = self._segments.find(project_key, environment_key, segment_key)
+        except Problem as problem:
+            raise KeyError(segment_key) from problem
+        if not segment.unbounded:
+            message = f"segment {segment_key!r} is not a big segment"
+            raise ValueError(message)
+        segment.update(include=include, exclude=exclude, uninclude=uninclude, unexclude=unexclude)
+
+    def get_segment(
+        self, project_key: str, environment_key: str, segment_key: str
+    ) -> dict[str, Any] | None:
+        """One segment as wire JSON, or None."""
+        try:
+            return self._segments.get(project_key, environment_key, segment_key)
+        except Problem:
+            return None
+
+    def delete_segment(self, project_key: str, environment_key: str, segment_key: str) -> None:
+        """Delete a segment (KeyError if unknown); re-creating it gives the next generation."""
+        try:
+            self._segments.delete(project_key, environment_key, segment_key)
+        except Problem as problem:
+            raise KeyError(segment_key) from problem
+
     def reset(self) -> None:
-        """Forget integrations, pinned statuses, the log, faults and rate-limit counts."""
+        """Forget integrations, segments, pinned statuses, the log, faults and rate-limit counts.
+
+        Segment generations are remembered: a re-created segment still gets the next one.
+        """
         self._store.reset()
+        self._segments.reset()
         self.requests.clear()
         self._faults.clear()
         self._limiter.reset()
@@ -332,11 +464,12 @@ class FakeLaunchDarkly:
         """Check in the API's order: token (401), beta header (403), rate limits, route.
 
         Every path goes through the same order, even one outside the API, and every
-        answer is JSON. `body` is None when it was larger than the fake reads.
+        answer is JSON. `body` is None when it was larger than the fake reads. Only
+        the beta routes (and paths outside the API) need `LD-API-Version: beta`.
         """
         if request.headers.get("Authorization") != self.token:
             return Problem(401, "unauthorized", "Invalid access token").reply()
-        if request.headers.get("LD-API-Version") != "beta":
+        if route.beta and request.headers.get("LD-API-Version") != "beta":
             message = "Forbidden. This beta resource requires the header LD-API-Version: beta"
             return Problem(403, "forbidden", message).reply()
         verdict = self._limiter.check(route.operation_id)
@@ -375,6 +508,31 @@ class FakeLaunchDarkly:
         if operation == DELETE:
             store.delete(*keys, integration_id)
             return Reply(204)
+        return self._dispatch_segments(route, body, content_type)
+
+    def _dispatch_segments(self, route: Route, body: bytes, content_type: str) -> Reply:
+        segments = self._segments
+        p = route.params
+        operation = route.operation_id
+        scope = (p.get("projectKey", ""), p.get("environmentKey", ""))
+        segment_key = p.get("segmentKey", "")
+        if operation == GET_ENVIRONMENT:
+            return json_reply(200, segments.environment(*scope))
+        if operation == POST_SEGMENT:
+            created = segments.create_from_body(*scope, body=body, content_type=content_type)
+            return json_reply(201, created)
+        if operation == GET_SEGMENT:
+            return json_reply(200, segments.get(*scope, segment_key))
+        if operation == DELETE_SEGMENT:
+            segments.delete(*scope, segment_key)
+            return Reply(204)
+        if operation in (UPDATE_CONTEXT_TARGETS, UPDATE_USER_TARGETS):
+            segments.update_targets(*scope, segment_key, body=body, content_type=content_type)
+            return Reply(204)
+        if operation == GET_MEMBERSHIP:
+            return json_reply(
+                200, segments.membership(*scope, segment_key, p.get("contextKey", ""))
+            )
         if route.allowed:
             allowed = ", ".join(route.allowed)
             message = f"Method not allowed; use {allowed}"

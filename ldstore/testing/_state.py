@@ -6,7 +6,7 @@ import copy
 import math
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
@@ -77,6 +77,8 @@ class Store:
         self._sync_delay = sync_delay
         self._list_includes_config = list_includes_config
         self._items: dict[str, _Integration] = {}
+        self.sync_status: Callable[[str, bool], dict[str, Any]] | None = None
+        """When the fake syncs real stores: `_status` from what happened (id, on)."""
 
     # Setup and inspection, for tests.
 
@@ -211,6 +213,13 @@ class Store:
     # Helpers.
 
     def _check_scope(self, project_key: str, environment_key: str, integration_key: str) -> None:
+        self.check_environment(project_key, environment_key)
+        if integration_key not in INTEGRATION_KEYS:
+            message = f"unknown integration key {integration_key!r} (redis or dynamodb)"
+            raise not_found(message)
+
+    def check_environment(self, project_key: str, environment_key: str) -> None:
+        """Raise a 404 for a project or environment the fake does not know."""
         # The fake's own limits, said where a user meets them (the real API only says 404).
         if project_key not in self._environments:
             known = ", ".join(self._environments) or "none"
@@ -226,9 +235,6 @@ class Store:
                 f"fake knows: {known}; add one with --environment {project_key}/"
                 f"{environment_key} or fake.add_environment())"
             )
-            raise not_found(message)
-        if integration_key not in INTEGRATION_KEYS:
-            message = f"unknown integration key {integration_key!r} (redis or dynamodb)"
             raise not_found(message)
 
     def _find(
@@ -283,6 +289,8 @@ class Store:
     def _status(self, item: _Integration) -> dict[str, Any]:
         if item.pinned_status is not None:
             return copy.deepcopy(item.pinned_status)
+        if self.sync_status is not None:
+            return self.sync_status(item.doc["_id"], bool(item.doc["on"]))
         if item.on_since is not None:
             first_sync = item.on_since + self._sync_delay
             now = time.time()

@@ -3,6 +3,9 @@
 - ``wait_until_available``: poll an integration until LaunchDarkly has synced its store.
 - ``load_desired``, ``plan``, ``apply``: declare the integrations that should exist,
   see what would change, and make it so (idempotent; secrets are never sent back).
+- ``export``, ``render_toml``/``render_json``/``render_terraform``: what exists, as an
+  apply file that plans to zero changes (secrets as environment references), or as
+  Terraform.
 - ``gather``: run many calls concurrently, their Results in order. Every call on one
   ``Core`` shares its limiter (``max_in_flight`` and the rate-limit window).
 
@@ -18,6 +21,15 @@
 """
 
 from ldstore.workflows._desired import MASKED, SECRET_KEYS, DesiredIntegration, load_desired
+from ldstore.workflows._export import (
+    Export,
+    ExportedIntegration,
+    export,
+    render_json,
+    render_terraform,
+    render_toml,
+    terraform_variables,
+)
 from ldstore.workflows._fanout import gather
 from ldstore.workflows._plan import Action, ApplyReport, ItemOutcome, Plan, PlanItem, apply, plan
 from ldstore.workflows._wait import (
@@ -33,15 +45,22 @@ __all__ = [
     "Action",
     "ApplyReport",
     "DesiredIntegration",
+    "Export",
+    "ExportedIntegration",
     "ItemOutcome",
     "NotAvailableError",
     "NotAvailableReason",
     "Plan",
     "PlanItem",
     "apply",
+    "export",
     "gather",
     "is_ready",
     "load_desired",
     "plan",
+    "render_json",
+    "render_terraform",
+    "render_toml",
+    "terraform_variables",
     "wait_until_available",
 ]

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import attrs
 
-from ldstore import _codec
+from ldstore.configs import non_empty
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.models import (
     MASKED,
@@ -22,13 +22,14 @@ from ldstore.models import (
     RedisConfig,
     StoreConfig,
     config_class,
+    config_fields,
     masked_repr,
-    non_empty,
     parse_config,
     secret_keys,
     store_kinds,
 )
 from ldstore.result import Err, Ok, Result
+from ldstore.wire import to_wire
 
 __all__ = ["MASKED", "SECRET_KEYS", "DesiredIntegration", "load_desired", "wire_config"]
 
@@ -96,7 +97,7 @@ def kind_of(integration_key: IntegrationKey | str) -> str:
 
 def wire_config(config: StoreConfig) -> dict[str, Any]:
     """A config as the ``config`` JSON object sent to the API."""
-    return cast("dict[str, Any]", _codec.converter.unstructure(config))
+    return cast("dict[str, Any]", to_wire(config))
 
 
 def load_desired(path: str | os.PathLike[str]) -> Result[list[DesiredIntegration], LDStoreError]:
@@ -125,7 +126,8 @@ def load_desired(path: str | os.PathLike[str]) -> Result[list[DesiredIntegration
     a plan made from the file promises nothing the API will refuse for that reason. The
     config is checked as ``RedisConfig``/``DynamoDBConfig`` through
     ``ldstore.models.parse_config``: wire keys, values as the API gives them (a port may
-    be a string of digits), and a secret equal to ``MASKED`` counts as unset.
+    be a string of digits). A secret equal to ``MASKED`` (as the API shows it) means "keep
+    the stored secret": an update never sends it, and a create with it is refused.
 
     ``Err(InputValidationError)``: the file cannot be read or parsed, or an item is
     invalid; the message names the item (index and name) and the field, as does
@@ -299,8 +301,19 @@ def _config(
         if isinstance(resolved, Err):
             return _invalid(resolved.error.message, f"{where}.config.{key}")
         config[key] = resolved.value
+    # The mask read back from the API means "keep the stored secret": kept as written, so
+    # that a plan never sends it and refuses a create (there is nothing to keep).
+    masked = {
+        field.name: MASKED
+        for field in config_fields(cls)
+        if field.secret and config.get(field.wire) == MASKED
+    }
     try:
-        return Ok(parse_config(cls, config))
+        parsed = parse_config(cls, config)
+        if masked:
+            kept: dict[str, Any] = {**attrs.asdict(parsed, recurse=False), **masked}
+            parsed = cls(**kept)
+        return Ok(parsed)
     except ConfigError as error:
         return _invalid(f"{label}: config.{error}", f"{where}.config.{error.key}")
 

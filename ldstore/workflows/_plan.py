@@ -22,6 +22,9 @@ from ldstore.models import (
     BigSegmentStoreIntegration,
     IntegrationDeliveryConfigurationPost,
     IntegrationKey,
+    config_class,
+    config_fields,
+    masked_secret,
     redact,
     secret_keys,
 )
@@ -142,14 +145,16 @@ async def plan(
     Secrets are write-only: the API shows them masked (``MASKED``), so they are never
     compared. A secret (the Redis ``password``, or any value the API shows as
     ``MASKED``) is sent on create, and on update only when the item has
-    ``rotate_secrets=True``; it is never removed, and a ``MASKED`` value is never sent.
+    ``rotate_secrets=True``; it is never removed, and a ``MASKED`` value is never sent: it
+    means "keep the stored secret", so a create with one is refused (nothing to keep).
 
     With ``prune=True``, integrations that nothing desired matches are deleted, but only
     within the (project, environment, store kind) scopes the desired items mention:
     an environment or store kind absent from ``desired`` is never touched.
 
-    ``Err``: ``InputValidationError`` when two desired items share an identity, or any
-    error of listing or reading the integrations (the plan needs all of them).
+    ``Err``: ``InputValidationError`` when two desired items share an identity or an
+    item to create has a ``MASKED`` secret, or any error of listing or reading the
+    integrations (the plan needs all of them).
     """
     duplicate = _duplicate(desired)
     if duplicate is not None:
@@ -179,6 +184,9 @@ async def plan(
         current[_identity(summary)] = result.value
 
     items = [_step(item, current.get(item.identity)) for item in desired]
+    refused = _masked_create(items)
+    if refused is not None:
+        return Err(refused)
     if prune:
         items.extend(_deletion(integration) for integration in unmatched)
     return Ok(Plan(items=tuple(items), unmatched=tuple(unmatched)))
@@ -296,6 +304,8 @@ def _diff(
         changes.append(f"tags: {_shown(list(current.tags))} -> {_shown(list(desired.tags))}")
     have: Mapping[str, Any] = current.config or {}
     want = wire_config(desired.config)
+    # A setting left out is the API's default (Redis port 6379, tlsEnabled false): no change.
+    defaults = _wire_defaults(desired.integration_key)
     secrets = secret_keys(desired.integration_key) | {
         key for key, value in have.items() if _masked(value)
     }
@@ -306,15 +316,48 @@ def _diff(
             if desired.rotate_secrets:
                 operations.append(set_config(key, value))
                 changes.append(f"config.{key}: (secret) rotated")
-        elif key not in have or not _same(have[key], value):
+        elif not _same(have.get(key, defaults.get(key, _UNSET)), value):
             before = _shown(have[key]) if key in have else "(unset)"
             operations.append(set_config(key, value))
             changes.append(f"config.{key}: {before} -> {_shown(value)}")
     for key, value in have.items():
-        if key not in want and key not in secrets:
+        if key not in want and key not in secrets and not _same(value, defaults.get(key, _UNSET)):
             operations.append(remove_config(key))
             changes.append(f"config.{key}: {_shown(value)} -> (removed)")
     return operations, changes
+
+
+def _masked_create(items: Sequence[PlanItem]) -> InputValidationError | None:
+    """The error for the first create whose config has a ``MASKED`` secret, if any."""
+    for index, item in enumerate(items):
+        if item.action == "create" and item.desired is not None:
+            where = masked_secret(wire_config(item.desired.config))
+            if where is not None:
+                return _nothing_to_keep(index, item, where)
+    return None
+
+
+def _nothing_to_keep(index: int, item: PlanItem, where: str) -> InputValidationError:
+    message = (
+        f"desired[{index}] ({item.integration_key} {item.project_key}/{item.environment_key}"
+        f" {item.name!r}) does not exist yet, but its config.{where} is {MASKED!r}, which"
+        " means 'keep the stored secret': there is none to keep; give the value"
+    )
+    return InputValidationError(message=message, field=f"desired[{index}].config.{where}")
+
+
+_UNSET = object()  # a key with no default: absent differs from every value
+
+
+def _wire_defaults(integration_key: IntegrationKey | str) -> dict[str, Any]:
+    """Each setting's default as the wire holds it (``port``: ``"6379"``); none for None."""
+    cls = config_class(kind_of(integration_key))
+    fields = config_fields(cls) if cls is not None else ()
+    return {
+        field.wire: field.to_wire(field.default)
+        for field in fields
+        if field.default is not attrs.NOTHING and field.default is not None
+    }
 
 
 def _masked(value: object) -> bool:
@@ -323,6 +366,8 @@ def _masked(value: object) -> bool:
 
 def _same(left: object, right: object) -> bool:
     # As JSON: true is not 1, and "6379" is not 6379.
+    if left is _UNSET or right is _UNSET:
+        return left is right
     return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
 
 
@@ -336,9 +381,12 @@ async def _execute(
     desired, current = item.desired, item.current
     scope = (item.project_key, item.environment_key, item.integration_key)
     if item.action == "create" and desired is not None:
-        config = {key: v for key, v in wire_config(desired.config).items() if not _masked(v)}
+        # A masked secret is refused by the create itself (plan() refuses it first).
         post = IntegrationDeliveryConfigurationPost(
-            config=config, on=desired.on, tags=list(desired.tags), name=desired.name
+            config=wire_config(desired.config),
+            on=desired.on,
+            tags=list(desired.tags),
+            name=desired.name,
         )
         created = await create_big_segment_store_integration(
             core, CreateBigSegmentStoreIntegrationRequest(*scope, post)

@@ -29,9 +29,10 @@ READER = "doctor"  # a Redis user that may only read: the doctor needs no more
 READER_PASSWORD = "reader-secret-7f3a9c"  # made up; tests check it never prints
 # Users and what they may run: READER only reads, as the doctor needs; the others less.
 USERS = {
-    READER: ["+@read", "+ping"],
+    READER: ["+@read", "+ping", "+info"],
     "no-scan": ["+@read", "-scan", "+ping"],
     "ping-only": ["+ping"],
+    "no-info": ["+@read", "+ping"],  # only read rights: the hygiene checks say "not checked"
 }
 Members = Mapping[str, tuple[Sequence[str], Sequence[str]]]  # context key -> (included, excluded)
 
@@ -50,7 +51,7 @@ def require(program: str) -> str:
     pytest.skip(f"{program} is not installed (Debian: apt-get install redis-server)")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -92,11 +93,11 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
-    """Start redis-server (no persistence) on a free port; stop it by PID at the end."""
+def redis_server(directory: Path, *extra: str) -> Generator[RedisServer, None, None]:
+    """Start redis-server (no persistence, ``extra`` arguments) on a free port; stop it by PID."""
     program = require("redis-server")
     for _attempt in range(5):  # another process may take the free port first
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(  # noqa: S603 - our own redis-server, fixed arguments
             [
                 program,
@@ -110,6 +111,7 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
                 "no",
                 "--dir",
                 str(directory),
+                *extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -120,10 +122,10 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
             if _answers(admin, process):
                 break
         except BaseException:
-            _stop(process)
+            stop(process)
             raise
         admin.close()
-        _stop(process)
+        stop(process)
     else:  # pragma: no cover - five ports taken in a row
         pytest.fail("redis-server did not start")
     try:
@@ -138,7 +140,7 @@ def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
         yield RedisServer(port, admin)
     finally:
         admin.close()
-        _stop(process)
+        stop(process)
 
 
 def _answers(admin: Admin, process: subprocess.Popen[bytes]) -> bool:
@@ -153,7 +155,7 @@ def _answers(admin: Admin, process: subprocess.Popen[bytes]) -> bool:
     return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         _ = process.wait(timeout=STARTUP)
@@ -180,8 +182,14 @@ def seed_redis(
             _ = admin.sadd(f"{prefix}:big_segment_exclude:{digest}", *excluded)
 
 
-def new_table(client: Any, *, key_schema: tuple[str, str] = ("namespace", "key")) -> str:
-    """Create a table with a fresh name, keyed as SDKs need unless ``key_schema`` says otherwise."""
+def new_table(
+    client: Any,
+    *,
+    key_schema: tuple[str, str] = ("namespace", "key"),
+    read_units: int | None = None,
+) -> str:
+    """Create a table with a fresh name, keyed as SDKs need unless ``key_schema`` says otherwise;
+    on-demand, or provisioned with ``read_units``."""
     name = f"big-segments-{uuid.uuid4().hex[:12]}"
     partition, sort = key_schema
     _ = client.create_table(
@@ -194,7 +202,14 @@ def new_table(client: Any, *, key_schema: tuple[str, str] = ("namespace", "key")
             {"AttributeName": partition, "AttributeType": "S"},
             {"AttributeName": sort, "AttributeType": "S"},
         ],
-        BillingMode="PAY_PER_REQUEST",
+        **(
+            {"BillingMode": "PAY_PER_REQUEST"}
+            if read_units is None
+            else {
+                "BillingMode": "PROVISIONED",
+                "ProvisionedThroughput": {"ReadCapacityUnits": read_units, "WriteCapacityUnits": 1},
+            }
+        ),
     )
     return name
 

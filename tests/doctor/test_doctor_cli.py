@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ import pytest
 from ldstore.cli import main
 from ldstore.testing import FakeLaunchDarkly
 
+from .resp import bulk, error, resp_server, scan_reply, simple
 from .support import READER_PASSWORD, RedisServer, new_table, now_ms, seed_dynamodb, seed_redis
 
 TIMEOUT = 30.0  # seconds for one command, far above what any takes
@@ -114,7 +116,7 @@ async def test_a_healthy_store_exits_0_with_a_line_per_check(
     lines = done.stdout.splitlines()
     assert (
         lines[0]
-        == f"Redis store redis://doctor:***@127.0.0.1:{redis_store.port}/0, prefix 'launchdarkly'"
+        == f"Redis store redis://doctor:[REDACTED]@127.0.0.1:{redis_store.port}/0, prefix 'launchdarkly'"
     )
     assert lines[1].split()[:2] == ["ok", "reachable"]
     assert any(line.startswith("ok    context 'user-1'") for line in lines)
@@ -197,7 +199,7 @@ async def test_an_unreachable_store_exits_3_without_the_password(
     assert done.stdout == ""
     errors = [line for line in done.stderr.splitlines() if line.startswith("ldstore: error:")]
     assert len(errors) == 1
-    assert "redis://doctor:***@127.0.0.1:1/0" in errors[0]
+    assert "redis://doctor:[REDACTED]@127.0.0.1:1/0" in errors[0]
     assert READER_PASSWORD not in done.output
     if debug:
         assert "ldstore: debug: redis PING" in done.stderr
@@ -272,7 +274,8 @@ async def test_the_cross_check_reports_a_disagreement(
     redis_store: RedisServer, invoke: Invoke, fake: FakeLaunchDarkly
 ) -> None:
     """LaunchDarkly says available and synced now, the store is stale: exit 4, and why."""
-    seed_redis(redis_store.admin, synchronized_on=now_ms() - 3_600_000)
+    prefix = fake.client_side_id("default", "production")
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=now_ms() - 3_600_000)
     stored = fake.seed_integration(
         "default", "production", "redis", name="Prod", config={"host": "127.0.0.1"}, on=True
     )
@@ -309,7 +312,8 @@ async def test_the_cross_check_agrees_with_a_fresh_store(
 ) -> None:
     """LaunchDarkly's last sync matches synchronizedOn and both say fresh: exit 0."""
     synchronized_on = now_ms() - 1_000
-    seed_redis(redis_store.admin, prefix="env-1", synchronized_on=synchronized_on)
+    prefix = fake.client_side_id("default", "production")
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=synchronized_on)
     stored = fake.seed_integration(
         "default", "production", "redis", name="Prod", config={"host": "127.0.0.1"}, on=True
     )
@@ -323,7 +327,7 @@ async def test_the_cross_check_agrees_with_a_fresh_store(
         "--url",
         redis_store.reader_url,
         "--prefix",
-        "env-1",
+        prefix,
         "--project",
         "default",
         "--environment",
@@ -414,3 +418,166 @@ async def test_an_unreachable_dynamodb_exits_3(invoke: Invoke) -> None:
 
     assert done.code == 3, done.output
     assert done.stderr.startswith("ldstore: error: cannot read the store at table 't'")
+
+
+async def test_json_output_of_an_unreachable_store_names_its_kind(invoke: Invoke) -> None:
+    """Point 6: --output json of an unreachable store is a StoreUnreachableError object, exit 3."""
+    done = await invoke("doctor", "redis", "--url", "redis://127.0.0.1:1/0", "--output", "json")
+
+    assert done.code == 3
+    assert done.stdout == ""
+    error = json.loads(done.stderr)["error"]
+    assert error["kind"] == "StoreUnreachableError"
+    assert "redis://127.0.0.1:1/0" in error["message"]
+
+
+@pytest.mark.parametrize(("status", "token"), [(404, "fake"), (401, "api-wrong-token")])
+async def test_a_failed_cross_check_is_one_failed_line(
+    redis_store: RedisServer, invoke: Invoke, fake: FakeLaunchDarkly, status: int, token: str
+) -> None:
+    """Point 6: a 404 or 401 from the API is a failed line under the store's checks, not the end."""
+    prefix = fake.client_side_id("default", "production")
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=now_ms())
+
+    done = await invoke(
+        "doctor",
+        "redis",
+        "--url",
+        redis_store.reader_url,
+        "--project",
+        "default",
+        "--environment",
+        "production",
+        "--integration-id",
+        "no-such-id",
+        LD_BASE_URI=fake.url,
+        LD_ACCESS_TOKEN=fake.token if token == "fake" else token,
+    )
+
+    assert done.code == 4, done.output
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("ok    metadata") for line in lines)
+    failed = [line for line in lines if line.startswith("FAIL")]
+    # A wrong token fails the environment's read (the prefix) as well as the status's.
+    names = ["prefix", "api status"] if status == 401 else ["api status"]
+    assert [line.split("  ")[1].strip() for line in failed] == names
+    assert all(str(status) in line for line in failed)
+    assert lines[-1] == f"unhealthy: {len(names)} check(s) failed"
+    assert done.stderr == ""
+
+
+async def test_an_unset_password_variable_exits_2_naming_it(
+    redis_store: RedisServer, invoke: Invoke
+) -> None:
+    """Point 1: --password-env NAME with NAME unset is a usage error that names NAME; store unread."""
+    _ = redis_store.admin.config_resetstat()
+
+    done = await invoke(
+        "doctor", "redis", "--url", redis_store.url, "--password-env", "LDSTORE_NO_SUCH_PASSWORD"
+    )
+
+    assert done.code == 2
+    assert "LDSTORE_NO_SUCH_PASSWORD" in done.stderr
+    assert "is not set" in done.stderr
+    stats: dict[str, Any] = redis_store.admin.info("commandstats")
+    assert "cmdstat_ping" not in stats
+
+
+@pytest.mark.parametrize("source", ["env", "prompt"])
+async def test_the_password_comes_from_the_environment_or_a_prompt(
+    redis_store: RedisServer,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    """Point 1: an ACL user's password from --password-env or --password-prompt, never printed."""
+    seed_redis(redis_store.admin, synchronized_on=now_ms())
+    url = f"redis://doctor@127.0.0.1:{redis_store.port}/0"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{READER_PASSWORD}\n"))
+    flags = ["--password-env", "REDIS_PASSWORD"] if source == "env" else ["--password-prompt"]
+
+    done = await invoke(
+        "doctor", "redis", "--url", url, *flags, "--debug", REDIS_PASSWORD=READER_PASSWORD
+    )
+
+    assert done.code == 0, done.output
+    assert done.stdout.splitlines()[0].startswith(f"Redis store {url}, prefix")
+    assert READER_PASSWORD not in done.output
+
+
+async def test_a_wrong_password_from_the_environment_exits_3_unprinted(
+    redis_store: RedisServer, invoke: Invoke
+) -> None:
+    """A refused password from --password-env: exit 3, the password nowhere in the output."""
+    url = f"redis://doctor@127.0.0.1:{redis_store.port}/0"
+
+    done = await invoke(
+        "doctor", "redis", "--url", url, "--password-env", "P", "-o", "json", P="wrong-pass-123"
+    )
+
+    assert done.code == 3
+    assert json.loads(done.stderr)["error"]["kind"] == "StoreUnreachableError"
+    assert "wrong-pass-123" not in done.output
+
+
+async def test_server_data_is_escaped_in_the_human_report(invoke: Invoke) -> None:
+    """Class 5: a prefix holding escape sequences prints escaped; --output json keeps it exact."""
+    evil = "ev\x1b[2Jil\x1b]52;c;aGk=\x07\u202e\x9b"
+    key = f"{evil}:big_segments_synchronized_on"
+
+    def answer(command: list[bytes]) -> bytes | None:
+        args = [part.decode() for part in command[1:]]
+        name = command[0].upper()
+        if name == b"SCAN" and "*:big_segments_synchronized_on" in args:
+            return scan_reply(0, [key])
+        if name == b"TYPE" and args[0] == key:
+            return simple("string")
+        if name == b"GET" and args[0] == key:
+            return bulk(str(now_ms()))
+        return None
+
+    async with resp_server(answer) as server:
+        human = await invoke("doctor", "redis", "--url", server.url)
+        machine = await invoke("doctor", "redis", "--url", server.url, "--output", "json")
+
+    assert human.code == 0, human.output
+    for char in ("\x1b", "\x07", "\u202e", "\x9b"):
+        assert char not in human.output
+    assert "\\x1b[2J" in human.stdout
+    assert machine.json()["prefix"] == evil
+
+
+async def test_a_percent_encoded_password_never_prints_decoded(invoke: Invoke) -> None:
+    """Class 7: p%40ss%3Aw0rd echoed decoded by the server: masked in errors, JSON and --debug."""
+
+    def answer(command: list[bytes]) -> bytes | None:
+        if command[0].upper() == b"AUTH":
+            return error(f"WRONGPASS {command[-1].decode()} / p%40ss%3Aw0rd is not allowed")
+        return None
+
+    async with resp_server(answer) as server:
+        url = f"redis://ld:p%40ss%3Aw0rd@127.0.0.1:{server.port}/0"
+        human = await invoke("doctor", "redis", "--url", url, "--debug")
+        machine = await invoke("doctor", "redis", "--url", url, "--debug", "--output", "json")
+
+    assert human.code == machine.code == 3
+    for done in (human, machine):
+        for form in ("p@ss:w0rd", "p%40ss%3Aw0rd", "p%40ss%3aw0rd", "p@ss", "w0rd"):
+            assert form not in done.output
+    assert "ld:[REDACTED]@127.0.0.1" in human.stderr
+    message = json.loads(machine.stderr.splitlines()[-1])["error"]["message"]
+    assert "[REDACTED]" in message
+
+
+async def test_help_says_one_thing_about_timeout_quiet_and_output(invoke: Invoke) -> None:
+    """Point 6: the doctor's help gives the store's --timeout default and what -q and -o json do."""
+    done = await invoke("doctor", "redis", "--help")
+
+    text = " ".join(done.stdout.split())
+    assert done.code == 0
+    assert "give up on one store call after this long (default: 5)" in text
+    assert "print only the checks that are not ok" in text
+    assert "integration IDs" not in text
+    assert "json: the report as JSON" in text
+    assert "--password-env NAME" in text
+    assert "other users can see a process's flags" in text

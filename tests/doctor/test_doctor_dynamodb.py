@@ -90,6 +90,7 @@ async def test_a_freshly_synced_store_is_healthy(
     assert [item.name for item in report.checks] == [
         "reachable",
         "key schema",
+        "read capacity",
         "metadata",
         "freshness",
         "clock skew",

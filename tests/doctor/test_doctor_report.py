@@ -6,10 +6,11 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from ldclient.impl.big_segments_common import _hash_for_user_key  # pyright: ignore[reportPrivateUsage]
 
@@ -21,9 +22,17 @@ from ldstore.doctor import (
     context_hash,
     redact_url,
 )
-from ldstore.doctor._report import is_segment_ref, parse_millis
+from ldstore.doctor._report import (
+    freshness,
+    from_millis,
+    is_segment_ref,
+    parse_millis,
+    scrub,
+    url_secrets,
+)
 from ldstore.errors import NetworkError
 from ldstore.models import BigSegmentStoreIntegration
+from ldstore.text import secret_forms
 from ldstore.wire import from_wire
 
 from .support import require
@@ -39,19 +48,42 @@ PASSWORDS = st.text(
 
 @given(PASSWORDS)
 def test_a_url_password_is_always_masked(password: str) -> None:
-    """Whatever the password, the redacted URL is the same URL with *** in its place."""
-    assert redact_url(f"redis://user:{password}@host:6379/0") == "redis://user:***@host:6379/0"
-    assert redact_url(f"rediss://:{password}@host/1") == "rediss://:***@host/1"
+    """Whatever the password, the redacted URL is the same URL with [REDACTED] in its place."""
+    _ = assume(not any(form in "redis://user:@host:6379/0" for form in secret_forms(password)))
+
+    assert redact_url(f"redis://user:{password}@host:6379/0") == (
+        "redis://user:[REDACTED]@host:6379/0"
+    )
+    assert redact_url(f"rediss://:{password}@host/1") == "rediss://:[REDACTED]@host/1"
 
 
 def test_other_secrets_in_urls_are_masked() -> None:
-    """A password query parameter and bare user info are masked; a URL without them is kept."""
+    """A password query parameter is masked; a user name, host and port stay readable."""
     assert redact_url("unix:///run/redis.sock?db=2&password=s3cret") == (
-        "unix:///run/redis.sock?db=2&password=***"
+        "unix:///run/redis.sock?db=2&password=[REDACTED]"
     )
-    assert redact_url("redis://token-only@host") == "redis://***@host"
+    assert redact_url("redis://user-only@host") == "redis://user-only@host"
     assert redact_url("redis://host:6379/0") == "redis://host:6379/0"
-    assert redact_url("unix://u:pw-secret@/run/redis.sock") == "unix://u:***@/run/redis.sock"
+    assert redact_url("unix://u:pw-secret@/run/redis.sock") == "unix://u:[REDACTED]@/run/redis.sock"
+
+
+@pytest.mark.parametrize(
+    "spelling", ["p%40ss%3Aw0rd", "p%40ss%3aw0rd", "p@ss:w0rd", "p%2540ss", "cA%2Bb%20c"]
+)
+def test_a_percent_encoded_password_is_masked_in_every_form(spelling: str) -> None:
+    """Class 7: the URL's password, raw or decoded, is masked in the URL and in any text."""
+    url = f"redis://ld:{spelling}@host:6379/0"
+    decoded = unquote(spelling)
+    echoed = f"ERR user ld: wrong password {decoded} (sent as {spelling})"
+
+    masked = redact_url(url)
+    scrubbed = scrub(echoed, url_secrets(url))
+
+    assert masked == "redis://ld:[REDACTED]@host:6379/0"
+    for text in (masked, scrubbed):
+        assert decoded not in text
+        assert spelling not in text
+    assert scrubbed.startswith("ERR user ld: wrong password [REDACTED]")
 
 
 @given(st.text())
@@ -237,3 +269,35 @@ def test_segment_refs_end_in_a_generation(value: str) -> None:
 
     expected = bool(key) and bool(dot_g) and generation.isascii() and generation.isdigit()
     assert is_segment_ref(value) == expected
+
+
+@pytest.mark.parametrize("stale_after", [0.001, 1.0, 120.0, 86_400.0])
+def test_at_exactly_stale_after_the_store_is_stale(stale_after: float) -> None:
+    """Mutation pin: age == staleAfter is stale (now - synchronizedOn >= staleAfter), as SDKs say."""
+    millis = 1_764_504_000_000
+    synchronized_on = from_millis(millis)
+    at_edge = synchronized_on + timedelta(seconds=stale_after)
+
+    on_the_edge = freshness(millis, now=at_edge, stale_after=stale_after)
+    just_before = freshness(
+        millis, now=at_edge - timedelta(milliseconds=1), stale_after=stale_after
+    )
+
+    assert on_the_edge.stale is True
+    assert on_the_edge.checks[0].status is CheckStatus.FAILURE
+    assert just_before.stale is False
+    assert just_before.checks[0].status is CheckStatus.OK
+
+
+@pytest.mark.parametrize("ahead", [6.0, 60.0, 3600.0])
+def test_a_future_timestamp_is_never_fresh(ahead: float) -> None:
+    """Point 6: freshness is not "ok" when synchronizedOn is more than the tolerance ahead."""
+    millis = 1_764_504_000_000
+    now = from_millis(millis) - timedelta(seconds=ahead)
+
+    found = freshness(millis, now=now, stale_after=120.0)
+
+    fresh, skew = found.checks
+    assert fresh.status is CheckStatus.WARNING
+    assert "in the future" in fresh.detail
+    assert skew.status is not CheckStatus.OK

@@ -152,3 +152,51 @@ async def workflows(core: Core, request: GetBigSegmentStoreIntegrationRequest) -
         *(get_big_segment_store_integration(core, request) for _ in range(3)), limit=2
     )
     print(len(results))  # noqa: T201
+
+
+async def reads(core: Core) -> None:
+    from ldstore.funcs import (  # noqa: PLC0415
+        get_big_segment_membership,
+        get_environment,
+        get_segment,
+    )
+    from ldstore.models import BigSegmentMembership, Environment, Segment  # noqa: PLC0415
+    from ldstore.operations import (  # noqa: PLC0415
+        GetBigSegmentMembershipRequest,
+        GetEnvironmentRequest,
+        GetSegmentRequest,
+    )
+
+    environment: Result[Environment, LDStoreError] = await get_environment(
+        core, GetEnvironmentRequest("default", "production")
+    )
+    prefix: str | None = environment.map(lambda e: e.id).unwrap_or(None)
+    match await get_segment(core, GetSegmentRequest("default", "production", "beta-users")):
+        case Ok(Segment(unbounded=True) as segment):
+            print(prefix, segment.ref, segment.unbounded_context_kind)  # noqa: T201
+        case Ok(segment):
+            print(f"{segment.key} is a standard segment")  # noqa: T201
+        case Err(NotFoundError()):
+            print("no such segment")  # noqa: T201
+        case Err(error):
+            print(error)  # noqa: T201
+    member: Result[BigSegmentMembership, LDStoreError] = await get_big_segment_membership(
+        core,
+        GetBigSegmentMembershipRequest("default", "production", "beta-users", "user-1"),
+        RequestOptions(timeout=5.0),
+    )
+    print(member.map(lambda m: m.included and not m.excluded).unwrap_or(default=False))  # noqa: T201
+    async with Client(core=core) as client:
+        env = await client.environments.get_environment(
+            project_key="default", environment_key="production"
+        )
+        seg = await client.segments.get_segment(
+            project_key="default", environment_key="production", segment_key="beta-users"
+        )
+        target = await client.segments.get_big_segment_membership(
+            project_key="default",
+            environment_key="production",
+            segment_key=seg.key,
+            context_key="user-1",
+        )
+        print(env.id, target.user_key, target.included, target.excluded)  # noqa: T201

@@ -158,9 +158,11 @@ async def test_a_masked_secret_is_never_compared_nor_sent_back(fake: FakeLaunchD
     assert isinstance(updated, Ok)
     assert updated.value.ok
     assert body(sent(fake, "PATCH")[0])[1:] == [{"op": "replace", "path": "/on", "value": True}]
-    assert isinstance(from_a_mapping, Ok)
-    assert from_a_mapping.value.ok
-    assert "password" not in body(sent(fake, "POST")[0])["config"]
+    # A create has no stored secret to keep: refused by the plan, nothing sent.
+    assert isinstance(from_a_mapping, Err)
+    assert isinstance(from_a_mapping.error, InputValidationError)
+    assert from_a_mapping.error.field == "desired[0].config.password"
+    assert sent(fake, "POST") == []
     assert all(b"password" not in request.body for request in fake.requests)
     assert all(MASKED.encode() not in request.body for request in fake.requests)
     stored = fake.get_integration(integration_id)
