@@ -51,6 +51,7 @@ _COMMANDS = (
     "_config",
     "_demo",
     "_doctor",
+    "_watch",
     "_mcp",
     "_fake_server",
     "_completion",
