@@ -214,7 +214,9 @@ async def test_the_question_says_what_will_happen(fake: FakeLaunchDarkly) -> Non
         result = await client.call_tool(tool, arguments)
 
     (question,) = asked
-    assert question.message.startswith("Apply this plan? Plan: 0 to create, 0 to update, 1 to delete")
+    assert question.message.startswith(
+        "Apply this plan? Plan: 0 to create, 0 to update, 1 to delete"
+    )
     assert f"deletes redis default/production 'Leftover' ({leftover['_id']})" in question.message
     assert "hunter2-secret" not in question.message
     assert TOKEN not in dumped(result)
