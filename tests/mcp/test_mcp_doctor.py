@@ -24,7 +24,17 @@ from doctor.support import (
     redis_server,
     seed_redis,
 )
-from mcp_support import ENVIRONMENT, PROJECT, TOKEN, dumped, error_of, structured, text
+from mcp_support import (
+    ENVIRONMENT,
+    PROJECT,
+    TOKEN,
+    dumped,
+    error_of,
+    server_environment,
+    stdio_session,
+    structured,
+    text,
+)
 
 from ldstore.cli import main
 from ldstore.core import Core, RetryConfig
@@ -461,3 +471,48 @@ async def test_membership_of_an_unknown_or_standard_segment_is_an_error(
 def test_both_tools_are_read_only() -> None:
     """--read-only keeps them: annotated read-only (no confirmation, nothing written)."""
     assert {DIAGNOSE, MEMBERSHIP} <= set(READ_ONLY_TOOLS)
+
+
+# Over stdio, as agents run it.
+
+
+async def test_both_tools_over_stdio_with_a_stores_file(
+    redis_store: RedisServer, fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """`ldstore mcp --read-only --stores FILE`: both tools served, the store found by
+    integration ID and read with the password from the server's environment, which appears
+    in no result and not on the server's stderr."""
+    integration_id = seed(fake)
+    _ = fake.add_big_segment(PROJECT, ENVIRONMENT, "beta", included=["alice"])
+    prefix = fake.client_side_id(PROJECT, ENVIRONMENT)
+    members: Members = {"alice": (["beta.g1"], [])}
+    seed_redis(redis_store.admin, prefix=prefix, synchronized_on=now_ms(), members=members)
+    stores = stores_file(tmp_path, redis_store)
+    environment = server_environment(fake, **{PASSWORD_ENV: READER_PASSWORD})
+    by_id = {**SCOPE, "integration_id": integration_id}
+    errlog = tmp_path / "stderr.log"
+
+    with errlog.open("w+", encoding="utf-8") as log:
+        opening = stdio_session("--read-only", "--stores", stores.path, env=environment, errlog=log)
+        async with opening as session:
+            tools = [tool.name for tool in (await session.list_tools()).tools]
+            diagnosed = await session.call_tool(DIAGNOSE, by_id)
+            member = await session.call_tool(
+                MEMBERSHIP, {**by_id, "segment_key": "beta", "context_key": "alice"}
+            )
+            refused = await session.call_tool(
+                DIAGNOSE, {**SCOPE, "url": f"redis://:{READER_PASSWORD}@127.0.0.1/0"}
+            )
+        _ = log.seek(0)
+        stderr = log.read()
+
+    assert DIAGNOSE in tools
+    assert MEMBERSHIP in tools
+    assert "delete_big_segment_store_integration" not in tools
+    assert structured(diagnosed)["healthy"] is True
+    assert structured(member)["agrees"] is True
+    assert error_of(refused)["field"] == "url"
+    for result in (diagnosed, member, refused):
+        assert READER_PASSWORD not in dumped(result)
+        assert TOKEN not in dumped(result)
+    assert READER_PASSWORD not in stderr

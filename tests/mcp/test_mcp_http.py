@@ -79,19 +79,7 @@ async def url(fake: FakeLaunchDarkly) -> AsyncGenerator[str, None]:
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_TIMEOUT
-        while True:
-            assert process.returncode is None, "ldstore mcp --http exited"
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                assert loop.time() < deadline, "ldstore mcp --http did not listen in time"
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            break
+        await _listening(process, port)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         # Ctrl-C, as an operator stops it: uvicorn shuts down, ldstore says "interrupted"
@@ -103,6 +91,23 @@ async def url(fake: FakeLaunchDarkly) -> AsyncGenerator[str, None]:
             if process.returncode is None:
                 process.kill()
         assert code == EXIT_INTERRUPTED
+
+
+async def _listening(process: asyncio.subprocess.Process, port: int) -> None:
+    """Return once ``process`` accepts connections on ``port`` (START_TIMEOUT at most)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    while True:
+        assert process.returncode is None, "ldstore mcp --http exited"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            assert loop.time() < deadline, "ldstore mcp --http did not listen in time"
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
 
 
 @asynccontextmanager
@@ -219,3 +224,33 @@ async def test_the_python_client_over_http(url: str, fake: FakeLaunchDarkly) -> 
     assert fake.integrations == []
     results: tuple[CallToolResult, ...] = (listed, missing, deleted)
     assert all(TOKEN not in dumped(result) for result in results)
+
+
+async def test_sigterm_stops_the_http_server_with_exit_0(fake: FakeLaunchDarkly) -> None:
+    """A service manager's stop (SIGTERM): a graceful shutdown, then exit 0, not death by
+    the signal uvicorn raises again."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        ldstore_executable(),
+        "mcp",
+        "--http",
+        f"127.0.0.1:{port}",
+        "--http-token-env",
+        "LDSTORE_MCP_BEARER",
+        env=server_environment(fake, LDSTORE_MCP_BEARER=BEARER),
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await _listening(process, port)
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), START_TIMEOUT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            _ = await process.wait()
+    assert process.stderr is not None
+    stderr = (await process.stderr.read()).decode()
+
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
