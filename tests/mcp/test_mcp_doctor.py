@@ -9,19 +9,22 @@ import socket
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import mcp
 import pytest
 from conftest import ServeFake
+from doctor.conftest import AWS_ENVIRONMENT
 from doctor.support import (
     READER,
     READER_PASSWORD,
     Members,
     RedisServer,
+    new_table,
     now_ms,
     redis_server,
+    seed_dynamodb,
     seed_redis,
 )
 from mcp_support import (
@@ -516,3 +519,97 @@ async def test_both_tools_over_stdio_with_a_stores_file(
         assert READER_PASSWORD not in dumped(result)
         assert TOKEN not in dumped(result)
     assert READER_PASSWORD not in stderr
+
+
+# DynamoDB, on moto's server.
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[tuple[str, Any]]:
+    """moto's DynamoDB server on 127.0.0.1 for this module (dummy credentials), and a boto3
+    client for seeding it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy: only when used
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        import boto3  # noqa: PLC0415
+
+        client = cast(
+            "Any",
+            boto3.client(  # pyright: ignore[reportUnknownMemberType]  # boto3 is untyped
+                "dynamodb", endpoint_url=endpoint, region_name="us-east-1"
+            ),
+        )
+        try:
+            yield endpoint, client
+        finally:
+            client.close()
+            server.stop()
+
+
+async def test_a_dynamodb_store_by_table_and_from_the_stores_file(
+    dynamodb: tuple[str, Any], fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """A table named in the arguments is diagnosed; an integration the stores file maps to
+    a table (by ID) has its membership checked there."""
+    endpoint, client = dynamodb
+    table = new_table(client)
+    prefix = fake.client_side_id(PROJECT, ENVIRONMENT)
+    members: Members = {"alice": (["beta.g1"], [])}
+    seed_dynamodb(client, table, prefix=prefix, synchronized_on=now_ms(), members=members)
+    _ = fake.add_big_segment(PROJECT, ENVIRONMENT, "beta", included=["alice"])
+    stored = fake.seed_integration(
+        PROJECT,
+        ENVIRONMENT,
+        "dynamodb",
+        name="Tables",
+        config={
+            "tableName": table,
+            "region": "us-east-1",
+            "roleArn": "arn:aws:iam::1:role/r",
+            "externalId": "e",
+        },
+    )
+    path = tmp_path / "stores.toml"
+    entry = {
+        "project": PROJECT,
+        "environment": ENVIRONMENT,
+        "kind": "dynamodb",
+        "id": stored["_id"],
+        "table": table,
+        "region": "us-east-1",
+        "endpoint_url": endpoint,
+    }
+    _ = path.write_text(
+        "[[store]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in entry.items()),
+        encoding="utf-8",
+    )
+    scope = {**SCOPE, "integration_key": "dynamodb"}
+    by_table = {**scope, "table": table, "region": "us-east-1", "endpoint_url": endpoint}
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        async with connected(fake, load_stores(path).unwrap()) as client_:
+            diagnosed = await call(client_, DIAGNOSE, by_table)
+            member = await call(
+                client_,
+                MEMBERSHIP,
+                {
+                    **scope,
+                    "integration_id": stored["_id"],
+                    "segment_key": "beta",
+                    "context_key": "alice",
+                },
+            )
+
+    assert structured(diagnosed)["healthy"] is True
+    assert structured(diagnosed)["store"] == "dynamodb"
+    assert text(diagnosed).startswith(f"dynamodb store table {table!r}")
+    assert structured(member)["agrees"] is True
+    assert "api status" in checks(structured(member)["diagnosis"])
