@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import os
@@ -36,14 +37,10 @@ from ldstore.cli._options import (
 from ldstore.cli._output import write
 from ldstore.doctor import (
     Canary,
-    Check,
-    CheckStatus,
     MissingExtraError,
     RedisTLS,
     StoreReport,
-    check_canaries,
-    client_side_id,
-    cross_check,
+    diagnose_against_api,
     diagnose_dynamodb,
     diagnose_redis,
     render_report,
@@ -356,36 +353,27 @@ async def _run(
     }
     if api is None:
         return _finish(args, await diagnose(options))
+    bound = functools.partial(_bind, diagnose, options)
     async with make_core(args) as core:
-        expected: str | None = None
-        failed: Check | None = None
-        match await client_side_id(core, api.project, api.environment):
-            case Ok(identifier):
-                expected = identifier
-            case Err(error):  # one failed line; the store is still diagnosed
-                failed = Check("prefix", CheckStatus.FAILURE, _api_failure("environment", error))
-        options["expected_prefix"] = expected
-        canary_contexts = (canary.context_key for canary in api.canaries)
-        options["context_keys"] = list(dict.fromkeys([*args.context_key, *canary_contexts]))
-        result = await diagnose(options)
-        if isinstance(result, Err):
-            return _finish(args, result)
-        found = result.value if failed is None else _with_check(result.value, failed)
-        if api.integration is not None:
-            checked = await cross_check(core, api.integration, found, stale_after=args.stale_after)
-            match checked:
-                case Ok(found):
-                    pass
-                case Err(error):  # one failed line beside the store's checks, not the end
-                    failure = Check(
-                        "api status",
-                        CheckStatus.FAILURE,
-                        _api_failure("integration's status", error),
-                    )
-                    found = _with_check(found, failure)
-        if api.canaries:
-            found = await check_canaries(core, api.project, api.environment, api.canaries, found)
-    return _finish(args, Ok(found))
+        result = await diagnose_against_api(
+            bound,
+            core,
+            api.project,
+            api.environment,
+            integration=api.integration,
+            canaries=api.canaries,
+            context_keys=options["context_keys"],
+            stale_after=args.stale_after,
+        )
+    return _finish(args, result)
+
+
+def _bind(
+    diagnose: Callable[[dict[str, Any]], Awaitable[Result[StoreReport, LDStoreError]]],
+    options: dict[str, Any],
+    **more: Any,
+) -> Awaitable[Result[StoreReport, LDStoreError]]:
+    return diagnose({**options, **more})
 
 
 def _timeout(args: argparse.Namespace) -> float:
@@ -442,14 +430,6 @@ def _finish(args: argparse.Namespace, result: Result[StoreReport, LDStoreError])
 def _escaped(error: LDStoreError) -> LDStoreError:
     """``error`` with its message shown through ``printable`` (store replies may hold escapes)."""
     return attrs.evolve(error, message=printable(error.message))
-
-
-def _api_failure(what: str, error: LDStoreError) -> str:
-    return f"LaunchDarkly did not answer the {what}: {type(error).__name__}: {error}"
-
-
-def _with_check(found: StoreReport, check: Check) -> StoreReport:
-    return attrs.evolve(found, checks=(*found.checks, check))
 
 
 def _print(args: argparse.Namespace, found: StoreReport) -> None:

@@ -14,7 +14,13 @@ or DynamoDB store the SDKs read, and only reads::
 Needs the ``redis`` or ``dynamodb`` extra; importing this module needs neither.
 """
 
-from ldstore.doctor._canary import Canary, canary_check, check_canaries, client_side_id
+from ldstore.doctor._canary import (
+    Canary,
+    canary_check,
+    check_canaries,
+    client_side_id,
+    diagnose_against_api,
+)
 from ldstore.doctor._crosscheck import compare_with_integration, cross_check
 from ldstore.doctor._dynamodb import diagnose_dynamodb
 from ldstore.doctor._redis import RedisTLS, diagnose_redis
@@ -45,6 +51,7 @@ __all__ = [
     "compare_with_integration",
     "context_hash",
     "cross_check",
+    "diagnose_against_api",
     "diagnose_dynamodb",
     "diagnose_redis",
     "redact_url",

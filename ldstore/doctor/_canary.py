@@ -16,7 +16,7 @@ holds refs ``<segmentKey>.g<generation>`` in the context's include and exclude s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -26,15 +26,16 @@ from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentMembership, Segment
 from ldstore.operations import (
     GetBigSegmentMembershipRequest,
+    GetBigSegmentStoreIntegrationRequest,
     GetEnvironmentRequest,
     GetSegmentRequest,
 )
-from ldstore.result import Err, Result
+from ldstore.result import Err, Ok, Result
 
 if TYPE_CHECKING:  # the Core loads aiohttp; `ldstore doctor --help` should not
     from ldstore.core import Core
 
-__all__ = ["Canary", "canary_check", "check_canaries", "client_side_id"]
+__all__ = ["Canary", "canary_check", "check_canaries", "client_side_id", "diagnose_against_api"]
 
 MISSING_INCLUDE = "missing include"
 STALE_GENERATION = "stale generation"
@@ -162,3 +163,51 @@ def _api_failed(name: str, what: str, error: LDStoreError) -> Check:
         CheckStatus.FAILURE,
         f"LaunchDarkly did not answer {what}: {type(error).__name__}: {error}",
     )
+
+
+async def diagnose_against_api(  # noqa: PLR0913 - what the API is asked, all keyword-only
+    diagnose: Callable[..., Awaitable[Result[StoreReport, LDStoreError]]],
+    core: Core,
+    project_key: str,
+    environment_key: str,
+    *,
+    integration: GetBigSegmentStoreIntegrationRequest | None = None,
+    canaries: Sequence[Canary] = (),
+    context_keys: Sequence[str] = (),
+    stale_after: float = 120.0,
+) -> Result[StoreReport, LDStoreError]:
+    """The doctor with LaunchDarkly's API beside the store, as ``ldstore doctor`` runs it.
+
+    ``diagnose`` is ``diagnose_redis`` or ``diagnose_dynamodb`` with the store's options
+    bound (``functools.partial``); it is called with ``expected_prefix`` (the
+    environment's client-side ID) and ``context_keys`` (with the canaries' contexts).
+    The report gains ``prefix``, then (with ``integration``) ``api status`` and ``api
+    agrees with store``, then one ``canary`` check per canary. An API error is a failed
+    check, never the end of the report; ``Err`` only for what ``diagnose`` returns.
+    """
+    from ldstore.doctor._crosscheck import cross_check  # noqa: PLC0415 - imports this module's peers
+
+    expected: str | None = None
+    failed: Check | None = None
+    match await client_side_id(core, project_key, environment_key):
+        case Ok(identifier):
+            expected = identifier
+        case Err(error):  # one failed line; the store is still diagnosed
+            failed = _api_failed("prefix", "the environment", error)
+    contexts = list(dict.fromkeys([*context_keys, *(canary.context_key for canary in canaries)]))
+    result = await diagnose(expected_prefix=expected, context_keys=contexts)
+    if isinstance(result, Err):
+        return result
+    found = result.value
+    if failed is not None:
+        found = attrs.evolve(found, checks=(*found.checks, failed))
+    if integration is not None:
+        match await cross_check(core, integration, found, stale_after=stale_after):
+            case Ok(found):
+                pass
+            case Err(error):  # one failed line beside the store's checks, not the end
+                failure = _api_failed("api status", "the integration's status", error)
+                found = attrs.evolve(found, checks=(*found.checks, failure))
+    if canaries:
+        found = await check_canaries(core, project_key, environment_key, canaries, found)
+    return Ok(found)

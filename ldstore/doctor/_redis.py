@@ -61,6 +61,7 @@ from ldstore.doctor._report import (
 )
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.result import Err, Ok, Result
+from ldstore.text import printable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -151,7 +152,7 @@ class _Reader:
         from redis.exceptions import RedisError, ResponseError  # noqa: PLC0415
 
         self.last = command
-        _LOG.debug("redis %s", command)
+        _LOG.debug("redis %s", printable(command))  # keys come from the store
         try:
             return await bounded(self.budget, command, call)
         except ResponseError as error:

@@ -537,12 +537,13 @@ async def test_server_data_is_escaped_in_the_human_report(invoke: Invoke) -> Non
         return None
 
     async with resp_server(answer) as server:
-        human = await invoke("doctor", "redis", "--url", server.url)
+        human = await invoke("doctor", "redis", "--url", server.url, "--debug")
         machine = await invoke("doctor", "redis", "--url", server.url, "--output", "json")
 
     assert human.code == 0, human.output
+    assert f"TYPE {evil.encode('unicode_escape').decode()[:6]}" in human.stderr  # --debug logs it
     for char in ("\x1b", "\x07", "\u202e", "\x9b"):
-        assert char not in human.output
+        assert char not in human.output  # stdout and the --debug log on stderr
     assert "\\x1b[2J" in human.stdout
     assert machine.json()["prefix"] == evil
 

@@ -11,6 +11,7 @@ import redis
 from aiobotocore.session import AioSession
 from redis.exceptions import NoPermissionError
 
+from ldstore.cli import main
 from ldstore.doctor import (
     Check,
     CheckStatus,
@@ -198,3 +199,26 @@ async def test_dynamodb_read_capacity_against_the_sdks(  # noqa: PLR0913, PLR091
     assert ("on-demand" in capacity.detail) is (read_units is None)
     if read_units is not None:
         assert f"provisioned {read_units} RCU; {instances} SDK instance(s)" in capacity.detail
+
+
+async def test_sdk_instances_on_the_command_line(
+    dynamodb: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--sdk-instances 10`` against 1 RCU: exit 4 with the read capacity line; 5 fit: exit 0."""
+    table = new_table(dynamodb, read_units=1)
+    seed_dynamodb(dynamodb, table, synchronized_on=now_ms())
+    base = ["doctor", "dynamodb", "--table", table, "--region", "us-east-1"]
+
+    _ = capsys.readouterr()
+    crowded = await asyncio.to_thread(
+        main, [*base, "--endpoint-url", moto_endpoint, "--sdk-instances", "10"]
+    )
+    crowded_out = capsys.readouterr().out
+    fitting = await asyncio.to_thread(
+        main, [*base, "--endpoint-url", moto_endpoint, "--sdk-instances", "5"]
+    )
+
+    assert crowded == 4
+    assert "FAIL  read capacity" in crowded_out
+    assert "provisioned 1 RCU; 10 SDK instance(s)" in crowded_out
+    assert fitting == 0

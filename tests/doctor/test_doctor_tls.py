@@ -74,7 +74,7 @@ async def test_a_private_ca_and_a_client_certificate_read_the_store(servers: Ser
     [
         ("mutual", {"ca_file": "other_ca"}, "unknown CA"),
         ("mutual", {"ca_file": None}, "unknown CA"),
-        ("mutual", {"cert_file": None, "key_file": None}, "require a client certificate"),
+        ("mutual", {"cert_file": None, "key_file": None}, "a client certificate (mutual TLS)"),
         ("wrong_name", {}, "name mismatch"),
         ("expired", {}, "certificate expired"),
     ],

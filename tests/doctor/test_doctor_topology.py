@@ -20,6 +20,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
+from ldstore.cli import main
 from ldstore.doctor import (
     CheckStatus,
     StoreReport,
@@ -253,3 +254,23 @@ async def test_an_unknown_master_name_is_unreachable(sentinel: Watched) -> None:
     assert isinstance(result, Err)
     assert isinstance(result.error, StoreUnreachableError)
     assert "no-such-master" in str(result.error)
+
+
+async def test_the_command_line_takes_a_sentinel(
+    sentinel: Watched, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--sentinel URL``: the master's report, the topology warning, exit 0 (a warning only)."""
+    seed_redis(sentinel.master.admin, synchronized_on=now_ms())
+    sentinel_url = f"redis://127.0.0.1:{sentinel.sentinel_port}"
+    _ = capsys.readouterr()
+
+    code = await asyncio.to_thread(
+        main, ["doctor", "redis", "--url", "redis://mymaster/0", "--sentinel", sentinel_url]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0].startswith(
+        f"Redis store redis://mymaster/0 via Sentinel {sentinel_url}"
+    )
+    assert "WARN  topology" in out
