@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import inspect
 import json
+import math
 import re
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, TextIO
+
+import attrs
 
 from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
@@ -31,14 +38,17 @@ from ldstore.cli._options import (
     seconds,
 )
 from ldstore.cli._output import emit, write, yes_no
-from ldstore.errors import LDStoreError
+from ldstore.errors import LDStoreError, RateLimitedError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
 from ldstore.text import printable
-from ldstore.wire import outcomes_to_wire, plan_document, plan_to_wire
+from ldstore.wire import error_to_wire, outcomes_to_wire, plan_document, plan_to_wire
 
 if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command runs
+    import aiohttp
+
+    from ldstore.core import Core, HookContext, Hooks
     from ldstore.workflows import ApplyReport, ItemOutcome, Plan, PlanItem
 
 __all__ = ["register"]
@@ -157,6 +167,26 @@ def register(subparsers: Subparsers) -> None:
         default=8,
         metavar="N",
         help="change up to N integrations at once (default: 8)",
+    )
+    _ = apply_.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress line on a terminal (the plan and outcomes are still printed)",
+    )
+    _ = apply_.add_argument(
+        "--verify",
+        action="store_true",
+        help="then wait until every created or changed integration that is on is "
+        "available (exit 4, naming it, when one is not)",
+    )
+    _ = apply_.add_argument(
+        "--verify-timeout",
+        type=duration,
+        default=300.0,
+        metavar="DURATION",
+        help="how long --verify waits in all: 30s, 5m, 1h or seconds (default: 5m)",
     )
     apply_.set_defaults(run=run_apply)
 
@@ -309,27 +339,143 @@ async def run_apply(args: argparse.Namespace) -> int:
         answer = _confirm_deletions(steps, assume_yes=bool(args.yes), as_json=as_json)
         if answer is not Answer.YES:
             return refused(answer, "apply --prune")
-        applied = await apply(core, steps, concurrency=args.concurrency)
-    return _outcomes(steps, applied, as_json=as_json)
+        live = not as_json and not args.quiet and sys.stderr.isatty()
+        async with ApplyProgress.shown(core, len(steps.changes), live=live):
+            applied = await apply(core, steps, concurrency=args.concurrency)
+        checks: list[Verified] | None = None
+        if args.verify and isinstance(applied, Ok) and applied.value.ok:
+            checks = await _verify(core, applied.value, args.verify_timeout)
+    return _outcomes(steps, applied, checks, as_json=as_json)
 
 
-def _outcomes(steps: Plan, applied: Result[ApplyReport, LDStoreError], *, as_json: bool) -> int:
+def _outcomes(
+    steps: Plan,
+    applied: Result[ApplyReport, LDStoreError],
+    checks: list[Verified] | None,
+    *,
+    as_json: bool,
+) -> int:
     if isinstance(applied, Err):  # only for a bad concurrency, which argparse refuses
         return fail(applied.error)
     report = applied.value
     if as_json:
-        document = {
+        document: dict[str, object] = {
             "dryRun": False,
             "plan": plan_to_wire(steps),
             "outcomes": outcomes_to_wire(report),
         }
+        if checks is not None:
+            document["verified"] = [check.to_wire() for check in checks]
         write(json.dumps(document, indent=2))
     else:
         _print_report(report)
-    if report.ok:
-        return EXIT_OK
-    report_error(f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError")
-    return EXIT_API_ERROR
+        if checks is not None:
+            _print_checks(checks)
+    if not report.ok:
+        report_error(
+            f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError"
+        )
+        return EXIT_API_ERROR
+    failed = [check for check in checks or () if isinstance(check.result, Err)]
+    if failed:
+        names = ", ".join(f"{check.item.name!r}" for check in failed)
+        report_error(
+            f"{len(failed)} of {len(checks or ())} integrations did not verify: {names}",
+            kind="NotAvailableError",
+        )
+        return EXIT_NOT_READY
+    return EXIT_OK
+
+
+# apply --verify
+
+
+@attrs.frozen
+class Verified:
+    """One created or changed integration that is on, and what its wait found: the
+    integration once available, or why not (the check that failed, and its error)."""
+
+    item: PlanItem
+    integration: BigSegmentStoreIntegration
+    result: Result[BigSegmentStoreIntegration, LDStoreError]
+
+    def to_wire(self) -> dict[str, object]:
+        ok = isinstance(self.result, Ok)
+        return {
+            "name": self.item.name,
+            "_id": self.integration.id,
+            "check": "api_available",
+            "ok": ok,
+            "error": None if isinstance(self.result, Ok) else error_to_wire(self.result.error),
+        }
+
+
+async def _verify(core: Core, report: ApplyReport, timeout: float) -> list[Verified]:
+    """Wait, together and within ``timeout`` in all, until every created or updated
+    integration that is on is available per the API."""
+    from ldstore.workflows import gather, wait_until_available  # noqa: PLC0415
+
+    targets = [
+        (outcome.item, outcome.result.value)
+        for outcome in report.items
+        if outcome.item.action in {"create", "update"}
+        and isinstance(outcome.result, Ok)
+        and outcome.result.value is not None
+        and outcome.result.value.on
+    ]
+    waits = [
+        wait_until_available(
+            core,
+            GetBigSegmentStoreIntegrationRequest(
+                integration.project_key,
+                integration.environment_key,
+                integration.integration_key,
+                integration.id,
+            ),
+            timeout=timeout,
+            poll_interval=min(2.0, max(timeout, 0.05)),
+            max_poll_interval=max(min(2.0, max(timeout, 0.05)), 10.0),
+        )
+        for _, integration in targets
+    ]
+    results = await gather(*waits, limit=8)
+    return [
+        Verified(item=item, integration=integration, result=result)
+        for (item, integration), result in zip(targets, results, strict=True)
+    ]
+
+
+def _print_checks(checks: list[Verified]) -> None:
+    if not checks:
+        write("Verify: nothing created or changed is on; nothing to wait for.")
+        return
+    write()
+    for check in checks:
+        where = f"{_label(check.integration)}"
+        match check.result:
+            case Ok(_):
+                write(f"verified {where}: available")
+            case Err(error):
+                write(f"not verified {where}: {printable(' '.join(str(error).split()))}")
+    done = sum(1 for check in checks if isinstance(check.result, Ok))
+    write(f"\nVerified: {done} of {len(checks)} available.")
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """An argparse type: ``30s``, ``5m``, ``1h`` or a number of seconds, zero or more."""
+    unit = _UNITS.get(text[-1:].lower()) if text else None
+    number = text[:-1] if unit is not None else text
+    try:
+        value = float(number) * (unit or 1.0)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        msg = f"expected a duration such as 30s, 5m, 1h or seconds, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answer:
@@ -454,3 +600,116 @@ def _md(text: str) -> str:
     """Server data in a Markdown table cell: control characters escaped (``printable``),
     then every character Markdown or HTML would read as markup."""
     return _MD_SPECIAL.sub(r"\\\1", printable(text))
+
+
+# apply's progress line
+
+
+_WRITES = frozenset(
+    {
+        "createBigSegmentStoreIntegration",
+        "patchBigSegmentStoreIntegration",
+        "deleteBigSegmentStoreIntegration",
+    }
+)
+_REMAINING = ("X-Ratelimit-Global-Remaining", "X-Ratelimit-Route-Remaining")
+_TICK = 0.5  # seconds between redraws while nothing is answered (a rate-limit wait)
+
+
+class ApplyProgress:
+    """The line ``apply`` keeps updated on a terminal: changes done of the total, and while
+    the rate limit holds calls back, ``waiting 4 s for the rate limit``.
+
+    It learns from the Core's hooks (added to the ones it has): every answer's
+    ``X-Ratelimit-*-Remaining`` and ``X-Ratelimit-Reset``, and a 429's wait.
+    """
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self._stream = stream
+        self._total = total
+        self._done = 0
+        self._wait_until = 0.0  # monotonic
+        self._width = 0
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def shown(cls, core: Core, total: int, *, live: bool) -> AsyncGenerator[None]:
+        """Show the line on ``sys.stderr`` while the block runs (nothing unless ``live``)."""
+        if not live or total == 0:
+            yield
+            return
+        progress = cls(sys.stderr, total)
+        before = core.hooks
+        core.hooks = progress.hooks(before)
+        ticking = asyncio.create_task(progress.tick())
+        try:
+            yield
+        finally:
+            _ = ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
+            core.hooks = before
+            progress.finish()
+
+    def hooks(self, inner: Hooks) -> Hooks:
+        """``inner`` with this line's two hooks run after its own."""
+
+        async def after_success(context: HookContext, response: aiohttp.ClientResponse) -> None:
+            if inner.after_success is not None:
+                _ = await _maybe_awaited(inner.after_success(context, response))
+            self.answered(context.operation_id, response.headers)
+
+        async def after_error(context: HookContext, error: Exception) -> None:
+            if inner.after_error is not None:
+                _ = await _maybe_awaited(inner.after_error(context, error))
+            self.failed(error)
+
+        return attrs.evolve(inner, after_success=after_success, after_error=after_error)
+
+    def answered(self, operation_id: str, headers: Mapping[str, str]) -> None:
+        if operation_id in _WRITES:
+            self._done += 1
+        remaining = [_count(headers.get(name)) for name in _REMAINING]
+        reset = _count(headers.get("X-Ratelimit-Reset"))
+        if 0 in remaining and reset is not None:
+            self._wait_until = max(self._wait_until, time.monotonic() + reset / 1000 - time.time())
+        self.draw()
+
+    def failed(self, error: Exception) -> None:
+        if isinstance(error, RateLimitedError) and error.retry_after:
+            self._wait_until = max(self._wait_until, time.monotonic() + error.retry_after)
+        self.draw()
+
+    async def tick(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK)
+            self.draw()
+
+    def draw(self) -> None:
+        line = f"applying: {min(self._done, self._total)} of {self._total} changes done"
+        left = self._wait_until - time.monotonic()
+        if left > 0:
+            line += f"; waiting {math.ceil(left)} s for the rate limit"
+        padding = " " * max(0, self._width - len(line))
+        self._width = len(line)
+        _ = self._stream.write(f"\r{line}{padding}")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        if self._width:
+            _ = self._stream.write("\n")
+            self._stream.flush()
+
+
+def _count(value: str | None) -> int | None:
+    """A header's non-negative integer, or None (absent or garbled)."""
+    if value is None or not value.strip().isdigit() or len(value) > _MAX_DIGITS:
+        return None
+    return int(value)
+
+
+_MAX_DIGITS = 18
+
+
+async def _maybe_awaited(value: object) -> object:
+    return await value if inspect.isawaitable(value) else value

@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import attrs
@@ -54,14 +54,14 @@ class _Entry:
     id: str | None = None
     prefix: str | None = None
     line: int = 0  # where its [[store]] table starts in the file (from 1; 0: not from a file)
+    kind: ClassVar[str]  # "redis" or "dynamodb": the integration key it matches
 
     def matches(self, integration: BigSegmentStoreIntegration) -> bool:
         """Whether this entry names ``integration`` (by ID when given, else by name)."""
-        kind: str = getattr(self, "kind", "")
         return (
             integration.project_key == self.project
             and integration.environment_key == self.environment
-            and str(integration.integration_key) == kind
+            and str(integration.integration_key) == self.kind
             and (
                 integration.id == self.id if self.id is not None else integration.name == self.name
             )
@@ -70,16 +70,15 @@ class _Entry:
     @property
     def label(self) -> str:
         """``project/environment/kind/<id or name>``, to name the entry in messages."""
-        kind: str = getattr(self, "kind", "")
         which = self.id if self.id is not None else repr(self.name)
-        return f"{self.project}/{self.environment}/{kind}/{which}"
+        return f"{self.project}/{self.environment}/{self.kind}/{which}"
 
 
 @attrs.frozen(kw_only=True)
 class RedisStore(_Entry):
     """A Redis store: ``url`` without a password; the password, if any, in ``password_env``."""
 
-    kind: str = attrs.field(default="redis", init=False)
+    kind: ClassVar[str] = "redis"
     url: str
     password_env: str | None = None
 
@@ -95,11 +94,11 @@ class RedisStore(_Entry):
         if not password:
             return self.url
         parts = urlsplit(self.url)
-        if parts.scheme == "unix":
-            query = "&".join(filter(None, [parts.query, f"password={quote(password, safe='')}"]))
-            return urlunsplit(parts._replace(query=query))
-        user = quote(parts.username or "", safe="")
-        host = parts.netloc.rpartition("@")[2]
+        if parts.scheme == "unix":  # no host to carry user info: a query parameter
+            base, hash_, fragment = self.url.partition("#")
+            joiner = "&" if parts.query else "?"
+            return f"{base}{joiner}password={quote(password, safe='')}{hash_}{fragment}"
+        user, _, host = parts.netloc.rpartition("@")  # the user as written (no password: refused)
         netloc = f"{user}:{quote(password, safe='')}@{host}"
         return urlunsplit(parts._replace(netloc=netloc))
 
@@ -108,7 +107,7 @@ class RedisStore(_Entry):
 class DynamoDBStore(_Entry):
     """A DynamoDB store: its table, and optionally region and endpoint (credentials: AWS's chain)."""
 
-    kind: str = attrs.field(default="dynamodb", init=False)
+    kind: ClassVar[str] = "dynamodb"
     table: str
     region: str | None = None
     endpoint_url: str | None = None

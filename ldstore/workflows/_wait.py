@@ -19,7 +19,7 @@ from ldstore.result import Err, Ok, Result
 
 __all__ = ["NotAvailableError", "NotAvailableReason", "is_ready", "wait_until_available"]
 
-NotAvailableReason: TypeAlias = Literal["not_synced", "errors", "stale"]
+NotAvailableReason: TypeAlias = Literal["not_synced", "errors", "stale", "off"]
 _GROWTH = 1.5  # each wait is this much longer than the last, up to max_poll_interval
 
 
@@ -27,9 +27,10 @@ _GROWTH = 1.5  # each wait is this much longer than the last, up to max_poll_int
 class NotAvailableError(LDStoreError):
     """The store did not become available in time (or reported errors, with ``fail_fast``).
 
-    ``reason`` is what the last status showed: ``"errors"`` (``_status.errors``, or a
-    ``lastError`` later than the last sync), else ``"stale"`` (``potentiallyStale``), else
-    ``"not_synced"``. ``waited`` is in seconds.
+    ``reason`` is what the last status showed: ``"off"`` (the integration is switched
+    off, so LaunchDarkly will not sync it: returned at once), ``"errors"``
+    (``_status.errors``, or a ``lastError`` later than the last sync), else ``"stale"``
+    (``potentiallyStale``), else ``"not_synced"``. ``waited`` is in seconds.
     """
 
     reason: NotAvailableReason
@@ -100,6 +101,8 @@ async def wait_until_available(  # noqa: PLR0913 (all keyword-only, with default
                 _ = await outcome
         if is_ready(status):
             return Ok(integration)
+        if not integration.on:  # LaunchDarkly syncs only stores that are on: no use waiting
+            return Err(_switched_off(integration, elapsed))
         left = deadline - loop.time()
         if left <= 0 or (fail_fast and has_errors(status)):
             return Err(_not_available(integration, elapsed, timed_out=left <= 0))
@@ -151,8 +154,6 @@ def _not_available(
     else:
         reason = "not_synced"
         detail = "the store has not synced yet"
-        if not integration.on:
-            detail += " (the integration is off: LaunchDarkly syncs only stores switched on)"
     if status.last_sync is not None:
         detail += f"; last sync {status.last_sync.isoformat(timespec='seconds')}"
     when = f"after {waited:.1f}s" if timed_out else "(failing fast)"
@@ -162,5 +163,17 @@ def _not_available(
         reason=reason,
         last_status=status,
         errors=errors,
+        waited=waited,
+    )
+
+
+def _switched_off(integration: BigSegmentStoreIntegration, waited: float) -> NotAvailableError:
+    what = f"{integration.integration_key} integration {integration.id!r} ({integration.name})"
+    return NotAvailableError(
+        message=f"{what} is off: LaunchDarkly syncs only stores switched on, so it will not"
+        " become available; switch it on first (ldstore update ... --on)",
+        reason="off",
+        last_status=integration.status,
+        errors=integration.status.errors or (),
         waited=waited,
     )

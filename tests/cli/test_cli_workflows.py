@@ -86,7 +86,8 @@ async def test_wait_exits_0_once_the_store_is_available(
 async def test_wait_exits_4_with_one_line_saying_why(
     fake: FakeLaunchDarkly, tmp_path: Path
 ) -> None:
-    """A store that does not sync in time exits 4 (EXIT_NOT_READY) with one error line."""
+    """A store that will not sync (it is off) exits 4 (EXIT_NOT_READY) at once, with one
+    error line saying why."""
     stored = fake.seed_integration(
         PROJECT, ENVIRONMENT, "redis", name="Cache", config={"host": "h"}, on=False
     )
@@ -98,8 +99,8 @@ async def test_wait_exits_4_with_one_line_saying_why(
     assert ran.code == 4
     errors = [line for line in ran.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1
-    assert "not available after" in errors[0]
-    assert "has not synced yet" in errors[0]
+    assert "is off" in errors[0]
+    assert "switch it on first" in errors[0]
 
 
 async def test_apply_dry_run_prints_the_plan_and_changes_nothing(
@@ -365,4 +366,4 @@ async def test_wait_not_ready_with_output_json_is_a_json_error(fake: FakeLaunchD
     assert ran.code == 4
     error = json.loads(ran.stderr)["error"]
     assert error["kind"] == "NotAvailableError"
-    assert "not available after" in error["message"]
+    assert "is off" in error["message"]

@@ -285,3 +285,37 @@ async def test_a_bad_listen_address_is_a_usage_error(listen: str) -> None:
 
     assert done.code == 2
     assert "--listen must be HOST:PORT" in done.stderr
+
+
+async def test_served_an_api_gone_away_keeps_the_last_values_and_api_up_goes_to_0(
+    redis_store: RedisServer,
+) -> None:
+    """Bound: --interval 0.3 --retry-budget 0 --timeout 1: api_up 0 within 3 s, values kept, still serving."""
+    fake = FakeLaunchDarkly(TOKEN)
+    async with fake:
+        item = seed(fake)
+        env = environment(fake, redis_store)
+        async with (
+            watching(
+                "--interval", "0.3", "--retry-budget", "0", "--timeout", "1", environment=env
+            ) as running,
+            aiohttp.ClientSession(timeout=TIMEOUT) as http,
+        ):
+
+            async def page() -> str:
+                async with http.get(f"{running.base}/metrics") as answer:
+                    return await answer.text()
+
+            for _ in range(50):
+                if "ldstore_watch_api_up 1.0" in await page():
+                    break
+                await asyncio.sleep(0.1)
+            await fake.__aexit__(None, None, None)  # the API goes away
+            gone = time.monotonic()
+            while "ldstore_watch_api_up 0.0" not in (text := await page()):
+                assert time.monotonic() - gone < 3, text
+                await asyncio.sleep(0.1)
+            assert running.process.returncode is None
+
+    assert f'id="{item["_id"]}"' in text
+    assert 'ldstore_api_requests_total{status="network"}' in text

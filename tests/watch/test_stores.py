@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -218,6 +219,10 @@ def test_the_password_joins_the_url_only_to_connect() -> None:
 
     assert store.connection_url({"PW": "p@ss:/word"}) == "redis://watcher:p%40ss%3A%2Fword@h:1/0"
     assert store.connection_url({}) == "redis://watcher@h:1/0"
+    anonymous = attrs.evolve(store, url="rediss://h:1/0")
+    assert anonymous.connection_url({"PW": "pw"}) == "rediss://:pw@h:1/0"
+    socket = attrs.evolve(store, url="unix:///run/redis.sock?db=2")
+    assert socket.connection_url({"PW": "p w"}) == "unix:///run/redis.sock?db=2&password=p%20w"
     assert "p@ss" not in repr(store)
 
 

@@ -7,6 +7,7 @@ import itertools
 import time
 
 import pytest
+from conftest import ServeFake
 from sdk import core_for, get_request, seed_redis, sent
 
 from ldstore import Err, Ok
@@ -57,9 +58,33 @@ async def test_async_on_poll_is_awaited(fake: FakeLaunchDarkly) -> None:
     assert len(seen) == len(sent(fake, "GET"))
 
 
-async def test_a_store_that_never_syncs_times_out_as_not_synced(fake: FakeLaunchDarkly) -> None:
-    """A store left off never syncs: NotAvailableError(reason="not_synced") at the deadline."""
+async def test_a_store_switched_off_fails_at_once(fake: FakeLaunchDarkly) -> None:
+    """A store left off never syncs: NotAvailableError(reason="off") after one poll, not
+    at the 30 s deadline."""
     integration_id = seed_redis(fake, "Cache", on=False)
+    started = time.monotonic()
+
+    async with core_for(fake) as core:
+        result = await wait_until_available(
+            core, get_request(integration_id), timeout=30, poll_interval=0.05
+        )
+
+    assert time.monotonic() - started < 5.0
+    assert isinstance(result, Err)
+    error = result.error
+    assert isinstance(error, NotAvailableError)
+    assert error.reason == "off"
+    assert error.last_status is not None
+    assert error.last_status.available is False
+    assert "is off" in str(error)
+    assert len(sent(fake, "GET")) == 1
+
+
+async def test_a_store_that_never_syncs_times_out_as_not_synced(serve_fake: ServeFake) -> None:
+    """A store on that does not sync in time: NotAvailableError(reason="not_synced") at
+    the deadline."""
+    fake = await serve_fake(FakeLaunchDarkly(sync_delay=60))
+    integration_id = seed_redis(fake, "Cache", on=True)
 
     async with core_for(fake) as core:
         result = await wait_until_available(
@@ -180,13 +205,14 @@ async def test_an_unknown_integration_is_returned_at_once(fake: FakeLaunchDarkly
     assert len(fake.requests) == 1
 
 
-async def test_polls_back_off_and_never_sleep_past_the_deadline(fake: FakeLaunchDarkly) -> None:
+async def test_polls_back_off_and_never_sleep_past_the_deadline(serve_fake: ServeFake) -> None:
     """Waits grow from poll_interval to max_poll_interval; the last poll is at the deadline.
 
     Bounds: each waits 0.2, 0.3, 0.45, then 0.6 s; a loaded machine may add some tenths to
     any gap, so the asserts leave 0.25 s for that and no more.
     """
-    integration_id = seed_redis(fake, "Cache", on=False)
+    fake = await serve_fake(FakeLaunchDarkly(sync_delay=60))  # on, never synced in time
+    integration_id = seed_redis(fake, "Cache", on=True)
 
     async with core_for(fake) as core:
         result = await wait_until_available(
@@ -205,9 +231,10 @@ async def test_polls_back_off_and_never_sleep_past_the_deadline(fake: FakeLaunch
     assert 2.0 - 0.25 <= times[-1] - times[0] < 2.0 + 0.25  # the last poll at the deadline
 
 
-async def test_cancelling_the_wait_propagates(fake: FakeLaunchDarkly) -> None:
+async def test_cancelling_the_wait_propagates(serve_fake: ServeFake) -> None:
     """Cancelling the task that waits raises CancelledError in it; nothing is swallowed."""
-    integration_id = seed_redis(fake, "Cache", on=False)
+    fake = await serve_fake(FakeLaunchDarkly(sync_delay=60))  # on, never synced in time
+    integration_id = seed_redis(fake, "Cache", on=True)
 
     async with core_for(fake) as core:
         task = asyncio.ensure_future(
