@@ -8,6 +8,7 @@ password, and a URL holding one is refused.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl, urlsplit
@@ -26,6 +27,7 @@ from ldstore.doctor import (
     canary_check,
     client_side_id,
     compare_with_integration,
+    diagnose_against_api,
     diagnose_dynamodb,
     diagnose_redis,
     redact_url,
@@ -328,24 +330,21 @@ async def diagnose_store(  # noqa: PLR0913 - the tool's flat arguments
         return failure(resolved.error, _secrets(core))
     store, integration = resolved.value
     secrets = _secrets(core, store)
-    expected: str | None = None
-    failed: Check | None = None
-    if project_key is not None and environment_key is not None:
-        match await client_side_id(core, project_key, environment_key):
-            case Ok(identifier):
-                expected = identifier
-            case Err(error):  # one failed line, as `ldstore doctor`; the store is still read
-                detail = (
-                    f"LaunchDarkly did not answer the environment: {type(error).__name__}: {error}"
-                )
-                failed = Check("prefix", CheckStatus.FAILURE, detail)
-    read = await _read(
-        store, context_keys=list(dict.fromkeys(context_keys)), expected_prefix=expected
-    )
+    contexts = list(dict.fromkeys(context_keys))
+    if project_key is None or environment_key is None:
+        read = await _read(store, context_keys=contexts, expected_prefix=None)
+    else:  # as `ldstore doctor --project --environment`: the prefix checked, API errors a line
+        read = await diagnose_against_api(
+            functools.partial(_read, store),
+            core,
+            project_key,
+            environment_key,
+            context_keys=contexts,
+        )
     if isinstance(read, Err):
         return failure(read.error, secrets)
-    report = read.value if failed is None else _with(read.value, failed)
-    if integration is not None:
+    report = read.value
+    if integration is not None:  # fetched already: compared without asking again
         report = compare_with_integration(report, integration)
     prefix_text = "no prefix" if report.prefix is None else f"prefix {report.prefix!r}"
     summary = f"{store.kind} store {store.location}, {prefix_text}: {_verdict(report)}"
