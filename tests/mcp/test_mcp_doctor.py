@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 import aiohttp
 import mcp
@@ -27,6 +28,8 @@ from doctor.support import (
     seed_dynamodb,
     seed_redis,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mcp_support import (
     ENVIRONMENT,
     PROJECT,
@@ -43,6 +46,7 @@ from ldstore.cli import main
 from ldstore.core import Core, RetryConfig
 from ldstore.mcp import READ_ONLY_TOOLS, build_server
 from ldstore.testing import FakeLaunchDarkly
+from ldstore.text import secret_forms
 from ldstore.watch import StoresFile, load_stores
 
 DIAGNOSE = "diagnose_big_segment_store"
@@ -613,3 +617,41 @@ async def test_a_dynamodb_store_by_table_and_from_the_stores_file(
     assert text(diagnosed).startswith(f"dynamodb store table {table!r}")
     assert structured(member)["agrees"] is True
     assert "api status" in checks(structured(member)["diagnosis"])
+
+
+# Any password, however spelt, in any place a URL can carry one.
+
+_PASSWORDS = st.text(min_size=3, max_size=40).filter(lambda text: text.strip() == text)
+
+
+_BASELINE_PASSWORD = "baseline-pw-4d2c"
+
+
+@settings(max_examples=60, deadline=None)
+@given(password=_PASSWORDS, where=st.sampled_from(["userinfo", "bare", "query"]))
+def test_any_password_in_url_is_refused_and_never_echoed(password: str, where: str) -> None:
+    """Whatever the password (percent-encoded as a URL must carry it), wherever it sits:
+    InputValidationError on url, and a result that does not depend on the password at all
+    (the same as for another one, which shows in no spelling). Nothing is sent: the Core
+    points at a port where nothing listens."""
+
+    def url(secret: str) -> str:
+        encoded = quote(secret, safe="")
+        return {
+            "userinfo": f"redis://reader:{encoded}@127.0.0.1:6379/0",
+            "bare": f"redis://:{encoded}@127.0.0.1:6379/0",
+            "query": f"redis://127.0.0.1:6379/0?password={encoded}",
+        }[where]
+
+    async def refused(secret: str) -> str:
+        core = Core(TOKEN, server_url="http://127.0.0.1:9", retry_config=RetryConfig.none())
+        async with mcp.Client(build_server(core)) as client:
+            result = await call(client, DIAGNOSE, {"integration_key": "redis", "url": url(secret)})
+        assert error_of(result)["field"] == "url"
+        return dumped(result)
+
+    shown = asyncio.run(asyncio.wait_for(refused(password), BOUND))
+    baseline = asyncio.run(asyncio.wait_for(refused(_BASELINE_PASSWORD), BOUND))
+
+    assert shown == baseline
+    assert not any(form in baseline for form in secret_forms(_BASELINE_PASSWORD))
