@@ -475,6 +475,33 @@ async def test_membership_of_an_unknown_or_standard_segment_is_an_error(
     assert untouched(redis_store)
 
 
+async def test_membership_when_the_api_or_the_store_does_not_answer(
+    serve_fake: ServeFake,
+) -> None:
+    """A wrong token (the environment's 401) and a store where nothing listens: each is the
+    call's error, never a verdict on the membership."""
+    fake = await serve_fake(FakeLaunchDarkly(TOKEN))
+    _ = fake.add_big_segment(PROJECT, ENVIRONMENT, "beta", included=["alice"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens
+    arguments = {
+        **SCOPE,
+        "segment_key": "beta",
+        "context_key": "alice",
+        "url": f"redis://127.0.0.1:{port}/0",
+    }
+    wrong = Core("api-wrong-token-000000", server_url=fake.url, retry_config=RetryConfig.none())
+
+    async with mcp.Client(build_server(wrong)) as client:
+        unauthorized = await call(client, MEMBERSHIP, arguments)
+    async with connected(fake) as client:
+        unreachable = await call(client, MEMBERSHIP, arguments)
+
+    assert error_of(unauthorized)["kind"] == "UnauthorizedError"
+    assert error_of(unreachable)["kind"] == "StoreUnreachableError"
+
+
 def test_both_tools_are_read_only() -> None:
     """--read-only keeps them: annotated read-only (no confirmation, nothing written)."""
     assert {DIAGNOSE, MEMBERSHIP} <= set(READ_ONLY_TOOLS)
