@@ -34,6 +34,7 @@ from ldstore.doctor._report import (
     DEFAULT_STALE_AFTER,
     DEFAULT_TIMEOUT,
     MAX_MEMBERS,
+    MIN_SCRUBBED,
     SAMPLE_KEYS,
     SAMPLE_VALUES,
     Budget,
@@ -149,14 +150,17 @@ class _Reader:
         self.last = "PING"
 
     async def __call__(self, command: str, call: Awaitable[T]) -> T:
-        from redis.exceptions import RedisError, ResponseError  # noqa: PLC0415
+        from redis.exceptions import AskError, MovedError, RedisError, ResponseError  # noqa: PLC0415
 
         self.last = command
         _LOG.debug("redis %s", printable(command))  # keys come from the store
         try:
             return await bounded(self.budget, command, call)
         except ResponseError as error:
-            raise _RefusedError(command, scrub(str(error), self.secrets)) from None
+            detail = scrub(str(error), self.secrets)
+            if isinstance(error, AskError):  # redis-py drops the MOVED/ASK word: put it back
+                detail = f"{'MOVED' if isinstance(error, MovedError) else 'ASK'} {detail}"
+            raise _RefusedError(command, detail) from None
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # AuthenticationError is a ConnectionError: a refused password is unreachable too.
             detail = _tls_reason(error) or str(error) or type(error).__name__
@@ -288,7 +292,8 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     invalid = invalid_options(stale_after, timeout, scan_limit, deadline)
     if invalid is not None:
         return Err(invalid)
-    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *([password] if password else []))
+    given = [password] if password is not None and len(password) >= MIN_SCRUBBED else []
+    secrets = (*url_secrets(url), *url_secrets(sentinel or ""), *given)
     location = redact_url(url, secrets)
     if sentinel is not None:
         location = f"{location} via Sentinel {redact_url(sentinel, secrets)}"

@@ -52,7 +52,7 @@ _SEGMENT_REF = re.compile(r".+\.g[0-9]+", flags=re.DOTALL)
 _MILLIS = re.compile(r"[0-9]{1,16}")  # what every SDK parses: no sign, spaces or exponent
 _SHOWN_REFS = 5
 _SECRET_QUERY_KEYS = frozenset({"password"})  # a user name is not a secret
-_MIN_SCRUBBED = 3  # shorter passwords are masked in the URL only: "ab" would garble every message
+MIN_SCRUBBED = 3  # shorter passwords are masked in the URL only: "ab" would garble every message
 
 
 class CheckStatus(str, enum.Enum):
@@ -303,7 +303,7 @@ def url_secrets(url: str) -> tuple[str, ...]:
         return (url,)
     # Each as written and as redis-py decodes it before sending (p%40ss is sent as p@ss).
     forms = {form for secret in found for form in (secret, unquote(secret))}
-    return tuple(sorted(form for form in forms if len(form) >= _MIN_SCRUBBED))
+    return tuple(sorted(form for form in forms if len(form) >= MIN_SCRUBBED))
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from aiobotocore.session import AioSession
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
@@ -414,3 +415,83 @@ async def test_the_dynamodb_deadline_holds(aws_environment: dict[str, str]) -> N
     assert isinstance(result.error, StoreUnreachableError)
     assert "deadline of 1 s" in str(result.error)
     assert elapsed < 1.5
+
+
+async def test_a_cluster_node_that_hides_info_is_named_not_crashed_on() -> None:
+    """Point 2: INFO refused (as some managed services do) and MOVED for a key: exit-3 Err naming
+    the cluster, never an unexpected error."""
+
+    def answer(command: list[bytes]) -> bytes | None:
+        name = command[0].upper()
+        if name == b"INFO":
+            return error("NOPERM this user has no permissions to run the 'info' command")
+        if name in {b"TYPE", b"GET"}:
+            return error("MOVED 3999 127.0.0.1:7001")
+        return None
+
+    async with resp_server(answer) as server:
+        result = await asyncio.wait_for(diagnose_redis(server.url, prefix="p"), BOUND)
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, StoreUnreachableError)
+    assert "MOVED 3999" in str(result.error)
+    assert "Redis Cluster node" in str(result.error)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+SHAPES = {
+    "DescribeTable": ["Table"],
+    "Scan": ["Items", "ScannedCount", "LastEvaluatedKey"],
+    "GetItem": ["Item"],
+    "Query": ["Items"],
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(SHAPES)).flatmap(
+        lambda operation: st.tuples(st.just(operation), st.sampled_from(SHAPES[operation]), JSON)
+    )
+)
+def test_any_json_in_any_dynamodb_field_ends_in_a_report_or_unreachable(
+    aws_session: AioSession, case: tuple[str, str, Any]
+) -> None:
+    """Class 6, as a property: whatever JSON value a DynamoDB reply's field holds, no exception escapes."""
+    operation, field, value = case
+    replies = dynamodb_answers()
+    replies[operation] = {**replies[operation], field: value}
+
+    async def attempt() -> Result[StoreReport, LDStoreError]:
+        async def handle(request: web.Request) -> web.Response:
+            name = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
+            _ = await request.read()
+            return web.Response(
+                body=json.dumps(replies[name]).encode(), content_type="application/x-amz-json-1.0"
+            )
+
+        app = web.Application()
+        _ = app.router.add_post("/", handle)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            return await asyncio.wait_for(
+                diagnose_dynamodb(
+                    "t",
+                    region="us-east-1",
+                    endpoint_url=str(server.make_url("")).rstrip("/"),
+                    context_keys=["u"],
+                    session=aws_session,
+                    timeout=2,
+                ),
+                BOUND,
+            )
+        finally:
+            await server.close()
+
+    survived(asyncio.run(attempt()))
