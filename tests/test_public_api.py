@@ -13,6 +13,7 @@ MODULES = [
     "ldstore.result",
     "ldstore.errors",
     "ldstore.models",
+    "ldstore.configs",
     "ldstore.operations",
     "ldstore.patch",
     "ldstore.core",

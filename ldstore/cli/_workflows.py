@@ -49,7 +49,8 @@ if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command r
     import aiohttp
 
     from ldstore.core import Core, HookContext, Hooks
-    from ldstore.workflows import ApplyReport, ItemOutcome, Plan, PlanItem
+    from ldstore.watch import StoresFile, StoreState
+    from ldstore.workflows import ApplyReport, DesiredIntegration, ItemOutcome, Plan, PlanItem
 
 __all__ = ["register"]
 
@@ -180,6 +181,12 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="then wait until every created or changed integration that is on is "
         "available (exit 4, naming it, when one is not)",
+    )
+    _ = apply_.add_argument(
+        "--stores",
+        metavar="FILE",
+        help="with --verify: also read each store this file maps (the stores file of "
+        "`ldstore watch`) and require the doctor's checks to pass",
     )
     _ = apply_.add_argument(
         "--verify-timeout",
@@ -315,14 +322,15 @@ async def run_apply(args: argparse.Namespace) -> int:
     """``ldstore apply``: print the plan, carry it out unless ``--dry-run``, print outcomes."""
     if args.prune and not args.dry_run and not args.yes and not on_a_terminal():
         return refused(Answer.NOT_A_TERMINAL, "apply --prune")
-    from ldstore.workflows import apply, load_desired, plan  # noqa: PLC0415
+    from ldstore.workflows import apply, plan  # noqa: PLC0415
 
-    desired = load_desired(args.file)
-    if isinstance(desired, Err):
-        return fail(desired.error)
+    inputs = _apply_inputs(args)
+    if isinstance(inputs, Err):
+        return fail(inputs.error)
+    desired, stores = inputs.value
     as_json = args.output == "json"
     async with make_core(args) as core:
-        planned = await plan(core, desired.value, prune=bool(args.prune))
+        planned = await plan(core, desired, prune=bool(args.prune))
         if isinstance(planned, Err):
             return fail(planned.error)
         steps = planned.value
@@ -344,8 +352,25 @@ async def run_apply(args: argparse.Namespace) -> int:
             applied = await apply(core, steps, concurrency=args.concurrency)
         checks: list[Verified] | None = None
         if args.verify and isinstance(applied, Ok) and applied.value.ok:
-            checks = await _verify(core, applied.value, args.verify_timeout)
+            checks = await _verify(core, applied.value, args.verify_timeout, stores)
     return _outcomes(steps, applied, checks, as_json=as_json)
+
+
+def _apply_inputs(
+    args: argparse.Namespace,
+) -> Result[tuple[list[DesiredIntegration], StoresFile | None], LDStoreError]:
+    """The apply file, and the stores file of ``--stores`` (None without): both read and
+    checked before anything is sent."""
+    from ldstore.workflows import load_desired  # noqa: PLC0415
+
+    desired = load_desired(args.file)
+    if isinstance(desired, Err):
+        return desired
+    if args.stores is None:
+        return Ok((desired.value, None))
+    from ldstore.watch import load_stores  # noqa: PLC0415 - only with --stores
+
+    return load_stores(args.stores).map(lambda stores: (desired.value, stores))
 
 
 def _outcomes(
@@ -376,9 +401,9 @@ def _outcomes(
             f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError"
         )
         return EXIT_API_ERROR
-    failed = [check for check in checks or () if isinstance(check.result, Err)]
+    failed = [check for check in checks or () if not check.ok]
     if failed:
-        names = ", ".join(f"{check.item.name!r}" for check in failed)
+        names = ", ".join(f"{check.item.name!r} ({check.failed_check})" for check in failed)
         report_error(
             f"{len(failed)} of {len(checks or ())} integrations did not verify: {names}",
             kind="NotAvailableError",
@@ -398,21 +423,40 @@ class Verified:
     item: PlanItem
     integration: BigSegmentStoreIntegration
     result: Result[BigSegmentStoreIntegration, LDStoreError]
+    store: StoreState | None = None  # with --stores, for a store the file maps
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.result, Ok) and (self.store is None or self.store.healthy)
+
+    @property
+    def failed_check(self) -> str | None:
+        """``api_available``, ``store:<check>[,<check>]`` (the doctor's), or None."""
+        if isinstance(self.result, Err):
+            return "api_available"
+        if self.store is None or self.store.healthy:
+            return None
+        names = [check.name for check in self.store.checks if check.status == "failure"]
+        return "store:" + ",".join(names or ["healthy"])
 
     def to_wire(self) -> dict[str, object]:
-        ok = isinstance(self.result, Ok)
         return {
             "name": self.item.name,
             "_id": self.integration.id,
-            "check": "api_available",
-            "ok": ok,
+            "ok": self.ok,
+            "failed_check": self.failed_check,
             "error": None if isinstance(self.result, Ok) else error_to_wire(self.result.error),
+            "store": None if self.store is None else self.store.to_json(),
         }
 
 
-async def _verify(core: Core, report: ApplyReport, timeout: float) -> list[Verified]:
+async def _verify(
+    core: Core, report: ApplyReport, timeout: float, stores: StoresFile | None
+) -> list[Verified]:
     """Wait, together and within ``timeout`` in all, until every created or updated
-    integration that is on is available per the API."""
+    integration that is on is available per the API and, with ``stores``, until the store
+    the file maps for it reads healthy."""
+    deadline = time.monotonic() + timeout
     from ldstore.workflows import gather, wait_until_available  # noqa: PLC0415
 
     targets = [
@@ -439,10 +483,43 @@ async def _verify(core: Core, report: ApplyReport, timeout: float) -> list[Verif
         for _, integration in targets
     ]
     results = await gather(*waits, limit=8)
-    return [
+    checks = [
         Verified(item=item, integration=integration, result=result)
         for (item, integration), result in zip(targets, results, strict=True)
     ]
+    if stores is None or not any(isinstance(check.result, Ok) for check in checks):
+        return checks
+    return await _verify_stores(core, checks, stores, deadline)
+
+
+async def _verify_stores(
+    core: Core, checks: list[Verified], stores: StoresFile, deadline: float
+) -> list[Verified]:
+    """Read the stores mapped for the available integrations (the watcher's poll, the
+    doctor's checks) until all are healthy or the deadline passes."""
+    from ldstore.watch import PollCache, poll  # noqa: PLC0415 - only with --stores
+
+    wanted = {check.integration.id for check in checks if isinstance(check.result, Ok)}
+    cache = PollCache()
+    found: dict[str, StoreState] = {}
+    while True:
+        snapshot = await poll(core, stores, cache=cache)
+        if isinstance(snapshot, Ok):
+            found = {
+                state.integration.id: state.store
+                for state in snapshot.value.integrations
+                if state.integration.id in wanted and state.store is not None
+            }
+        left = deadline - time.monotonic()
+        if (found and all(state.healthy for state in found.values())) or left <= 0:
+            break
+        if isinstance(snapshot, Ok) and not found:
+            break  # the file maps none of them: nothing to read
+        await asyncio.sleep(min(_STORE_POLL, left))
+    return [attrs.evolve(check, store=found.get(check.integration.id)) for check in checks]
+
+
+_STORE_POLL = 1.0  # seconds between reads of the stores while one is not yet healthy
 
 
 def _print_checks(checks: list[Verified]) -> None:
@@ -452,12 +529,24 @@ def _print_checks(checks: list[Verified]) -> None:
     write()
     for check in checks:
         where = f"{_label(check.integration)}"
+        store = check.store
         match check.result:
-            case Ok(_):
-                write(f"verified {where}: available")
             case Err(error):
                 write(f"not verified {where}: {printable(' '.join(str(error).split()))}")
-    done = sum(1 for check in checks if isinstance(check.result, Ok))
+            case Ok(_) if store is not None and not store.healthy:
+                problems = "; ".join(
+                    f"{check.name}: {check.detail}"
+                    for check in store.checks
+                    if check.status == "failure"
+                )
+                write(
+                    f"not verified {where}: available, but its store is not healthy"
+                    f" ({printable(' '.join(problems.split()))})"
+                )
+            case Ok(_):
+                also = ", and its store reads healthy" if store is not None else ""
+                write(f"verified {where}: available{also}")
+    done = sum(1 for check in checks if check.ok)
     write(f"\nVerified: {done} of {len(checks)} available.")
 
 

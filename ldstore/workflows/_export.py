@@ -47,7 +47,9 @@ class ExportedIntegration:
 
     def config(self) -> dict[str, Any]:
         """The config as an apply file holds it: each secret an ``{"env": NAME}`` reference."""
-        shown: dict[str, Any] = dict(self.integration.config or {})
+        # null is "not set" (the API's default applies): left out, as TOML has no null.
+        config = self.integration.config or {}
+        shown: dict[str, Any] = {key: value for key, value in config.items() if value is not None}
         for key, variable in self.variables.items():
             shown[key] = {"env": variable}
         return shown
@@ -283,6 +285,7 @@ def _terraform_blocks(item: ExportedIntegration, label: str) -> str:
         f"    {_hcl_string(key)} = "
         + (f"var.{variables[key]}" if key in variables else _hcl_value(value))
         for key, value in (integration.config or {}).items()
+        if value is not None
     ]
     tags = ", ".join(_hcl_string(tag) for tag in integration.tags)
     lines = [

@@ -302,7 +302,8 @@ def _diff(
     if sorted(current.tags) != sorted(desired.tags):
         operations.append(replace_tags(desired.tags))
         changes.append(f"tags: {_shown(list(current.tags))} -> {_shown(list(desired.tags))}")
-    have: Mapping[str, Any] = current.config or {}
+    # A null the API shows is "not set": the same as a key left out.
+    have = {key: value for key, value in (current.config or {}).items() if value is not None}
     want = wire_config(desired.config)
     # A setting left out is the API's default (Redis port 6379, tlsEnabled false): no change.
     defaults = _wire_defaults(desired.integration_key)

@@ -330,7 +330,7 @@ async def test_password_stdin_at_a_terminal_prompts_without_echo(fake: FakeLaunc
 @pytest.mark.parametrize(
     ("args", "flag"),
     [
-        (("apply", "-f", "x.toml", "-q"), "-q"),
+        (("plan", "-f", "x.toml", "-q"), "-q"),
         (("demo", "--quiet"), "--quiet"),
         (("demo", "-o", "json"), "-o"),
         (("-o", "json", "demo"), "--output"),
@@ -339,7 +339,7 @@ async def test_password_stdin_at_a_terminal_prompts_without_echo(fake: FakeLaunc
     ],
 )
 async def test_flags_a_command_would_ignore_are_refused(args: tuple[str, ...], flag: str) -> None:
-    """-q on apply, -o on demo (before or after it), --debug on fake-server: exit 2."""
+    """-q on plan, -o on demo (before or after it), --debug on fake-server: exit 2."""
     completed = await run(*args)
 
     assert completed.code == 2
@@ -422,7 +422,8 @@ async def test_ctrl_c_during_wait_ends_the_line_and_says_interrupted(
     fake: FakeLaunchDarkly,
 ) -> None:
     """SIGINT while `wait` shows its live line: the line ends, `interrupted`, exit 130."""
-    integration_id = seed(fake, on=False)
+    integration_id = seed(fake, on=True)
+    fake.set_status(integration_id, available=False)  # on, and never synced: it waits
 
     screen = await run_on_terminal(
         fake,

@@ -102,3 +102,82 @@ def test_bad_durations_are_refused(text: str) -> None:
     """Anything else is an argparse error naming the value."""
     with pytest.raises(argparse.ArgumentTypeError, match="duration"):
         _ = duration(text)
+
+
+def _stores(tmp_path: Path, redis: RedisServer, *, prefix: str | None = None) -> Path:
+    file = tmp_path / "watch.toml"
+    lines = [
+        "[[store]]",
+        'project = "default"',
+        'environment = "production"',
+        'kind = "redis"',
+        f'name = "Redis {redis.port}"',
+        f'url = "redis://127.0.0.1:{redis.port}/0"',
+    ]
+    if prefix is not None:
+        lines.append(f'prefix = "{prefix}"')
+    _ = file.write_text("\n".join(lines) + "\n")
+    return file
+
+
+async def test_with_a_stores_file_the_store_itself_must_read_healthy(
+    syncing: FakeLaunchDarkly, redis: RedisServer, tmp_path: Path
+) -> None:
+    """--stores: verified once the API says available and the doctor reads the store the
+    file maps as healthy (under the environment's client-side ID)."""
+    _ = redis.admin.flushall()
+
+    done = await run_against(
+        syncing,
+        "apply",
+        "-f",
+        str(_file(tmp_path, redis.port)),
+        "--verify",
+        "--verify-timeout",
+        "20s",
+        "--stores",
+        str(_stores(tmp_path, redis)),
+    )
+
+    assert done.code == 0, (done.stdout, done.stderr)
+    assert "available, and its store reads healthy" in done.stdout
+
+
+async def test_a_store_read_under_the_wrong_prefix_fails_verify_naming_the_check(
+    syncing: FakeLaunchDarkly, redis: RedisServer, tmp_path: Path
+) -> None:
+    """The API says available, but the store the file maps (another prefix: where an SDK
+    configured so would look) holds nothing: exit 4 naming the doctor's failed check."""
+    _ = redis.admin.flushall()
+
+    done = await run_against(
+        syncing,
+        "apply",
+        "-f",
+        str(_file(tmp_path, redis.port)),
+        "--verify",
+        "--verify-timeout",
+        "3",
+        "--stores",
+        str(_stores(tmp_path, redis, prefix="not-the-client-side-id")),
+    )
+
+    assert done.code == 4, (done.stdout, done.stderr)
+    assert "available, but its store is not healthy" in done.stdout
+    done.assert_one_error_line("did not verify", "(store:")
+
+
+async def test_a_bad_stores_file_is_refused_before_anything_is_sent(
+    syncing: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """A stores file with a password in it: exit 2, one error line, no request at all."""
+    bad = tmp_path / "watch.toml"
+    _ = bad.write_text('[[store]]\nproject = "default"\npassword = "hunter2"\n')
+
+    done = await run_against(
+        syncing, "apply", "-f", str(_file(tmp_path, 6379)), "--verify", "--stores", str(bad)
+    )
+
+    assert done.code == 2, done.stderr
+    assert "hunter2" not in done.stderr
+    assert syncing.requests == []

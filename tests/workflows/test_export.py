@@ -259,3 +259,23 @@ def test_a_lone_surrogate_is_refused_in_toml_and_hcl_but_kept_in_json() -> None:
     assert isinstance(render_toml(exported), Err)
     assert isinstance(render_terraform(exported), Err)
     assert json.loads(render_json(exported))["integration"][0]["name"] == "bad \ud800"
+
+
+async def test_a_null_setting_is_left_out_and_plans_no_change(
+    fake: FakeLaunchDarkly, tmp_path: Path
+) -> None:
+    """A config key the API shows as null is "not set": the export leaves it out (TOML has
+    no null), and planning that file changes nothing."""
+    _ = fake.seed_integration(
+        "default", "production", "redis", name="N", config={"host": "h", "username": None}
+    )
+    exported = await _exported(fake)
+    file = tmp_path / "stores.toml"
+    _ = file.write_text(render_toml(exported).unwrap(), encoding="utf-8")
+
+    async with core_for(fake) as core:
+        planned = await plan(core, load_desired(file).unwrap())
+
+    assert "username" not in file.read_text()
+    assert isinstance(planned, Ok)
+    assert planned.value.changes == ()
