@@ -14,6 +14,7 @@ from ldstore.cli._options import Subparsers, add_command
 
 if TYPE_CHECKING:
     from ldstore.mcp import HttpOptions
+    from ldstore.watch import StoresFile
 
 __all__ = ["register"]
 
@@ -21,18 +22,26 @@ MCP_EXTRA_MISSING = "`ldstore mcp` needs the mcp extra: pip install 'ldstore[mcp
 
 _DESCRIPTION = """\
 Serve the big segment store operations and workflows as tools of an MCP server over stdio \
-(JSON-RPC on stdin/stdout, logs on stderr), for AI agents such as Claude Desktop or an IDE. \
-The token, base URL and --federal come from the same places as for every other command; one \
-connection (and its rate-limit-aware limiter) serves every tool call.
+(JSON-RPC on stdin/stdout, logs on stderr), or with --http over streamable HTTP, for AI \
+agents such as Claude Desktop or an IDE. The token, base URL and --federal come from the \
+same places as for every other command; one connection (and its rate-limit-aware limiter) \
+serves every tool call. A delete, an apply that deletes, and a patch switching a store off \
+or changing its config are confirmed by the user through the client first (MCP \
+elicitation); a client that cannot ask is refused unless the server runs with \
+--allow-unconfirmed. The doctor's tools read the store a call names by URL or table, or the \
+one --stores FILE (the stores file of `ldstore watch`) maps the integration to, with its \
+password from the environment variable the file names; no tool takes a password.
 
 Tools: list_big_segment_store_integrations, get_big_segment_store_integration, \
 create_big_segment_store_integration, patch_big_segment_store_integration, \
 delete_big_segment_store_integration, wait_until_big_segment_store_available, \
-plan_big_segment_store_integrations, apply_big_segment_store_integrations."""
+plan_big_segment_store_integrations, apply_big_segment_store_integrations, \
+diagnose_big_segment_store, check_big_segment_membership."""
 
 _EXAMPLES = """\
   ldstore mcp                          # every tool; an agent starts this, not you
-  ldstore mcp --read-only              # list, get, wait and plan only
+  ldstore mcp --read-only              # list, get, wait, plan and the doctor's two only
+  ldstore mcp --stores stores.toml     # the doctor's tools find each integration's store
   ldstore mcp --tool list_big_segment_store_integrations --tool get_big_segment_store_integration
   LDSTORE_MCP_TOKEN=... ldstore mcp --http 127.0.0.1:8765 --http-token-env LDSTORE_MCP_TOKEN
 
@@ -46,7 +55,7 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "mcp",
-        summary="serve the operations as MCP tools over stdio, for AI agents (extra: mcp)",
+        summary="serve the operations as MCP tools over stdio or HTTP, for AI agents (extra: mcp)",
         description=_DESCRIPTION,
         examples=_EXAMPLES,
     )
@@ -54,7 +63,8 @@ def register(subparsers: Subparsers) -> None:
     _ = tools.add_argument(
         "--read-only",
         action="store_true",
-        help="serve only the tools that change nothing (list, get, wait, plan)",
+        help="serve only the tools that change nothing (list, get, wait, plan, diagnose, "
+        "check membership)",
     )
     _ = tools.add_argument(
         "--tool",
@@ -62,6 +72,13 @@ def register(subparsers: Subparsers) -> None:
         dest="tools",
         metavar="NAME",
         help="serve only this tool (repeatable); default: all",
+    )
+    _ = tools.add_argument(
+        "--stores",
+        metavar="FILE",
+        help="the stores file (TOML, as for `ldstore watch`) mapping integrations to their "
+        "stores, for diagnose_big_segment_store and check_big_segment_membership; passwords "
+        "by environment variable name (password_env) only",
     )
     confirm = parser.add_argument_group("confirmation")
     _ = confirm.add_argument(
@@ -138,6 +155,21 @@ def http_options(args: argparse.Namespace, ld_token: str | None) -> HttpOptions 
     return HttpOptions(host=host, port=int(port_text), token=token)
 
 
+def stores_file(path: str | None) -> StoresFile | None:
+    """``--stores FILE`` loaded as ``ldstore watch`` loads it, every ``password_env`` set;
+    ``UsageError`` (one line, never a secret) otherwise."""
+    if path is None:
+        return None
+    from ldstore.result import Err  # noqa: PLC0415
+    from ldstore.watch import load_stores  # noqa: PLC0415
+
+    loaded = load_stores(path)
+    checked = loaded if isinstance(loaded, Err) else loaded.value.check_environment()
+    if isinstance(checked, Err):
+        raise UsageError(checked.error.message)
+    return checked.value
+
+
 def select_tools(
     known: Sequence[str], read_only: Sequence[str], *, named: Sequence[str] | None, only_reads: bool
 ) -> tuple[str, ...]:
@@ -171,7 +203,10 @@ async def run_mcp(args: argparse.Namespace) -> int:
     )
     api_key = core.api_key
     http = http_options(args, api_key if isinstance(api_key, str) else None)
-    server = mcp.build_server(core, tools=tools, allow_unconfirmed=bool(args.allow_unconfirmed))
+    stores = stores_file(args.stores)
+    server = mcp.build_server(
+        core, tools=tools, allow_unconfirmed=bool(args.allow_unconfirmed), stores=stores
+    )
     if http is None:
         await server.run_stdio_async()
     else:

@@ -138,7 +138,9 @@ async def ask(
     the client asks its user and calls again with the answer, which is taken only with
     the ``request_state`` this server signed for the same question.
     """
-    message = "\n".join([what, *(f"- {printable(line)}" for line in details), _UNDONE])
+    # One line each, escaped: keys and names come from the model and the API.
+    lines = [printable(what), *(f"- {printable(line)}" for line in details), _UNDONE]
+    message = "\n".join(lines)
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
         return _ask_in_rounds(ctx, message)
     if not can_ask(ctx):

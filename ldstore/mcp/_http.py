@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import signal
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
+from types import FrameType
 from typing import Any, Final
 
 import attrs
@@ -112,7 +115,8 @@ def http_app(server: MCPServer[Any], options: HttpOptions) -> App:
 
 
 async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
-    """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
+    """Serve until interrupted: SIGTERM (a service manager's stop) returns after a graceful
+    shutdown; SIGINT raises ``KeyboardInterrupt`` after it, as uvicorn does."""
     import uvicorn  # noqa: PLC0415 - the mcp extra brings it; only --http loads it
 
     config = uvicorn.Config(
@@ -123,4 +127,16 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         access_log=False,  # request lines would say nothing the operator needs
         lifespan="on",
     )
-    await uvicorn.Server(config).serve()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the
+    # handler it found; with this one in place, that ends the serve rather than the process.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stopped) if in_main_thread else None
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        if previous is not None:
+            _ = signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM once uvicorn has shut down: nothing is left to do."""

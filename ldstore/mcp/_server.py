@@ -17,13 +17,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from ldstore.core import Core
 from ldstore.errors import InputValidationError
+from ldstore.watch import StoresFile
 
 from ._convert import failure
+from ._doctor import check_membership, diagnose_store
 from ._shapes import (
     ApplyOutput,
     Deleted,
+    Diagnosis,
     Integration,
     IntegrationCollection,
+    Membership,
     NotChanged,
     PlanOutput,
 )
@@ -57,7 +61,11 @@ when LaunchDarkly has synced the store. Every result's text is a summary line, t
 JSON; a failed call is isError with {"error": {kind, status, code, message, id,
 retry_after, field}} there. Deleting, and switching a store off or changing its
 connection, are confirmed by the user first. Secrets (the Redis password) are
-write-only: results show them masked."""
+write-only: results show them masked. diagnose_big_segment_store reads the store itself
+(read-only) and says whether SDKs will trust it; check_big_segment_membership compares
+one context's membership in one big segment as the API says it with what the store holds.
+Both read the store named by url (Redis) or table (DynamoDB), or the one the server's
+stores file maps the integration to; passwords come only from the server's environment."""
 
 # The registry: names, titles, annotations and descriptions an agent reads. They are kept
 # short (tools/list is read into the model's context on every conversation): each says what
@@ -166,6 +174,27 @@ _SPECS: Final = (
         "each item's outcome in the JSON. Deleting, switching off or changing a store's "
         "config asks the user to confirm first.",
     ),
+    _Spec(
+        "diagnose_big_segment_store",
+        "Diagnose a big segment store",
+        diagnose_store,
+        _reads(),
+        "Read a Redis or DynamoDB big segment store itself (never writes) and say whether "
+        "SDKs will trust it: reachable, metadata fresh, keys well typed, the prefix the "
+        "environment's client-side ID. Gives `ldstore doctor`'s JSON; `healthy` false is a "
+        "finding, not an error. The store: url or table, else integration_id and the "
+        "server's stores file.",
+    ),
+    _Spec(
+        "check_big_segment_membership",
+        "Check a big segment membership end to end",
+        check_membership,
+        _reads(),
+        "Whether a context's membership in a big segment as the API gives it agrees with "
+        "the store SDKs read (the segment's current generation); else the fault: missing "
+        "include, stale generation, include where excluded, ref in both sets. The store "
+        "as for diagnose_big_segment_store.",
+    ),
 )
 
 TOOL_NAMES: Final = tuple(spec.name for spec in _SPECS)
@@ -192,6 +221,7 @@ class _Server(MCPServer[Core]):
         secrets: tuple[str, ...],
         *,
         allow_unconfirmed: bool,
+        stores: StoresFile | None,
     ) -> None:
         tools = _tools()
         super().__init__(
@@ -205,6 +235,7 @@ class _Server(MCPServer[Core]):
         self.served = served
         self.secrets = secrets  # a refused argument's name may be anything, even the token
         self.allow_unconfirmed = allow_unconfirmed
+        self.stores = stores  # the doctor's tools find an integration's store here
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Core, Any] | None = None
@@ -253,7 +284,11 @@ def _version() -> str:
 
 
 def build_server(
-    core: Core, *, tools: Collection[str] | None = None, allow_unconfirmed: bool = False
+    core: Core,
+    *,
+    tools: Collection[str] | None = None,
+    allow_unconfirmed: bool = False,
+    stores: StoresFile | None = None,
 ) -> MCPServer[Core]:
     """An MCP server whose tools share ``core`` (and its limiter) for the server's life.
 
@@ -261,7 +296,8 @@ def build_server(
     name raises ``ValueError``. The server closes ``core`` when it stops. What cannot be
     undone (a delete, an apply that deletes, a patch switching a store off or changing
     its connection) is confirmed by the user through MCP elicitation first, unless
-    ``allow_unconfirmed``.
+    ``allow_unconfirmed``. ``stores`` (``ldstore.watch.load_stores``) maps integrations
+    to their stores for the doctor's tools, passwords by environment variable.
     """
     selected = TOOL_NAMES if tools is None else tuple(tools)
     unknown = sorted(set(selected) - set(TOOL_NAMES))
@@ -275,7 +311,9 @@ def build_server(
             yield core
 
     served = tuple(name for name in TOOL_NAMES if name in selected)
-    return _Server(served, lifespan, secrets_of(core), allow_unconfirmed=allow_unconfirmed)
+    return _Server(
+        served, lifespan, secrets_of(core), allow_unconfirmed=allow_unconfirmed, stores=stores
+    )
 
 
 # What each tool's structuredContent is: published as its outputSchema, and checked before
@@ -291,6 +329,8 @@ OUTPUTS: Final[Mapping[str, Any]] = {
     "wait_until_big_segment_store_available": Integration,
     "plan_big_segment_store_integrations": PlanOutput,
     "apply_big_segment_store_integrations": ApplyOutput | NotChanged,
+    "diagnose_big_segment_store": Diagnosis,
+    "check_big_segment_membership": Membership,
 }
 
 
@@ -310,7 +350,8 @@ def compact(schema: Any, *, descriptions: bool) -> Any:
     ``null`` defaults (``required`` says what is optional), ``additionalProperties: true``
     (JSON Schema's default) and, with ``descriptions=False`` (output schemas), the
     descriptions (each tool's description says what the result means). ``anyOf`` a simple
-    type or null becomes a list of types, as JSON Schema allows.
+    type (with its own keywords, such as ``minLength``) or null becomes a list of types,
+    as JSON Schema allows.
     """
     if isinstance(schema, list):
         items: list[Any] = schema  # pyright: ignore[reportUnknownVariableType] - JSON
@@ -335,14 +376,13 @@ def compact(schema: Any, *, descriptions: bool) -> Any:
         else:
             out[key] = compact(value, descriptions=descriptions)
     options: list[dict[str, Any]] = out.get("anyOf") or []
-    if len(options) == 2:  # noqa: PLR2004 - X | None
-        types = options
-        kinds = [option.get("type") for option in types]
-        if "null" in kinds and all(len(option) == 1 for option in types):
-            other = next(kind for kind in kinds if kind != "null")
-            if other in _NULLABLE_SIMPLE:
-                del out["anyOf"]
-                out["type"] = [other, "null"]
+    if len(options) == 2 and {"type": "null"} in options:  # noqa: PLR2004 - X | None
+        (other,) = [option for option in options if option != {"type": "null"}]
+        # Keywords such as minLength apply to their own type only, so they stay valid with
+        # null allowed; an enum or const would have to list null too, so those are kept.
+        if other.get("type") in _NULLABLE_SIMPLE and not {"enum", "const"} & set(other):
+            del out["anyOf"]
+            out.update(other, type=[other["type"], "null"])
     return out
 
 

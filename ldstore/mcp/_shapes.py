@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from ldstore.models import config_class, config_fields, store_kinds
 
 __all__ = [
+    "MAX_CONTEXTS",
     "MAX_DESIRED",
     "MAX_PATCH",
     "MAX_TAGS",
@@ -21,12 +22,14 @@ __all__ = [
     "ConfigArg",
     "Deleted",
     "DesiredItem",
+    "Diagnosis",
     "EnvironmentKey",
     "ErrorBody",
     "Integration",
     "IntegrationCollection",
     "IntegrationId",
     "IntegrationKeyArg",
+    "Membership",
     "NotChanged",
     "PatchOperationArg",
     "PlanOutput",
@@ -41,6 +44,7 @@ StoreKind: TypeAlias = Literal["redis", "dynamodb"]
 MAX_DESIRED = 500  # desired items in one plan or apply
 MAX_PATCH = 100  # operations in one patch
 MAX_TAGS = 100  # tags on one integration
+MAX_CONTEXTS = 20  # contexts whose memberships one diagnosis reads
 
 
 def _settings_help() -> str:
@@ -206,3 +210,29 @@ class ApplyOutput(PlanOutput):
     """The plan carried out: each step's outcome, in order."""
 
     outcomes: list[Outcome]
+
+
+class CheckOut(BaseModel):
+    name: str
+    status: Literal["ok", "warning", "failure"]
+    detail: str
+
+
+class Diagnosis(_Wire):
+    """The doctor's report (``ldstore doctor --output json``)."""
+
+    store: str
+    prefix: str | None
+    healthy: bool
+    stale: bool
+    checks: list[CheckOut]
+
+
+class Membership(_Wire):
+    """One context's membership in one big segment: the API's answer against the store's."""
+
+    agrees: bool
+    detail: str
+    api: dict[str, Any]
+    store: dict[str, Any]
+    diagnosis: Diagnosis

@@ -42,6 +42,7 @@ from ._convert import (
     desired_integrations,
     failure,
     patch_operations,
+    redact,
     success,
     typed_config,
 )
@@ -141,14 +142,16 @@ async def _confirmed(
 ) -> CallToolResult | InputRequiredResult | None:
     """``None`` to go ahead; otherwise the result to return, nothing having been sent.
 
-    Declined or cancelled: a success saying nothing changed (``NotChanged``, which every
-    confirmed tool's published output schema admits: ``_server.OUTPUTS``). A client that cannot ask: an error (fail
-    closed), unless the operator started the server with ``--allow-unconfirmed``.
+    Declined or cancelled: a success saying nothing changed (``NotChanged``, which the
+    output schema of every tool that asks admits: ``_server.OUTPUTS``). A client that
+    cannot ask: an error (fail closed), unless the operator started the server with
+    ``--allow-unconfirmed``.
     """
     if not reasons or _unconfirmed(ctx):
         return None
     secrets = secrets_of(_core(ctx))
-    answer = await ask(ctx, what, reasons)
+    # The user's screen is output too: the token never shows, whatever the arguments hold.
+    answer = await ask(ctx, redact(what, secrets), [redact(line, secrets) for line in reasons])
     if isinstance(answer, InputRequiredResult):
         return answer
     match answer:

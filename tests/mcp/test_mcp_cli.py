@@ -7,6 +7,7 @@ import asyncio
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mcp_support import TOKEN, ldstore_executable, server_environment
@@ -205,3 +206,31 @@ def test_http_options_bind_loopback_unless_told(monkeypatch: pytest.MonkeyPatch)
         False,
         False,
     ]
+
+
+_STORE = '[[store]]\nproject = "default"\nenvironment = "production"\nkind = "redis"\nname = "n"\n'
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ('url = "redis://u:hunter2-inline@h:6379/0"\n', "url holds a password, which is refused"),
+        ('url = "redis://h:6379/0"\npassword_env = "MCP_UNSET_PASSWORD"\n', "MCP_UNSET_PASSWORD"),
+        ('url = "redis://h:6379/0"\ncolour = "blue"\n', "unknown key 'colour'"),
+    ],
+)
+async def test_a_bad_stores_file_is_a_usage_error_before_serving(
+    tmp_path: Path, entry: str, words: str
+) -> None:
+    """--stores is loaded as `ldstore watch` loads it: a password in the file, an unset
+    password_env or an unknown key is exit 2 in one line naming it (never the password)."""
+    stores = tmp_path / "stores.toml"
+    _ = stores.write_text(_STORE + entry, encoding="utf-8")
+
+    code, stdout, stderr = await run_ldstore("mcp", "--stores", str(stores), LD_ACCESS_TOKEN=TOKEN)
+
+    assert (code, stdout) == (2, "")
+    assert words in stderr
+    assert str(stores) in stderr
+    assert "hunter2-inline" not in stderr
+    assert len(stderr.splitlines()) == 1

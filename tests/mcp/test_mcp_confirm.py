@@ -214,10 +214,29 @@ async def test_the_question_says_what_will_happen(fake: FakeLaunchDarkly) -> Non
         result = await client.call_tool(tool, arguments)
 
     (question,) = asked
-    assert question.message.startswith("Apply this plan? Plan: 0 to create, 1 to update")
+    assert question.message.startswith(
+        "Apply this plan? Plan: 0 to create, 0 to update, 1 to delete"
+    )
     assert f"deletes redis default/production 'Leftover' ({leftover['_id']})" in question.message
     assert "hunter2-secret" not in question.message
     assert TOKEN not in dumped(result)
+
+
+async def test_the_question_never_shows_the_token(fake: FakeLaunchDarkly) -> None:
+    """A patch whose value is the token (by mistake or by design): the user's form masks it."""
+    integration_id = seed(fake)
+    patch = [{"op": "replace", "path": "/config/host", "value": TOKEN}]
+    callback, asked = answering("decline")
+
+    async with connected(fake, callback) as client:
+        _ = await client.call_tool(
+            "patch_big_segment_store_integration",
+            {**KEYS, "integration_id": integration_id, "patch": patch},
+        )
+
+    (question,) = asked
+    assert "[REDACTED]" in question.message
+    assert TOKEN not in question.message
 
 
 async def test_an_unsigned_answer_does_not_count(fake: FakeLaunchDarkly) -> None:

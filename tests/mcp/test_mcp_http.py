@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import httpx2
+import mcp
 import pytest
 import pytest_asyncio
 from mcp import ClientSession
@@ -33,6 +35,7 @@ from mcp_support import (
     structured,
 )
 
+from ldstore.cli._errors import EXIT_INTERRUPTED
 from ldstore.testing import FakeLaunchDarkly
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -76,23 +79,35 @@ async def url(fake: FakeLaunchDarkly) -> AsyncGenerator[str, None]:
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_TIMEOUT
-        while True:
-            assert process.returncode is None, "ldstore mcp --http exited"
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                assert loop.time() < deadline, "ldstore mcp --http did not listen in time"
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            break
+        await _listening(process, port)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        process.terminate()
-        _ = await asyncio.wait_for(process.wait(), START_TIMEOUT)
+        # Ctrl-C, as an operator stops it: uvicorn shuts down, ldstore says "interrupted"
+        # (and coverage, measuring the child, writes its data on the way out).
+        process.send_signal(signal.SIGINT)
+        try:
+            code = await asyncio.wait_for(process.wait(), START_TIMEOUT)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        assert code == EXIT_INTERRUPTED
+
+
+async def _listening(process: asyncio.subprocess.Process, port: int) -> None:
+    """Return once ``process`` accepts connections on ``port`` (START_TIMEOUT at most)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    while True:
+        assert process.returncode is None, "ldstore mcp --http exited"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            assert loop.time() < deadline, "ldstore mcp --http did not listen in time"
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
 
 
 @asynccontextmanager
@@ -108,6 +123,37 @@ async def http_session(url: str, bearer: str = BEARER) -> AsyncGenerator[ClientS
     ):
         _ = await session.initialize()
         yield session
+
+
+@pytest.mark.parametrize("action", ["decline", "accept"])
+async def test_a_2026_client_confirms_over_http(
+    url: str, fake: FakeLaunchDarkly, action: Literal["decline", "accept"]
+) -> None:
+    """mcp.Client (the 2026-07-28 protocol: stateless, a question is answered by calling
+    again) is asked before a delete; declined, nothing reaches the API."""
+    integration_id = seed(fake)
+    callback, asked = answering(action)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {BEARER}"})
+
+    async with (
+        http,
+        mcp.Client(
+            streamable_http_client(url, http_client=http), elicitation_callback=callback
+        ) as client,
+    ):
+        result = await client.call_tool(
+            "delete_big_segment_store_integration", {**KEYS, "integration_id": integration_id}
+        )
+        version = client.session.protocol_version
+
+    assert version == "2026-07-28"
+    assert len(asked) == 1
+    if action == "decline":
+        assert structured(result)["changed"] is False
+        assert fake.requests == []
+    else:
+        assert structured(result)["deleted"] is True
+        assert [request.method for request in fake.requests] == ["DELETE"]
 
 
 def seed(fake: FakeLaunchDarkly) -> str:
@@ -178,3 +224,33 @@ async def test_the_python_client_over_http(url: str, fake: FakeLaunchDarkly) -> 
     assert fake.integrations == []
     results: tuple[CallToolResult, ...] = (listed, missing, deleted)
     assert all(TOKEN not in dumped(result) for result in results)
+
+
+async def test_sigterm_stops_the_http_server_with_exit_0(fake: FakeLaunchDarkly) -> None:
+    """A service manager's stop (SIGTERM): a graceful shutdown, then exit 0, not death by
+    the signal uvicorn raises again."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        ldstore_executable(),
+        "mcp",
+        "--http",
+        f"127.0.0.1:{port}",
+        "--http-token-env",
+        "LDSTORE_MCP_BEARER",
+        env=server_environment(fake, LDSTORE_MCP_BEARER=BEARER),
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await _listening(process, port)
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), START_TIMEOUT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            _ = await process.wait()
+    assert process.stderr is not None
+    stderr = (await process.stderr.read()).decode()
+
+    assert code == 0, stderr
+    assert "Traceback" not in stderr

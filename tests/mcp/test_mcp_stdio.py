@@ -47,7 +47,10 @@ ANNOTATIONS = {
     "wait_until_big_segment_store_available": (True, False, True),
     "plan_big_segment_store_integrations": (True, False, True),
     "apply_big_segment_store_integrations": (False, True, True),
+    "diagnose_big_segment_store": (True, False, True),
+    "check_big_segment_membership": (True, False, True),
 }
+_STORE = ("url", "table", "region", "endpoint_url")  # where the doctor's tools read
 ARGUMENTS: dict[str, set[str]] = {
     "list_big_segment_store_integrations": set[str](),
     "get_big_segment_store_integration": {"integration_id"},
@@ -57,6 +60,14 @@ ARGUMENTS: dict[str, set[str]] = {
     "wait_until_big_segment_store_available": {"integration_id", "timeout"},
     "plan_big_segment_store_integrations": {"desired", "prune"},
     "apply_big_segment_store_integrations": {"desired", "prune"},
+    "diagnose_big_segment_store": {"integration_id", *_STORE, "prefix", "context_keys"},
+    "check_big_segment_membership": {
+        "segment_key",
+        "context_key",
+        "integration_id",
+        *_STORE,
+        "prefix",
+    },
 }
 _KEY_NAMES = {"project_key", "environment_key", "integration_key"}
 _WITHOUT_KEYS = {"plan_big_segment_store_integrations", "apply_big_segment_store_integrations"}
@@ -113,7 +124,7 @@ def seed(fake: FakeLaunchDarkly, name: str = "Seeded", **fields: Any) -> str:
 
 
 async def test_tools_are_listed_with_schemas_and_annotations(session: ClientSession) -> None:
-    """Eight tools with the issue's names, flat snake_case arguments, annotations, schemas."""
+    """Ten tools with the issue's names, flat snake_case arguments, annotations, schemas."""
     listed = await session.list_tools()
 
     tools = {tool.name: tool for tool in listed.tools}
@@ -338,3 +349,25 @@ async def test_tool_flags_choose_the_tools_and_a_429_is_structured(
     error = error_of(limited)
     assert (error["kind"], error["status"], error["retry_after"]) == ("RateLimitedError", 429, 7)
     assert len(fake.requests) == 1
+
+
+async def test_allow_unconfirmed_lets_a_client_that_cannot_ask_delete(
+    fake: FakeLaunchDarkly, errlog: TextIO
+) -> None:
+    """``ldstore mcp`` refuses a delete for a client without elicitation; started with
+    --allow-unconfirmed, the same client's delete is made."""
+    integration_id = seed(fake)
+    by_id = {**KEYS, "integration_id": integration_id}
+    environment = server_environment(fake)
+
+    async with in_own_task(stdio_session(env=environment, errlog=errlog)) as guarded:
+        refused = await call(guarded, "delete_big_segment_store_integration", by_id)
+    requests_when_refused = len(fake.requests)
+    opening = stdio_session("--allow-unconfirmed", env=environment, errlog=errlog)
+    async with in_own_task(opening) as unguarded:
+        deleted = await call(unguarded, "delete_big_segment_store_integration", by_id)
+
+    assert error_of(refused)["kind"] == "ConfirmationRequiredError"
+    assert requests_when_refused == 0
+    assert structured(deleted)["deleted"] is True
+    assert [request.method for request in fake.requests] == ["DELETE"]

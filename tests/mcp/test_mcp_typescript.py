@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ServeFake
+from doctor.support import Members, RedisServer, now_ms, redis_server, seed_redis
 from mcp_support import TOKEN, ldstore_executable, server_environment
 
 from ldstore.testing import FakeLaunchDarkly, RateLimited
 
 _TS = Path(__file__).parent / "ts"
-_RUN_TIMEOUT = 120.0  # seconds for two server spawns and 24 calls; it takes about 6
+_RUN_TIMEOUT = 120.0  # seconds for two server spawns and 28 calls; it takes about 7
 
 # step -> (isError, error kind): what each call of client.mjs must give.
 EXPECTED: dict[str, tuple[bool, str | None]] = {
@@ -40,6 +42,10 @@ EXPECTED: dict[str, tuple[bool, str | None]] = {
     "unknown-argument": (True, "InputValidationError"),
     "bad-config": (True, "InputValidationError"),
     "409-duplicate": (True, "StatusConflictError"),
+    "diagnose": (False, None),
+    "diagnose-password-in-url": (True, "InputValidationError"),
+    "membership": (False, None),
+    "membership-404": (True, "NotFoundError"),
     "delete-cancelled": (False, None),
     "delete-declined": (False, None),
     "delete": (False, None),
@@ -59,13 +65,20 @@ def _node() -> str:
     return node
 
 
-async def _drive(fake: FakeLaunchDarkly) -> tuple[list[dict[str, Any]], str]:
+@pytest.fixture(scope="module")
+def redis_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server for the doctor's tools, on 127.0.0.1; stopped by PID."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+async def _drive(fake: FakeLaunchDarkly, redis_url: str) -> tuple[list[dict[str, Any]], str]:
     """Run client.mjs against ``ldstore mcp`` on ``fake``; its JSON lines and all its output."""
     process = await asyncio.create_subprocess_exec(
         _node(),
         str(_TS / "client.mjs"),
         ldstore_executable(),
-        env=server_environment(fake),
+        env=server_environment(fake, LDSTORE_TEST_REDIS_URL=redis_url),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -93,12 +106,20 @@ async def _drive(fake: FakeLaunchDarkly) -> tuple[list[dict[str, Any]], str]:
     return lines, "".join(raw)
 
 
-async def test_the_typescript_client_accepts_every_result(serve_fake: ServeFake) -> None:
-    """Every tool, every error path (404, 409, 429, bad and unknown arguments), declined and
-    unconfirmable calls: the TypeScript client accepts each result, as its isError says."""
+async def test_the_typescript_client_accepts_every_result(
+    serve_fake: ServeFake, redis_module: RedisServer
+) -> None:
+    """Every tool, every error path (404, 409, 429, bad and unknown arguments, a password in
+    a store URL), declined and unconfirmable calls: the TypeScript client accepts each
+    result, as its isError says."""
     fake = await serve_fake(FakeLaunchDarkly(TOKEN, sync_delay=0.05))
+    _ = redis_module.admin.flushall()
+    _ = fake.add_big_segment("default", "production", "beta", included=["alice"])
+    prefix = fake.client_side_id("default", "production")
+    members: Members = {"alice": (["beta.g1"], [])}
+    seed_redis(redis_module.admin, prefix=prefix, synchronized_on=now_ms(), members=members)
 
-    lines, output = await _drive(fake)
+    lines, output = await _drive(fake, redis_module.url)
 
     calls = {line["step"]: line for line in lines if "step" in line}
     rejected = {step: line["rejected"] for step, line in calls.items() if not line["accepted"]}
@@ -110,6 +131,11 @@ async def test_the_typescript_client_accepts_every_result(serve_fake: ServeFake)
         assert line["structured"] is not line["isError"], line
         assert ("error" in line["json"]) is line["isError"], line
     assert calls["429"]["json"]["error"]["status"] == 429
+    assert calls["diagnose"]["json"]["healthy"] is True
+    assert calls["diagnose"]["json"]["memberships"] == {"alice": {"beta.g1": True}}
+    assert calls["diagnose-password-in-url"]["json"]["error"]["field"] == "url"
+    assert calls["membership"]["json"]["agrees"] is True
+    assert "pw-ts-redis" not in output
     assert calls["delete-declined"]["json"] == {
         "changed": False,
         "answer": "decline",

@@ -4,7 +4,8 @@
 //
 //   node client.mjs LDSTORE_EXECUTABLE
 //
-// The server's environment (LD_ACCESS_TOKEN, LD_BASE_URI naming the fake) is this process's.
+// The server's environment (LD_ACCESS_TOKEN, LD_BASE_URI naming the fake) is this process's;
+// LDSTORE_TEST_REDIS_URL names the redis-server the doctor's tools read.
 // Before the last call it prints {"ready": "429"} and waits for a line on stdin: the test then
 // makes the fake answer the next list with a 429.
 import { createInterface } from "node:readline";
@@ -13,6 +14,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [executable] = process.argv.slice(2);
+const REDIS_URL = process.env.LDSTORE_TEST_REDIS_URL;
 const KEYS = { project_key: "default", environment_key: "production", integration_key: "redis" };
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -143,6 +145,18 @@ await call(user, "409-duplicate", "create_big_segment_store_integration", {
   name: "Declared",
   config: { host: "h" },
 });
+await call(user, "diagnose", "diagnose_big_segment_store", {
+  ...KEYS,
+  url: REDIS_URL,
+  context_keys: ["alice"],
+});
+await call(user, "diagnose-password-in-url", "diagnose_big_segment_store", {
+  ...KEYS,
+  url: "redis://:pw-ts-redis@127.0.0.1:6379/0",
+});
+const member = { ...KEYS, url: REDIS_URL, segment_key: "beta", context_key: "alice" };
+await call(user, "membership", "check_big_segment_membership", member);
+await call(user, "membership-404", "check_big_segment_membership", { ...member, segment_key: "nope" });
 user.answers.push("cancel");
 await call(user, "delete-cancelled", "delete_big_segment_store_integration", byId);
 user.answers.push("decline");
