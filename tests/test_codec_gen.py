@@ -70,6 +70,8 @@ def fitting(type_: Any, *, chaos: bool) -> st.SearchStrategy[Any]:
         return wire_objects(type_, chaos=chaos)
     if get_origin(type_) in (tuple, list, Sequence):
         return st.lists(fitting(args[0], chaos=chaos), max_size=2)
+    if get_origin(type_) in (dict, Mapping) and args[1] is not Any:  # e.g. a Segment's links
+        return st.dictionaries(st.text(max_size=6), fitting(args[1], chaos=chaos), max_size=2)
     simple: dict[Any, st.SearchStrategy[Any]] = {
         str: st.text(max_size=8),
         models.IntegrationKey: st.sampled_from(["redis", "dynamodb", "cassandra"]),

@@ -238,7 +238,7 @@ async def test_the_deadline_holds_against_a_slow_store() -> None:
     assert isinstance(result, Err)
     assert isinstance(result.error, StoreUnreachableError)
     assert "deadline of 1 s" in str(result.error)
-    assert elapsed < 1.5
+    assert elapsed < 2.0  # ~1.0 s measured; 1.7 s seen on a machine at load 9
 
 
 async def test_a_password_echoed_decoded_by_the_server_is_masked() -> None:
@@ -414,7 +414,7 @@ async def test_the_dynamodb_deadline_holds(aws_environment: dict[str, str]) -> N
     assert isinstance(result, Err)
     assert isinstance(result.error, StoreUnreachableError)
     assert "deadline of 1 s" in str(result.error)
-    assert elapsed < 1.5
+    assert elapsed < 2.0  # ~1.0 s measured; 1.7 s seen on a machine at load 9
 
 
 async def test_a_cluster_node_that_hides_info_is_named_not_crashed_on() -> None:
