@@ -15,6 +15,10 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 from __future__ import annotations
 
 import asyncio
+
+# asyncio.to_thread (a long body's decoding) imports this on first use; a first use in a
+# process short of file descriptors would raise OSError out of a func: loaded now.
+import concurrent.futures.thread  # noqa: F401  # pyright: ignore[reportUnusedImport]
 import operator
 import re
 from collections.abc import Callable, Coroutine, Sequence
