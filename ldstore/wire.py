@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ldstore import _codec
-from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
+from ldstore.errors import (
+    APIError,
+    InputValidationError,
+    LDStoreError,
+    RateLimitedError,
+    ResponseValidationError,
+)
 from ldstore.result import Err, Ok
 
 if TYPE_CHECKING:  # the workflows import the funcs: keep this module light for its users
@@ -48,7 +54,9 @@ def error_to_wire(error: LDStoreError) -> dict[str, Any]:
         "message": error.message,
         "id": None if api is None else api.id,
         "retry_after": error.retry_after if isinstance(error, RateLimitedError) else None,
-        "field": error.field if isinstance(error, InputValidationError) else None,
+        "field": error.field
+        if isinstance(error, InputValidationError | ResponseValidationError)
+        else None,
     }
 
 
