@@ -8,7 +8,7 @@ in ``_codec_gen``.
 import gc
 import json
 import types
-from collections.abc import Callable, Mapping, MutableSequence, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
@@ -336,25 +336,37 @@ def _fault(value: object, type_: Any, path: str, depth: int) -> tuple[str, str] 
 
 
 def _deeper(value: object, type_: Any, path: str, depth: int) -> tuple[str, str] | None:
-    """The fault inside a model's fields or a list's items, if one of them has it."""
+    """The fault inside a model's fields, a list's items or a mapping's values, if one of
+    them has it."""
+    for where, item, item_type in _children(value, type_, path):
+        if item is _MISSING:
+            return where, "required, and missing"
+        found = _fault(item, item_type, where, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+_MISSING: Any = object()  # a required field the object leaves out
+
+
+def _children(value: object, type_: Any, path: str) -> Iterator[tuple[str, object, Any]]:
+    """Each (path, value, type) one level down in ``value`` decoded as ``type_``."""
     if isinstance(type_, type) and attrs.has(type_) and isinstance(value, dict):
         members = cast("dict[str, object]", value)
         for field in attrs.fields(type_):
             key = wire_name(field.name)
-            where = f"{path}.{key}" if path else key
-            if key not in members:
-                if field.default is attrs.NOTHING:
-                    return where, "required, and missing"
-                continue
-            found = _fault(members[key], field.type, where, depth + 1)
-            if found is not None:
-                return found
+            if key in members or field.default is attrs.NOTHING:
+                yield (f"{path}.{key}" if path else key), members.get(key, _MISSING), field.type
     elif (_codec_gen.homogeneous_tuple(type_) or _array_type(type_)) and isinstance(value, list):
+        item_type = get_args(type_)[0]
         for index, item in enumerate(cast("list[object]", value)):
-            found = _fault(item, get_args(type_)[0], f"{path}[{index}]", depth + 1)
-            if found is not None:
-                return found
-    return None
+            yield f"{path}[{index}]", item, item_type
+    elif get_origin(type_) in (dict, Mapping) and isinstance(value, dict):
+        item_type = get_args(type_)[1]
+        if item_type is not Any:  # a mapping of models (a segment's links)
+            for key, item in cast("dict[str, object]", value).items():
+                yield f"{path}.{key}", item, item_type
 
 
 def _problem(error: BaseException) -> str:

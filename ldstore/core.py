@@ -371,6 +371,9 @@ class Core:
         )
         self._owns_session = self._session is None
         _ = release()  # now, not in a call (see release)
+        # The resolver encodes host names with the idna codec, which Python imports on
+        # first use: now, not in a call made by a process short of file descriptors.
+        _ = "ldstore".encode("idna")
 
     def _resolve_base_url(self) -> str:
         # An explicit server_url > an explicit server > LD_BASE_URI > commercial.

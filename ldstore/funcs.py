@@ -18,13 +18,15 @@ cancellation (and hooks' or token providers' own exceptions) propagate.
 from __future__ import annotations
 
 import asyncio
+
+# asyncio.to_thread (a long body's decoding) imports this on first use; a first use in a
+# process short of file descriptors would raise OSError out of a func: loaded now.
+import concurrent.futures.thread  # noqa: F401  # pyright: ignore[reportUnusedImport]
 import json
 import operator
 import re
-import types
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
-from typing import Any, TypeVar, Union, cast, get_args, get_origin
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
@@ -478,107 +480,16 @@ def _wrong_request(request: object, expected: type) -> Err[InputValidationError]
 
 
 def _read(raw: Answer, cls: type[T]) -> Result[T, LDStoreError]:
-    """``_decoded``, after checking the JSON types of the fields ``cls`` takes: the
-    converter would make ``"false"`` true and ``5`` the name ``"5"``, and a read such as a
-    membership must not answer what the server did not say."""
-    if isinstance(raw, Err):
-        return raw
-    try:
-        data = _json.loads(raw.body)
-    except (ValueError, RecursionError):
-        problem = None  # not JSON: _decoded says so
-    else:
-        problem = _mistyped(data, cls, 0)
-    decoded = (
-        _decoded(raw, cls)
-        if problem is None
-        else Err(
-            redacted(
-                ResponseValidationError(
-                    message=f"HTTP {raw.status} body is not a valid {cls.__name__}: {problem}",
-                    status_code=raw.status,
-                    body=raw.body,
-                ),
-                raw.secret,
-            )
-        )
-    )
-    if isinstance(decoded, Err) and cls is Environment:
+    """``_decoded`` (whose strict rules refuse ``"false"`` for a boolean: a read such as a
+    membership must not answer what the server did not say), and for an environment that
+    did not decode, its SDK and mobile keys kept out of the error."""
+    decoded = _decoded(raw, cls)
+    if isinstance(decoded, Err) and cls is Environment and not isinstance(raw, Err):
         return Err(_without_environment_keys(decoded.error, raw.secret))
     return decoded
 
 
-_MAX_TYPE_DEPTH = 8  # the models these reads decode nest two levels deep
-
-
-def _mistyped(data: object, cls: type[Any], depth: int) -> str | None:
-    """What in ``data`` has a JSON type the model ``cls`` does not take; None: nothing.
-
-    A missing key is left to the decoder, which names it.
-    """
-    if depth > _MAX_TYPE_DEPTH:  # pragma: no cover - no read model nests this deep
-        return "nested too deep"
-    if not isinstance(data, dict):
-        return f"expected an object, not {_json_type(data)}"
-    fields = cast("Mapping[str, Any]", data)
-    for field in attrs.fields(cls):
-        key = _codec.wire_name(field.name)
-        if key in fields:
-            problem = _type_problem(fields[key], field.type, depth)
-            if problem is not None:
-                return f"{key}: {problem}"
-    return None
-
-
-def _type_problem(value: object, type_: Any, depth: int) -> str | None:
-    args = get_args(type_)
-    if get_origin(type_) in (Union, types.UnionType) and type(None) in args:
-        if value is None:
-            return None
-        type_ = next(arg for arg in args if arg is not type(None))
-    if type_ is bool:
-        fits = isinstance(value, bool)
-    elif type_ is int or type_ is datetime:  # a timestamp is integer milliseconds
-        fits = isinstance(value, int) and not isinstance(value, bool)
-    elif type_ is str:
-        fits = isinstance(value, str)
-    elif attrs.has(type_):
-        return _mistyped(value, type_, depth + 1)
-    elif get_origin(type_) is Mapping:
-        if not isinstance(value, dict):
-            return f"expected an object, not {_json_type(value)}"
-        items = cast("Mapping[str, object]", value)
-        return next(
-            (
-                f"{name!r:.40}: {problem}"
-                for name, item in items.items()
-                if (problem := _type_problem(item, get_args(type_)[1], depth + 1)) is not None
-            ),
-            None,
-        )
-    else:  # pragma: no cover - every type the read models use is handled above
-        return None
-    return None if fits else f"expected {_JSON_NAMES[type_]}, not {_json_type(value)}"
-
-
-_JSON_NAMES = {
-    bool: "a boolean",
-    int: "an integer",
-    datetime: "integer milliseconds",
-    str: "a string",
-}
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
+_MAX_TYPE_DEPTH = 8  # deeper than any environment body: left out when masking
 
 
 # The environment's secrets, which its body carries next to the fields ldstore reads.

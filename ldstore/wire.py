@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ldstore import _codec
 from ldstore.configs import redact
-from ldstore.errors import APIError, InputValidationError, LDStoreError, RateLimitedError
+from ldstore.errors import (
+    APIError,
+    InputValidationError,
+    LDStoreError,
+    RateLimitedError,
+    ResponseValidationError,
+)
 from ldstore.result import Err, Ok
 
 if TYPE_CHECKING:  # the workflows import the funcs: keep this module light for its users
@@ -57,7 +63,9 @@ def error_to_wire(error: LDStoreError) -> dict[str, Any]:
         "message": error.message,
         "id": None if api is None else api.id,
         "retry_after": error.retry_after if isinstance(error, RateLimitedError) else None,
-        "field": error.field if isinstance(error, InputValidationError) else None,
+        "field": error.field
+        if isinstance(error, InputValidationError | ResponseValidationError)
+        else None,
     }
 
 

@@ -22,6 +22,7 @@ from ldstore.funcs import (
     get_big_segment_store_integration,
     get_big_segment_store_integrations,
 )
+from ldstore.wire import error_to_wire
 from ldstore.workflows import wait_until_available
 
 
@@ -225,3 +226,15 @@ async def test_a_gzip_answer_inside_the_bounds_decodes() -> None:
 
     assert isinstance(result, Ok)
     assert len(result.value.items) == 200
+
+
+async def test_the_field_at_fault_reaches_the_wire_shape_of_the_error() -> None:
+    """error_to_wire (what --output json and the MCP tools show) carries the field."""
+    wire = integration(_status={"available": "false"})
+    async with serve(answer(200, wire)) as server, core_at(server.url) as core:
+        result = await get_big_segment_store_integration(core, get_request())
+
+    assert isinstance(result, Err)
+    shown = error_to_wire(result.error)
+    assert shown["kind"] == "ResponseValidationError"
+    assert shown["field"] == "_status.available"

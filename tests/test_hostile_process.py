@@ -10,11 +10,14 @@ import asyncio
 import json
 import sys
 
+import pytest
 from aiohttp import web
 from hostile import serve
 
+from ldstore.funcs import OFF_LOOP_BYTES
+
 _SHORT_OF_DESCRIPTORS = """
-import asyncio, json, resource, sys
+import asyncio, json, os, resource, sys
 from ldstore import Core, Err, Ok, RetryConfig
 from ldstore.funcs import get_big_segment_store_integrations
 
@@ -23,6 +26,14 @@ async def main(url, limit, calls):
     core = Core("api-fd-token-0123456789", server_url=url, retry_config=retry, timeout=5.0)
     loaded = set(sys.modules)
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    hogs = []  # every descriptor but a few taken: the pressure does not depend on timing
+    while True:
+        try:
+            hogs.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            break
+    for hog in hogs[:6]:
+        os.close(hog)
     async with core:
         outcomes = await asyncio.gather(
             *(get_big_segment_store_integrations(core) for _ in range(calls)), return_exceptions=True
@@ -48,17 +59,26 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
 
 
-async def test_calls_in_a_process_out_of_descriptors_return_results() -> None:
-    """RLIMIT_NOFILE at 32 and 300 concurrent list calls, every other answer a 503 (so the
-    first retry happens under pressure): 300 Results, none raised, some connections
-    refused for lack of descriptors; nothing imported after the limit was set that
-    opens a file."""
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_calls_in_a_process_out_of_descriptors_return_results(host: str) -> None:
+    """RLIMIT_NOFILE at 64, all but 6 descriptors taken, and 300 concurrent list calls (to
+    an IP, or a name: the resolver runs too), every other
+    answer a 503 (so the first retry happens under pressure), some long enough to be
+    decoded in a thread: 300 Results, none raised, some connections refused for lack of
+    descriptors; no module imported after the limit was set (an import opens files)."""
     served = [0]
+    # Every tenth answer is long enough to be decoded in a thread.
+    long_list: dict[str, object] = {
+        "_links": {"self": {"href": "/" * (OFF_LOOP_BYTES + 1)}},
+        "items": [],
+    }
 
     async def flaky(_: web.Request) -> web.StreamResponse:
         served[0] += 1
         if served[0] % 2:
             return web.json_response({"code": "busy", "message": "try again"}, status=503)
+        if served[0] % 10 == 0:
+            return web.json_response(long_list)
         return web.json_response({"_links": {"self": {}}, "items": []})
 
     async with serve(flaky) as server:
@@ -66,8 +86,8 @@ async def test_calls_in_a_process_out_of_descriptors_return_results() -> None:
             sys.executable,
             "-c",
             _SHORT_OF_DESCRIPTORS,
-            server.url,
-            "32",
+            server.url.replace("127.0.0.1", host),  # a name: the resolver runs too
+            "64",
             "300",
             stdout=asyncio.subprocess.PIPE,
         )
