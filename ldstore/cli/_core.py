@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ldstore.cli._errors import GaveUpError, UsageError, remember_secret
-from ldstore.cli._options import DEFAULT_RETRY_BUDGET
+from ldstore.cli._options import DEFAULT_RETRY_BUDGET, rate_share
 from ldstore.cli._settings import setting, settings_of
 from ldstore.errors import ConnectionFailedError
 
@@ -31,6 +31,7 @@ __all__ = [
     "attempts_left_unreached",
     "check_url",
     "make_core",
+    "rate_reserve",
     "resolve_connection",
 ]
 
@@ -160,6 +161,7 @@ def make_core(args: argparse.Namespace) -> Core:
             if budget == 0
             else RetryConfig(max_elapsed_time=budget),
             hooks=hooks,
+            rate_reserve=rate_reserve(args),
         )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
@@ -171,6 +173,22 @@ def make_core(args: argparse.Namespace) -> Core:
         budget,
     )
     return core
+
+
+def rate_reserve(args: argparse.Namespace) -> float:
+    """``--rate-reserve``, else the config file's ``rate-reserve``, else 0; ``UsageError``
+    for a file's value that is no share."""
+    flag: float | None = getattr(args, "rate_reserve", None)
+    if flag is not None:
+        return flag
+    text, source = setting("rate-reserve", None, settings_of(args))
+    if text is None:
+        return 0.0
+    try:
+        return rate_share(text)
+    except argparse.ArgumentTypeError as error:
+        msg = f"rate-reserve in {source}: {error}"
+        raise UsageError(msg) from None
 
 
 def check_url(url: str) -> None:
