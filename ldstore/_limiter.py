@@ -262,10 +262,10 @@ class Limiter:
     def _kept(self, scope: str, window: _Window) -> float:
         """What a scope's remaining budget must not go below: the reserve's share of the
         account's (global) window, nothing on a route."""
+        if scope != _GLOBAL or not self.rate_reserve:
+            return 0.0  # the usual case, before any work
         budget = window.known_budget()
-        if scope != _GLOBAL or not self.rate_reserve or budget is None:
-            return 0.0
-        return self.rate_reserve * budget
+        return 0.0 if budget is None else self.rate_reserve * budget
 
     def _reserved_only(self, route: str) -> bool:
         """Whether the global window holds a call back only because of the reserve."""
