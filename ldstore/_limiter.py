@@ -68,9 +68,25 @@ class _Window:
     probing: bool = False
     unlimited: bool = False  # the server sent no header for this scope
     in_flight: int = 0  # admitted under this scope and not yet answered
-    # The window's whole budget: its first answer's remaining + 1 (LaunchDarkly sends no
+    # The window's whole budget: its answers' largest remaining + 1 (LaunchDarkly sends no
     # total); None until an answer in this window says.
     budget: int | None = None
+    # The last window's: the account's budget does not change between windows, and a
+    # client that first answered late in a window (others had spent) learned too little.
+    last_budget: int | None = None
+
+    def known_budget(self) -> int | None:
+        """The larger of this window's budget and the last one's, as far as known."""
+        if self.budget is None or self.last_budget is None:
+            return self.budget if self.last_budget is None else self.last_budget
+        return max(self.budget, self.last_budget)
+
+    def roll(self) -> None:
+        """A new window: its remaining and budget are unknown; the last budget is kept."""
+        self.remaining = None
+        if self.budget is not None:
+            self.last_budget = self.budget
+        self.budget = None
 
 
 @attrs.frozen
@@ -215,8 +231,7 @@ class Limiter:
             if window.unlimited:
                 continue
             if window.remaining is not None and now >= window.reset_at:
-                window.remaining = None  # a new window: its budget is unknown again
-                window.budget = None
+                window.roll()  # a new window: its budget is unknown again
             if window.remaining is None:
                 if window.probing:
                     return None
@@ -247,9 +262,10 @@ class Limiter:
     def _kept(self, scope: str, window: _Window) -> float:
         """What a scope's remaining budget must not go below: the reserve's share of the
         account's (global) window, nothing on a route."""
-        if scope != _GLOBAL or not self.rate_reserve or window.budget is None:
-            return 0.0
-        return self.rate_reserve * window.budget
+        if scope != _GLOBAL or not self.rate_reserve:
+            return 0.0  # the usual case, before any work
+        budget = window.known_budget()
+        return 0.0 if budget is None else self.rate_reserve * budget
 
     def _reserved_only(self, route: str) -> bool:
         """Whether the global window holds a call back only because of the reserve."""
@@ -302,8 +318,11 @@ class Limiter:
                 continue
             window.unlimited = False
             new_window = reset is not None and reset > window.reset_at
-            if window.budget is None or new_window:
-                window.budget = left + 1  # this answer's request spent one of it
+            if new_window:
+                window.roll()
+            if reset is None or reset > now:  # an answer about a window already over says
+                # nothing of this one. Its request spent one; an earlier answer saw more.
+                window.budget = max(left + 1, window.budget or 0)
             # The calls still in flight may reach the server after it counted this answer
             # (a loaded client sends late): spend them from its count too.
             left -= window.in_flight

@@ -7,7 +7,7 @@ import difflib
 import textwrap
 
 from ldstore.cli._errors import EXIT_OK, UsageError, remember_secret
-from ldstore.cli._options import OUTPUT_CHOICES, Subparsers
+from ldstore.cli._options import OUTPUT_CHOICES, Subparsers, rate_share
 from ldstore.cli._output import write
 from ldstore.cli._settings import KEYS, Setting, read_settings, toml_line, write_settings
 from ldstore.text import MASK
@@ -33,6 +33,7 @@ examples:
   ldstore config --set project default
   ldstore config --set environment production
   ldstore config --set output json                # json or plaintext
+  ldstore config --set rate-reserve 0.2           # leave a fifth to other tools
   ldstore config --unset output
   ldstore config --list""",
     )
@@ -90,8 +91,18 @@ def _value(key: str, text: str) -> Setting:
     if key == "output" and text not in OUTPUT_CHOICES:
         msg = f"output takes {' or '.join(OUTPUT_CHOICES)}, not {text!r}"
         raise UsageError(msg)
+    if key == "rate-reserve":
+        _ = _rate_share(text)
     if key == "base-uri":
         from ldstore.cli._core import check_url  # noqa: PLC0415 - it imports the SDK's Core
 
         check_url(text)
     return text
+
+
+def _rate_share(text: str) -> float:
+    try:
+        return rate_share(text)
+    except argparse.ArgumentTypeError as error:
+        msg = f"rate-reserve: {error}"
+        raise UsageError(msg) from None

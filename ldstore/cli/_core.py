@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -17,12 +18,12 @@ from urllib.parse import urlsplit
 import attrs
 
 from ldstore.cli._errors import GaveUpError, UsageError, remember_secret
-from ldstore.cli._options import DEFAULT_RETRY_BUDGET
+from ldstore.cli._options import DEFAULT_RETRY_BUDGET, rate_share
 from ldstore.cli._settings import setting, settings_of
 from ldstore.errors import ConnectionFailedError
 
 if TYPE_CHECKING:  # the Core loads aiohttp: only commands that call the API pay for it
-    from ldstore.core import Core, HookContext
+    from ldstore.core import Core, HookContext, Hooks
 
 __all__ = [
     "NEVER_CONNECTED",
@@ -31,7 +32,9 @@ __all__ = [
     "attempts_left_unreached",
     "check_url",
     "make_core",
+    "rate_reserve",
     "resolve_connection",
+    "telemetry_hooks",
 ]
 
 _LOG = logging.getLogger("ldstore")
@@ -120,10 +123,41 @@ def attempts_left_unreached() -> int | None:
     return None
 
 
-def make_core(args: argparse.Namespace) -> Core:
+# The standard variables that turn OTLP export on (ldstore.otel.configure_from_env).
+_OTLP_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+)
+_OTEL_EXTRA = (
+    "{} is set, but exporting telemetry needs the otel-export extra: "
+    "pip install 'ldstore[otel-export]'"
+)
+
+
+def telemetry_hooks() -> Hooks | None:
+    """Hooks exporting through OTLP when an ``OTEL_EXPORTER_OTLP_*ENDPOINT`` is set (the
+    standard ``OTEL_*`` variables say the rest), else None; ``UsageError`` without the
+    ``otel-export`` extra. OpenTelemetry is imported only when a variable is set."""
+    named = next((name for name in _OTLP_ENDPOINTS if os.environ.get(name)), None)
+    if named is None:
+        return None  # the usual case: nothing imported, nothing to pay at start-up
+    try:
+        from ldstore.otel import configure_from_env  # noqa: PLC0415
+
+        return configure_from_env()
+    except ImportError as error:
+        if error.name is not None and error.name.split(".")[0] == "ldstore":
+            raise  # a bug of ours, not a missing extra
+        raise UsageError(_OTEL_EXTRA.format(named)) from None
+
+
+def make_core(args: argparse.Namespace, *, telemetry: bool = False) -> Core:
     """A Core for the options in ``args``; raises ``UsageError`` with no token or a bad URL.
 
-    Use it as ``async with make_core(args) as core:``: the Core closes its session.
+    Use it as ``async with make_core(args) as core:``: the Core closes its session. With
+    ``telemetry`` (the commands that run as services), its calls are exported over OTLP
+    when the environment asks for it (``telemetry_hooks``).
     """
     from ldstore.core import DEFAULT_TIMEOUT, Core, Hooks, RetryConfig  # noqa: PLC0415
 
@@ -150,6 +184,12 @@ def make_core(args: argparse.Namespace) -> Core:
         hooks = Hooks(
             after_success=first_contact.after_success, after_error=first_contact.after_error
         )
+    exported = telemetry_hooks() if telemetry else None
+    if exported is not None:
+        from ldstore.otel import combine  # noqa: PLC0415 - loaded by telemetry_hooks already
+
+        # The tracer first: it sees every error before the first-contact hook may raise.
+        hooks = exported if hooks is None else combine(exported, hooks)
     try:
         core = Core(
             connection.token,
@@ -160,6 +200,7 @@ def make_core(args: argparse.Namespace) -> Core:
             if budget == 0
             else RetryConfig(max_elapsed_time=budget),
             hooks=hooks,
+            rate_reserve=rate_reserve(args),
         )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
@@ -171,6 +212,22 @@ def make_core(args: argparse.Namespace) -> Core:
         budget,
     )
     return core
+
+
+def rate_reserve(args: argparse.Namespace) -> float:
+    """``--rate-reserve``, else the config file's ``rate-reserve``, else 0; ``UsageError``
+    for a file's value that is no share."""
+    flag: float | None = getattr(args, "rate_reserve", None)
+    if flag is not None:
+        return flag
+    text, source = setting("rate-reserve", None, settings_of(args))
+    if text is None:
+        return 0.0
+    try:
+        return rate_share(text)
+    except argparse.ArgumentTypeError as error:
+        msg = f"rate-reserve in {source}: {error}"
+        raise UsageError(msg) from None
 
 
 def check_url(url: str) -> None:

@@ -188,7 +188,9 @@ def select_tools(
 async def run_mcp(args: argparse.Namespace) -> int:
     """``ldstore mcp``: serve until the client closes stdin (or, with --http, until
     interrupted); 2 without the extra or for bad options."""
-    core = make_core(args)  # UsageError (exit 2) with no token, before anything is loaded
+    # UsageError (exit 2) with no token, before anything is loaded. Served over HTTP, it
+    # is a service: OTLP export when OTEL_EXPORTER_OTLP_* says.
+    core = make_core(args, telemetry=args.http is not None)
     try:
         from ldstore import mcp  # noqa: PLC0415 - the extra loads only for this command
     except ImportError as error:

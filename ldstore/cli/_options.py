@@ -10,6 +10,7 @@ secret: values after ``--access-token``, ``--password`` and any unknown flag are
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -35,6 +36,7 @@ __all__ = [
     "parse_command_line",
     "positive_count",
     "positive_seconds",
+    "rate_share",
     "seconds",
 ]
 
@@ -57,6 +59,22 @@ DEFAULT_RETRY_BUDGET = 30.0  # outlasts LaunchDarkly's 10-second rate-limit wind
 positive_count = argtypes.positive_count
 positive_seconds = argtypes.positive_seconds
 seconds = argtypes.seconds
+
+_MAX_SHARE_CHARS = 32  # a share, not a denial of service
+
+
+def rate_share(text: str) -> float:
+    """``--rate-reserve``'s value (and the config file's ``rate-reserve``): 0 up to, not
+    including, 1."""
+    try:
+        value = float(text) if len(text) <= _MAX_SHARE_CHARS else math.nan
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:  # NaN fails too
+        msg = f"expected a share from 0 to less than 1, such as 0.2, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
 
 # The type checkers know argparse's subparsers action only by its private name.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
@@ -173,6 +191,15 @@ def add_connection_options(
         help="retry 429s, 5xx and failed connections for this long in all (default: "
         f"{DEFAULT_RETRY_BUDGET:g}, but a few seconds for a server never reached; "
         "0 makes one attempt)",
+    )
+    _ = group.add_argument(
+        "--rate-reserve",
+        type=rate_share,
+        metavar="SHARE",
+        default=argparse.SUPPRESS,
+        help="leave this share of the account's rate limit (0 to less than 1, e.g. 0.2) to "
+        "the account's other tools: wait for the window's reset rather than spend it "
+        "(default: the config file's rate-reserve, else 0)",
     )
     _ = group.add_argument(
         "--debug",

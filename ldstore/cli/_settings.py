@@ -36,7 +36,10 @@ KEYS: Mapping[str, tuple[str, bool, bool]] = {
     "federal": ("", False, True),
     "output": ("LD_OUTPUT", False, False),
     "project": ("LD_PROJECT", False, False),
+    "rate-reserve": ("", False, False),
 }
+# Keys whose value is a number: the file may hold it as a TOML number or a string.
+_NUMBERS = frozenset({"rate-reserve"})
 
 Setting = str | bool
 
@@ -109,6 +112,12 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
         hint = f"; did you mean {close[0]}?" if close else ""
         msg = f"the config file {path} has unknown keys {unknown}{hint} (known: {sorted(KEYS)})"
         raise UsageError(msg)
+    settings = {
+        key: str(value)
+        if key in _NUMBERS and isinstance(value, int | float) and not isinstance(value, bool)
+        else value
+        for key, value in settings.items()
+    }
     for key, value in settings.items():
         boolean = KEYS[key][2]
         if not isinstance(value, bool if boolean else str):

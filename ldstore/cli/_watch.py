@@ -163,7 +163,7 @@ async def _watch(args: argparse.Namespace) -> int:
     if not args.once and getattr(args, "retry_budget", None) is None:
         # A watcher outlives an unreachable API: no short first-contact budget that ends it.
         args.retry_budget = DEFAULT_RETRY_BUDGET
-    core = make_core(args)
+    core = make_core(args, telemetry=True)  # OTLP export when OTEL_EXPORTER_OTLP_* says
     watcher = _watcher(args, core, stores)
     if args.once:
         return await _once(watcher, json_output=json_output)

@@ -51,7 +51,11 @@ class Latency:
 
 @attrs.frozen
 class RateLimited:
-    """A 429 with `Retry-After: retry_after` and, if set, a reset `reset_in` seconds ahead."""
+    """An IP-based limit's 429: `Retry-After: retry_after` and, if set, a reset `reset_in` ahead.
+
+    LaunchDarkly sends `Retry-After` only for its IP-based limits; the fake's `rate_limit`
+    and `route_rate_limits` answer with the `X-Ratelimit-*` headers alone.
+    """
 
     retry_after: float = 1
     reset_in: float | None = None

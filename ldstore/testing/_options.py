@@ -113,6 +113,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--token", default="api-fake-token", help="the access token it accepts (%(default)s)"
     )
     _ = parser.add_argument(
+        "--also-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        dest="tokens",
+        help="also accept this token, of the same account: it shares the rate limit (repeatable)",
+    )
+    _ = parser.add_argument(
         "--seed",
         type=_whole,
         default=0,
@@ -130,7 +138,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate-limit",
         type=_positive,
         metavar="N",
-        help="requests allowed per window, fake-wide (default: no limit)",
+        help="requests allowed per window, account-wide: every token spends from it; its 429s "
+        "carry X-Ratelimit-* headers, no Retry-After (default: no limit)",
     )
     _ = parser.add_argument(
         "--rate-limit-window",
@@ -247,4 +256,5 @@ def build(args: argparse.Namespace) -> FakeLaunchDarkly:
         sync=args.sync,
         sync_interval=args.sync_interval,
         dynamodb_endpoint=args.dynamodb_endpoint,
+        tokens=args.tokens,
     )

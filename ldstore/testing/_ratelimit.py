@@ -1,4 +1,10 @@
-"""LaunchDarkly's rate limits: fixed windows, counted per fake and per route."""
+"""LaunchDarkly's rate limits: fixed windows, counted per account and per route.
+
+The reference page ("Rate limits") says the limits are shared by every token of the
+account: the fake's global limit is one budget for all the tokens it accepts. A route or
+global limit answers 429 with the ``X-Ratelimit-*`` headers only; ``Retry-After`` belongs
+to LaunchDarkly's IP-based limits, which tests ask for with the ``RateLimited`` fault.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ from ldstore.testing._routes import OPERATION_IDS
 class RateLimit:
     """At most `limit` requests per fixed window of `window` seconds.
 
-    LaunchDarkly's windows are ten seconds long; tests use shorter ones to stay fast.
+    LaunchDarkly's windows are ten seconds long; tests use shorter ones to stay fast. As a
+    fake's global limit it is account-wide: every token the fake accepts spends from it.
     """
 
     limit: int = attrs.field(validator=attrs.validators.ge(0))
@@ -51,14 +58,19 @@ class _Window:
 
 @attrs.frozen
 class Verdict:
-    """The rate-limit headers for one answer, and the wait in seconds when it is a 429."""
+    """The rate-limit headers for one answer, and whether it is a 429.
+
+    A route or global limit's 429 carries these headers only, never ``Retry-After``
+    (LaunchDarkly sends that for IP-based limits): a client learns the wait from
+    ``X-Ratelimit-Reset``.
+    """
 
     headers: dict[str, str]
-    retry_after: int | None = None
+    limited: bool = False
 
 
 class RateLimiter:
-    """Counts requests against the fake-wide limit and the limit of their route."""
+    """Counts requests against the account-wide limit and the limit of their route."""
 
     def __init__(self, limit: RateLimit | None, route_limits: Mapping[str, RateLimit]) -> None:
         unknown = sorted(set(route_limits) - OPERATION_IDS)
@@ -96,7 +108,4 @@ class RateLimiter:
         binding = min(windows, key=lambda window: (window.remaining, -window.closes))
         wait = binding.closes - now
         headers["X-Ratelimit-Reset"] = str(math.ceil((time.time() + wait) * 1000))
-        if not any(window.exceeded for window in windows):
-            return Verdict(headers)
-        retry_after = max(1, math.ceil(wait))
-        return Verdict({**headers, "Retry-After": str(retry_after)}, retry_after)
+        return Verdict(headers, limited=any(window.exceeded for window in windows))

@@ -131,6 +131,11 @@ class FakeLaunchDarkly:
     `schedule()` injects faults.
     The state it keeps changes only through the API and the seeding methods.
 
+    `rate_limit` is account-wide, as LaunchDarkly's global limit is: `token` and every
+    one of `tokens` (more access tokens of the same account) spend one budget. A limit's
+    429 carries only the `X-Ratelimit-*` headers; the `RateLimited` fault is the
+    IP-based limit's 429, the one with `Retry-After`.
+
     With `sync=True` it also plays LaunchDarkly's syncer: every `sync_interval` seconds
     it writes each `on` integration's big segments into the real Redis its config names,
     or the DynamoDB table at `dynamodb_endpoint`, and `_status` says what happened.
@@ -153,8 +158,15 @@ class FakeLaunchDarkly:
         sync: bool = False,
         sync_interval: float = DEFAULT_SYNC_INTERVAL,
         dynamodb_endpoint: str | None = None,
+        tokens: Sequence[str] = (),
     ) -> None:
+        if isinstance(tokens, str):
+            message = f"tokens must be a sequence of tokens, not one string: {MASKED_SECRET}"
+            raise TypeError(message)
         self.token = token
+        # More tokens of the same account: accepted like `token`, and like LaunchDarkly's
+        # they share the account's rate limits (one budget for all).
+        self._tokens = frozenset((token, *tokens))
         self.requests: list[RecordedRequest] = []
         if max_logged_requests is not None and max_logged_requests < 0:
             message = f"max_logged_requests must be 0 or more, got {max_logged_requests}"
@@ -517,13 +529,13 @@ class FakeLaunchDarkly:
         answer is JSON. `body` is None when it was larger than the fake reads. Only
         the beta routes (and paths outside the API) need `LD-API-Version: beta`.
         """
-        if request.headers.get("Authorization") != self.token:
+        if request.headers.get("Authorization") not in self._tokens:
             return Problem(401, "unauthorized", "Invalid access token").reply()
         if route.beta and request.headers.get("LD-API-Version") != "beta":
             message = "Forbidden. This beta resource requires the header LD-API-Version: beta"
             return Problem(403, "forbidden", message).reply()
         verdict = self._limiter.check(route.operation_id)
-        if verdict.retry_after is not None:
+        if verdict.limited:
             reply = rate_limited().reply()
         elif isinstance(body.decoded, Problem):
             reply = body.decoded.reply()

@@ -1,4 +1,4 @@
-"""Rate limits: fake-wide and per route, their headers, the 429 and the window's reset."""
+"""Rate limits: account-wide and per route, their headers, the 429 and the window's reset."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def test_global_limit_counts_down_then_429(limited: FakeClient) -> None:
         assert now_ms - 50 < reset <= now_ms + WINDOW * 1000 + 1
     limited_answer = answers[2]
     assert limited_answer.json()["code"] == "rate_limited"
-    assert limited_answer.headers["Retry-After"] == "1"  # ceil of what is left, at least 1
+    assert "Retry-After" not in limited_answer.headers  # only an IP-based limit sends it
     assert "X-Ratelimit-Route-Remaining" not in limited_answer.headers
 
 
@@ -114,19 +114,22 @@ async def test_global_and_route_limits_together(serve_fake: ServeFake, client: F
     assert second.status == 429
     reset_in = int(second.headers["X-Ratelimit-Reset"]) / 1000 - time.time()
     assert reset_in <= WINDOW + 0.002  # the route window, not the 5 s global one
-    assert second.headers["Retry-After"] == "1"
+    assert "Retry-After" not in second.headers
 
 
-async def test_long_window_retry_after_is_whole_seconds(
+async def test_a_limits_429_says_its_wait_in_the_reset_only(
     serve_fake: ServeFake, client: FakeClient
 ) -> None:
-    """Retry-After is the ceiling of the seconds left in the window."""
+    """A global limit's 429 has no Retry-After; X-Ratelimit-Reset says when the window ends."""
     fake = await serve_fake(FakeLaunchDarkly(rate_limit=RateLimit(0, 2.5)))
 
     answer = await FakeClient(fake, client.session).send("GET")
 
     assert answer.status == 429
-    assert answer.headers["Retry-After"] == "3"
+    assert "Retry-After" not in answer.headers
+    assert answer.headers["X-Ratelimit-Global-Remaining"] == "0"
+    reset_in = int(answer.headers["X-Ratelimit-Reset"]) / 1000 - time.time()
+    assert 2.3 < reset_in <= 2.5 + 0.002
 
 
 async def test_reset_restarts_the_windows(limited: FakeClient) -> None:
