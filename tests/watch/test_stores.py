@@ -251,9 +251,12 @@ def test_the_refusal_never_depends_on_the_password(tmp_path: Path, first: str, s
         error = refusal(tmp_path, f"{REDIS}password = {_toml_string(secret)}\n")
         messages.append(error.message)
 
-    assert messages[0] == messages[1]
+    # The words of the refusal itself (a password "password" is in it) are no leak: what
+    # the line says for an unrelated password is its fixed part.
+    fixed = refusal(tmp_path, f"{REDIS}password = {_toml_string('q')}\n").message
+    assert messages[0] == messages[1] == fixed
     long_forms = [form for form in secret_forms(first) if len(form) >= 6]
-    assert not any(form in messages[0] for form in long_forms if form not in REDIS)
+    assert not any(form in messages[0] for form in long_forms if form not in REDIS + fixed)
 
 
 def test_store_for_names_an_integration_by_id_or_name(tmp_path: Path) -> None:
