@@ -64,7 +64,6 @@ def _list(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "list",
-        summary="list the account's persistent store integrations",
         description="List the account's persistent store integrations: all of them, unless "
         "--project or --environment narrow the list, given as flags or as defaults from "
         "LD_PROJECT, LD_ENVIRONMENT or the config file (a line on stderr says when a "
@@ -187,7 +186,6 @@ def _get(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "get",
-        summary="show one integration, its config and sync status",
         description="Show one persistent store integration with its config (secrets come "
         "back masked) and its sync status.",
         examples=f"""\
@@ -221,7 +219,6 @@ def _create(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "create",
-        summary="create a Redis or DynamoDB store integration",
         description="Create a persistent store integration. Give the Redis flags with "
         "--integration redis and the DynamoDB flags with --integration dynamodb. "
         "It starts off unless --on is given.",
@@ -295,7 +292,6 @@ def _update(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "update",
-        summary="change an integration (JSON Patch, with friendly flags)",
         description="Change one integration with a JSON Patch built from the flags, in this "
         "order: --if-version's test, --name, --on/--off, the tags, the config, then the "
         "operations of --patch. --add-tag and --remove-tag read the integration first and "
@@ -414,7 +410,6 @@ def _delete(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "delete",
-        summary="delete an integration",
         description="Delete one integration. LaunchDarkly stops syncing the store; the "
         "store's data is left as it is. On a terminal it shows the integration and asks "
         "first; elsewhere (a script, CI) it needs --yes, and without it sends nothing and "

@@ -30,7 +30,6 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "export",
-        summary="write the integrations that exist as an apply file (or Terraform)",
         description="Write every integration the filters select as an apply file for "
         "`ldstore plan`/`apply` (TOML, or JSON), or as Terraform for LaunchDarkly's "
         "provider. Secrets are never read back by the API: each becomes an environment "

@@ -12,17 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeAlias, cast
 
 from ldstore import argtypes
+from ldstore.cli import _catalog
 from ldstore.cli._errors import EXIT_USAGE, error_line, json_errors, remember_secret
-from ldstore.models import IntegrationKey
 
 __all__ = [
     "DEFAULT_RETRY_BUDGET",
     "ENVIRONMENT_HELP",
-    "INTEGRATION_KEYS",
     "OUTPUT_CHOICES",
     "DeprecatedFlag",
     "Parser",
@@ -48,7 +47,6 @@ environment (flags win over the environment, which wins over the config file):
   LDSTORE_CONFIG   the config file, TOML (default $XDG_CONFIG_HOME/ldstore/config.toml);
                    `ldstore config --set KEY VALUE` writes it"""
 
-INTEGRATION_KEYS = tuple(key.value for key in IntegrationKey)
 OUTPUT_CHOICES = ("table", "plaintext", "json")  # plaintext is ldcli's name for table
 DEFAULT_RETRY_BUDGET = 30.0  # outlasts LaunchDarkly's 10-second rate-limit window
 
@@ -239,6 +237,8 @@ def add_integration_options(
     optional (filters, for ``list``). ``--project`` and ``--environment`` may also come
     from LD_PROJECT, LD_ENVIRONMENT or the config file, so ``main`` checks them.
     """
+    from ldstore.models import IntegrationKey  # noqa: PLC0415 - `ldstore --help` needs no models
+
     group = _add_scope_options(parser)
     if required:
         parser.set_defaults(ldstore_needs=("project", "environment"))
@@ -246,7 +246,7 @@ def add_integration_options(
         "--integration",
         "--integration-key",
         dest="integration",
-        choices=INTEGRATION_KEYS,
+        choices=tuple(key.value for key in IntegrationKey),
         required=required,
         help="the store kind",
     )
@@ -263,7 +263,6 @@ def add_command(  # noqa: PLR0913 - keyword-only switches, each a flag group
     subparsers: Subparsers,
     name: str,
     *,
-    summary: str,
     description: str | None = None,
     examples: str = "",
     output: bool = False,
@@ -272,10 +271,14 @@ def add_command(  # noqa: PLR0913 - keyword-only switches, each a flag group
 ) -> argparse.ArgumentParser:
     """A subcommand's parser with the connection flags and ``examples`` in its epilog.
 
+    Its one-line summary (and, without ``description``, its description) is the
+    catalog's (``ldstore.cli._catalog``), which ``ldstore --help`` shows.
+
     ``output`` and ``quiet`` offer ``-o`` and ``-q``: only where the command honours
     them. ``timeout_flag`` renames the per-attempt timeout where ``--timeout`` means
     something else (``wait``); ``--timeout`` before the command still sets it.
     """
+    summary = _catalog.summary(name)
     paragraphs = (description or summary).split("\n\n")
     parser = subparsers.add_parser(
         name,
@@ -301,22 +304,24 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_command_line(
-    parser: Parser, commands: dict[str, Parser], argv: Sequence[str]
+    parser: Parser, commands: Mapping[str, Parser], argv: Sequence[str]
 ) -> tuple[argparse.Namespace, Parser] | None:
     """Parse ``argv`` as ``[flags] COMMAND [flags]``; a flag after the command wins.
 
     Returns the command's namespace (``command`` set, the flags given before it merged
     in) and its parser; ``None`` when there is no command at all. Exits 2
-    (``SystemExit``) with the right usage on an error.
+    (``SystemExit``) with the right usage on an error. Only the chosen command's parser
+    is looked up in ``commands`` (unless a flag is misplaced), so it may build each
+    parser on demand.
     """
-    known = {flag for command in commands.values() for flag in command.nested_flags()}
-    _remember_flag_secrets(argv, known | set(parser.flags()))
-    index = _command_index(parser, commands, argv)
+    index = _command_index(parser, commands, argv)  # its errors echo no flag's value
     if index is None:
+        _remember_flag_secrets(argv, set(parser.flags()))
         _ = _strict(parser, argv)  # --version, --help, or an error for a stray flag
         return None
     before, name, after = argv[:index], argv[index], argv[index + 1 :]
     command = commands[name]
+    _remember_flag_secrets(argv, set(parser.flags()) | command.nested_flags())
     given = _strict(parser, before)
     namespace = _strict(command, after)
     namespace.command = name
@@ -363,7 +368,9 @@ def _unknown_flags(parser: Parser, argv: Sequence[str]) -> list[str]:
     return unknown
 
 
-def _command_index(parser: Parser, commands: dict[str, Parser], argv: Sequence[str]) -> int | None:
+def _command_index(
+    parser: Parser, commands: Mapping[str, Parser], argv: Sequence[str]
+) -> int | None:
     flags = parser.flags()
     index = 0
     while index < len(argv):
@@ -400,7 +407,7 @@ def _unrecognized(
     extras: Iterable[str],
     *,
     where: str = "",
-    all_flags: dict[str, Parser] | None = None,
+    all_flags: Mapping[str, Parser] | None = None,
 ) -> str:
     flags = [extra.split("=", 1)[0] for extra in extras if extra.startswith("-") and extra != "-"]
     if not flags:

@@ -7,14 +7,15 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ldstore.cli._errors import EXIT_OK, fail
-from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
 from ldstore.result import Err, Ok, Result
 from ldstore.text import printable, printable_lines
-from ldstore.wire import to_wire
+
+if TYPE_CHECKING:  # an error, when there is one, has already loaded it
+    from ldstore.errors import LDStoreError
 
 __all__ = [
     "emit",
@@ -50,6 +51,8 @@ def emit(args: argparse.Namespace, value: object) -> None:
     json: the API's own wire shape (``_id``, ``_links``, ``integrationKey``...); quiet: the
     IDs, one a line; table: a table for collections, a key/value view for one integration.
     """
+    from ldstore.wire import to_wire  # noqa: PLC0415 - the codec (cattrs) is not for --help
+
     items = _integrations(value)
     if getattr(args, "quiet", False):
         for integration in items or ():

@@ -79,7 +79,6 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "watch",
-        summary="watch every big segment store and serve Prometheus metrics",
         description=_DESCRIPTION,
         examples=_EXAMPLES,
         output=True,

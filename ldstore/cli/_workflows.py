@@ -100,7 +100,6 @@ def register(subparsers: Subparsers) -> None:
     wait = add_command(
         subparsers,
         "wait",
-        summary="wait until LaunchDarkly has synced a store (exit 4 if it does not)",
         examples=_WAIT_EXAMPLES,
         output=True,
         quiet=True,
@@ -144,7 +143,6 @@ def register(subparsers: Subparsers) -> None:
     apply_ = add_command(
         subparsers,
         "apply",
-        summary="create, update (and with --prune delete) integrations to match a file",
         description="Create, update (and with --prune delete) integrations to match a "
         "file. With --prune, on a terminal it shows the plan and asks before deleting; "
         "elsewhere it needs --yes, and without it sends nothing and exits 2.",
@@ -211,7 +209,6 @@ def register(subparsers: Subparsers) -> None:
     plan_ = add_command(
         subparsers,
         "plan",
-        summary="show what apply would change (apply --dry-run); a drift gate for CI",
         description="Show what `ldstore apply -f FILE` would change, changing nothing (the "
         "same as `apply --dry-run`). With --detailed-exitcode, as Terraform's: 0 when "
         "nothing would change, 2 when something would, 1 for every error (bad file, "
