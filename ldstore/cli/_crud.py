@@ -13,8 +13,13 @@ from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import EXIT_OK, UsageError, fail
-from ldstore.cli._options import Subparsers, add_command, add_integration_options
-from ldstore.cli._output import finish, note, render_integration, write
+from ldstore.cli._options import (
+    Subparsers,
+    add_all_option,
+    add_command,
+    add_integration_options,
+)
+from ldstore.cli._output import finish, note, render_integration, say_which_defaults, write
 from ldstore.cli._store import (
     add_store_flags,
     read_patch,
@@ -82,12 +87,7 @@ def _list(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=False, required=False)
     filters = parser.add_argument_group("filters")
-    _ = filters.add_argument(
-        "--all",
-        action="store_true",
-        help="every project and environment: ignore the --project and --environment defaults "
-        "from LD_PROJECT, LD_ENVIRONMENT and the config file",
-    )
+    add_all_option(filters)
     _ = filters.add_argument(
         "--name", type=non_empty, help="only the integration with exactly this name"
     )
@@ -116,7 +116,7 @@ async def _run_list(args: argparse.Namespace) -> int:
         result = await funcs.get_big_segment_store_integrations(core)
     if isinstance(result, Err):
         return fail(result.error)
-    _say_which_defaults_filtered(args)
+    say_which_defaults(args, how="filtered by", hint="--all to see every one")
     everything = result.value.items
     tests = _filters(args)
     kept = tuple(item for item in everything if all(test(item) for _, test in tests))
@@ -127,18 +127,6 @@ async def _run_list(args: argparse.Namespace) -> int:
         note(f"no integrations matched {which}{named}")
         return EXIT_OK
     return finish(args, Ok(attrs.evolve(result.value, items=kept)))
-
-
-def _say_which_defaults_filtered(args: argparse.Namespace) -> None:
-    """One stderr line when a default, not a flag, narrowed the list (not for scripts)."""
-    if args.quiet or args.output == "json":
-        return
-    defaults: dict[str, str] = getattr(args, "ldstore_defaults", {})
-    if defaults:
-        which = ", ".join(
-            f"{key}={getattr(args, key)} ({source})" for key, source in defaults.items()
-        )
-        note(f"filtered by {which}; --all to see every one")
 
 
 _STATUSES = ("available", "unavailable", "stale")

@@ -9,8 +9,13 @@ from pathlib import Path
 
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import EXIT_OK, EXIT_USAGE, error_line, fail
-from ldstore.cli._options import Subparsers, add_command, add_integration_options
-from ldstore.cli._output import write
+from ldstore.cli._options import (
+    Subparsers,
+    add_all_option,
+    add_command,
+    add_integration_options,
+)
+from ldstore.cli._output import say_which_defaults, write
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.result import Err
 from ldstore.text import printable
@@ -40,6 +45,7 @@ def register(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=False, required=False)
     filters = parser.add_argument_group("filters")
+    add_all_option(filters)
     _ = filters.add_argument(
         "--store",
         choices=("redis", "dynamodb"),
@@ -92,6 +98,7 @@ async def run_export(args: argparse.Namespace) -> int:
         )
     if isinstance(exported, Err):
         return fail(exported.error)
+    say_which_defaults(args, how="filtered by", hint="--all to export every one")
     if args.format == "json":
         text = render_json(exported.value)
     else:

@@ -26,6 +26,7 @@ __all__ = [
     "DeprecatedFlag",
     "Parser",
     "Subparsers",
+    "add_all_option",
     "add_command",
     "add_connection_options",
     "add_global_options",
@@ -257,6 +258,18 @@ def add_integration_options(
             required=required,
             help="the integration's ID (`ldstore list --quiet` prints them)",
         )
+
+
+def add_all_option(group: argparse._ActionsContainer) -> None:  # pyright: ignore[reportPrivateUsage]
+    """``--all``, for a command that --project and --environment filter (list, export,
+    watch): their defaults (LD_PROJECT, LD_ENVIRONMENT, the config file) are ignored;
+    ``main`` reads it. The flags themselves still filter."""
+    _ = group.add_argument(
+        "--all",
+        action="store_true",
+        help="every project and environment: ignore the --project and --environment defaults "
+        "from LD_PROJECT, LD_ENVIRONMENT and the config file",
+    )
 
 
 def add_command(  # noqa: PLR0913 - keyword-only switches, each a flag group

@@ -23,6 +23,7 @@ __all__ = [
     "note",
     "render_integration",
     "render_table",
+    "say_which_defaults",
     "when",
     "write",
     "yes_no",
@@ -43,6 +44,21 @@ def write(text: str = "") -> None:
 def note(text: str) -> None:
     """One ``ldstore: <text>`` line on stderr (not an error), control characters escaped."""
     _ = sys.stderr.write(f"ldstore: {printable(text)}\n")
+
+
+def say_which_defaults(args: argparse.Namespace, *, how: str, hint: str) -> None:
+    """One stderr line when a default (``LD_PROJECT``/``LD_ENVIRONMENT`` or the config
+    file), not a flag, chose ``--project`` or ``--environment``: which, and where from
+    (``filtered by environment=production (config file); --all to see every one``).
+    Nothing for scripts: ``-q`` or ``-o json``."""
+    if getattr(args, "quiet", False) or getattr(args, "output", "table") == "json":
+        return
+    defaults: dict[str, str] = getattr(args, "ldstore_defaults", {})
+    if defaults:
+        which = ", ".join(
+            f"{key}={getattr(args, key)} ({source})" for key, source in defaults.items()
+        )
+        note(f"{how} {which}; {hint}")
 
 
 def emit(args: argparse.Namespace, value: object) -> None:

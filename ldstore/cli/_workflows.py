@@ -35,7 +35,7 @@ from ldstore.cli._options import (
     positive_seconds,
     seconds,
 )
-from ldstore.cli._output import emit, write, yes_no
+from ldstore.cli._output import emit, say_which_defaults, write, yes_no
 from ldstore.cli._progress import ApplyProgress
 from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration
@@ -281,6 +281,7 @@ async def run_wait(args: argparse.Namespace) -> int:
     )
     # With --output json, stderr holds only an error object: no progress lines either.
     quiet = bool(args.quiet) or args.output == "json"
+    say_which_defaults(args, how="waiting in", hint="--project and --environment choose others")
     progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=quiet)
     started = time.monotonic()
     from ldstore.workflows import NotAvailableError, wait_until_available  # noqa: PLC0415
