@@ -24,6 +24,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ldstore._codec import MAX_VALUES
+from ldstore._deadline import LATE, attempt_ends, in_time, within
 from ldstore._limiter import Held, Permit, requested_wait
 from ldstore._retry import retrying
 from ldstore.core import (
@@ -191,7 +192,7 @@ def call(  # noqa: PLR0913 (one call's whole description)
         return _send_once(
             core, operation_id, method, url, headers, body, timeout, deadline,
             retry_config=retry_config, idempotent=idempotent,
-            ends=_attempt_ends(deadline, 1, timeout),
+            ends=attempt_ends(deadline, 1, timeout),
         )  # fmt: skip
     exchange = _Exchange(core, operation_id, method, url, headers, body, timeout, deadline)
     answer = _retried(exchange, retry_config, idempotent=idempotent, first=None)
@@ -298,7 +299,7 @@ class _Exchange:
         core, headers = self.core, self.headers
         context = HookContext(operation_id=self.operation_id, attempt=self.attempts)
         attempt_headers = headers
-        ends = _attempt_ends(self.deadline, self.attempts, self.timeout)
+        ends = attempt_ends(self.deadline, self.attempts, self.timeout)
         if core.hooks.before_request is not None:
             request = HookRequest(
                 method=self.method,
@@ -307,10 +308,8 @@ class _Exchange:
                 body=self.body,
             )
             returned = core.hooks.before_request(context, request)
-            extra: Any = (
-                await _within(returned, ends) if inspect.isawaitable(returned) else returned
-            )
-            if extra is _LATE:
+            extra: Any = await within(returned, ends) if inspect.isawaitable(returned) else returned
+            if extra is LATE:
                 return Err(_late("a before_request hook", self.method, self.url))
             if extra:
                 refused = _refuse_headers(extra, "a before_request hook")
@@ -335,7 +334,7 @@ class _Exchange:
             self.maybe_applied = self.maybe_applied or _may_have_been_applied(result.error)
             if core.hooks.after_error is not None:
                 # Past the budget the hook is left behind; the call's answer is the error.
-                _ = await _in_time(core.hooks.after_error(context, result.error), ends)
+                _ = await in_time(core.hooks.after_error(context, result.error), ends)
         return result
 
 
@@ -360,7 +359,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
     ``context`` is the attempt's hook context, built here only if a hook needs it.
     ``retry_config``: this is a call's first attempt, sent without the retry machinery,
     which it goes on into if it fails (None: an attempt the retry loop makes). ``ends``:
-    when the attempt must be over (``_attempt_ends``), the caller's awaited code included.
+    when the attempt must be over (``attempt_ends``), the caller's awaited code included.
     """
     # The token is resolved per attempt (a rotating provider) and goes only into the header.
     # A plain string needs no coroutine: the common case skips creating one.
@@ -415,7 +414,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         # so its traceback's frames should not hold the token.
         del token, send_headers
         context = context or HookContext(operation_id=operation_id, attempt=attempt)
-        if not await _in_time(core.hooks.after_success(context, answered), ends):
+        if not await in_time(core.hooks.after_success(context, answered), ends):
             result = Err(_late("an after_success hook", method, url, answered=status))
     if debug:
         _log_attempt(core.logger, method, url, result, status, started)
@@ -678,65 +677,15 @@ async def _admitted(  # noqa: PLR0913, PLR0917 (the attempt's facts a hook is to
             seconds=time.monotonic() - since, reason=reason, admitted=not isinstance(admitted, Held)
         )
         context = context or HookContext(operation_id=operation_id, attempt=attempt)
-        _ = await _in_time(on_wait(context, wait), ends)
+        _ = await in_time(on_wait(context, wait), ends)
     return Err(_held(admitted, method, url)) if isinstance(admitted, Held) else admitted
 
 
 async def _provided(core: Core, ends: float, method: str, url: URL) -> str | Err[LDStoreError]:
     """The token provider's answer, or the Err once ``ends`` passes: its time is the
     attempt's."""
-    token: str = await _within(core.token(), ends)
-    return Err(_late("the token provider", method, url)) if token is _LATE else token
-
-
-async def _in_time(returned: object, ends: float) -> bool:
-    """Whether a hook's return value, awaited if it is awaitable, was done by ``ends``."""
-    return not inspect.isawaitable(returned) or await _within(returned, ends) is not _LATE
-
-
-def _attempt_ends(deadline: float | None, attempt: int, timeout: float) -> float:
-    """When an attempt must be over (monotonic): limiter waits, the caller's awaited hooks
-    and token provider, and the request all end by then. The budget's end for a retry
-    (the call ends within it); the first attempt may also use one whole timeout, and
-    without a budget each attempt ends within its timeout."""
-    if deadline is None or attempt == 1:
-        return max(deadline or 0.0, time.monotonic() + timeout)
-    return deadline
-
-
-class _Late:
-    """What ``_within`` answers for an awaitable still pending at the deadline."""
-
-
-_LATE: Any = _Late()
-# Awaitables of the caller's left behind at a deadline: held until they end (a task
-# nobody references may be collected while pending), their outcome read and dropped.
-_LEFT_BEHIND: set[asyncio.Future[Any]] = set()
-
-
-async def _within(awaitable: Awaitable[Any], ends: float) -> Any:
-    """What ``awaitable`` (the caller's: a token provider, an async hook) returns, or
-    ``_LATE`` once ``ends`` passes; then it is cancelled and left behind, not waited
-    for (it may ignore the cancellation). An exception it raises propagates."""
-    task = asyncio.ensure_future(awaitable)
-    if not task.done():
-        try:
-            _ = await asyncio.wait((task,), timeout=max(ends - time.monotonic(), 0.0))
-        except asyncio.CancelledError:
-            _ = task.cancel()
-            raise
-        if not task.done():
-            _ = task.cancel()
-            _LEFT_BEHIND.add(task)
-            task.add_done_callback(_forget)
-            return _LATE
-    return task.result()
-
-
-def _forget(task: asyncio.Future[Any]) -> None:
-    _LEFT_BEHIND.discard(task)
-    if not task.cancelled():
-        _ = task.exception()  # read, so asyncio does not log it as never retrieved
+    token: str = await within(core.token(), ends)
+    return Err(_late("the token provider", method, url)) if token is LATE else token
 
 
 def _late(what: str, method: str, url: URL, *, answered: int | None = None) -> LDStoreError:

@@ -14,6 +14,7 @@ import re
 
 __all__ = [
     "duration",
+    "http_url",
     "non_empty",
     "port",
     "positive_count",
@@ -112,3 +113,12 @@ def project_environment(text: str) -> tuple[str, str]:
         msg = f"expected PROJECT/ENV, e.g. default/staging, not {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return project, environment
+
+
+def http_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host: ``http://127.0.0.1:5000``."""
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        msg = f"expected an http(s) URL such as http://127.0.0.1:5000, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ldstore.argtypes import (
     duration,
+    http_url,
     non_empty,
     port,
     positive_count,
@@ -42,6 +43,8 @@ def test_durations_take_units() -> None:
         (non_empty, ""), (non_empty, " \t"),
         (project_environment, "default"), (project_environment, "/staging"),
         (project_environment, "default/"),
+        (http_url, "127.0.0.1:5000"), (http_url, "ftp://host"), (http_url, "http://"),
+        (http_url, "https:///path"),
     ],
 )  # fmt: skip
 def test_bad_values_are_refused_with_what_was_expected(
@@ -55,7 +58,16 @@ def test_bad_values_are_refused_with_what_was_expected(
 @given(st.text(max_size=30))
 def test_every_type_returns_or_refuses_never_crashes(text: str) -> None:
     """Whatever is typed: a value or an ArgumentTypeError, nothing else."""
-    for parse in (duration, seconds, positive_seconds, whole, positive_count, port, non_empty):
+    for parse in (
+        duration,
+        seconds,
+        positive_seconds,
+        whole,
+        positive_count,
+        port,
+        non_empty,
+        http_url,
+    ):
         with contextlib.suppress(argparse.ArgumentTypeError):
             _ = parse(text)
 
@@ -67,3 +79,4 @@ def test_good_values_parse() -> None:
     )  # fmt: skip
     assert (port("0"), port("65535"), non_empty("x")) == (0, 65535, "x")
     assert project_environment("mobile/staging") == ("mobile", "staging")
+    assert http_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"

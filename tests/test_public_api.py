@@ -138,6 +138,8 @@ def test_the_version_and_the_package_need_no_aiohttp() -> None:
         "assert main(['--version']) == 0\n"
         "assert main([]) == 0\n"
         "assert main(['doctor', 'redis', '--help']) == 0\n"
+        "from ldstore.cli import build_parser\n"
+        "_ = build_parser()  # every command's parser, as completion builds them\n"
         "assert 'aiohttp' not in sys.modules, 'aiohttp was imported'\n"
         "assert ldstore.Core.__name__ == 'Core'\n"
         "assert 'aiohttp' in sys.modules\n"

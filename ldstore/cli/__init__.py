@@ -1,9 +1,10 @@
 """The ``ldstore`` command line: the five operations for people and scripts, and more.
 
-Each subcommand module has ``register(subparsers)``, which adds its parser and sets
+Each subcommand module has ``register(subparsers)``, which adds its parsers and sets
 ``run``: an async callable taking the parsed arguments and returning the exit code (a
 plain callable for commands that run their own event loop, such as ``fake-server``).
-Add a module to ``_COMMANDS`` to add its commands.
+Add a command to ``ldstore.cli._catalog`` (its name, module and summary) to add it: a
+command's module is imported, and its parser built, only when the command is chosen.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ldstore.cli import _catalog
 from ldstore.cli._errors import (
     EXIT_API_ERROR,
     EXIT_CODES_HELP,
@@ -36,21 +38,6 @@ if TYPE_CHECKING:  # these load only when a command (or --help) needs them
 __all__ = ["build_parser", "main"]
 
 Run = Callable[[argparse.Namespace], Coroutine[Any, Any, int] | int]
-
-# Each module's register(subparsers) adds its commands, in this order in --help. They are
-# imported when the parser is built: `ldstore --version` needs none of them (nor aiohttp).
-_COMMANDS = (
-    "_crud",
-    "_workflows",
-    "_export",
-    "_config",
-    "_demo",
-    "_doctor",
-    "_watch",
-    "_mcp",
-    "_fake_server",
-    "_completion",
-)
 
 _DESCRIPTION = """\
 Manage LaunchDarkly persistent store integrations (big segment stores, beta):
@@ -111,7 +98,46 @@ def _installed_version() -> str:
         return "unknown"
 
 
-def _build() -> tuple[Parser, dict[str, Parser]]:
+class _Commands(Mapping[str, "Parser"]):
+    """The subcommands' parsers by name, each module's built when one of its commands is
+    first looked up: ``ldstore list --help`` imports neither the doctor nor the watcher.
+
+    Until then the root parser holds a stub under each name (the catalog's summary, for
+    ``ldstore --help``); loading a module puts its real parsers in the stubs' place.
+    """
+
+    def __init__(self, subparsers: argparse._SubParsersAction[Parser]) -> None:  # pyright: ignore[reportPrivateUsage]
+        self._root = subparsers
+        self._loaded: dict[str, Parser] = {}
+        for name in _catalog.COMMANDS:
+            _ = subparsers.add_parser(name, help=_catalog.summary(name), add_help=False)
+
+    def __getitem__(self, name: str) -> Parser:
+        if name not in self._loaded:
+            self._load(_catalog.COMMANDS[name][0])  # KeyError for a name not in the catalog
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in _catalog.COMMANDS  # without building anything
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_catalog.COMMANDS)
+
+    def __len__(self) -> int:
+        return len(_catalog.COMMANDS)
+
+    def _load(self, module: str) -> None:
+        from ldstore.cli._options import Parser  # noqa: PLC0415
+
+        # A scratch root named as the real one gives the parsers the same prog ("ldstore
+        # list"); argparse refuses a second parser under a name, so the stub is replaced.
+        scratch = Parser(prog="ldstore").add_subparsers()
+        importlib.import_module(f"ldstore.cli.{module}").register(scratch)
+        for name, command in scratch.choices.items():
+            self._root.choices[name] = self._loaded[name] = command
+
+
+def _build() -> tuple[Parser, _Commands]:
     from ldstore.cli._options import ENVIRONMENT_HELP, Parser, add_global_options  # noqa: PLC0415
 
     parser = Parser(
@@ -122,14 +148,14 @@ def _build() -> tuple[Parser, dict[str, Parser]]:
     _ = parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
     add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    for name in _COMMANDS:
-        importlib.import_module(f"ldstore.cli.{name}").register(subparsers)
-    return parser, dict(subparsers.choices)  # each a Parser: subparsers take the parent's class
+    return parser, _Commands(subparsers)  # each a Parser: subparsers take the parent's class
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``ldstore`` parser with every subcommand registered."""
-    parser, _ = _build()
+    """The ``ldstore`` parser with every subcommand built (for completion scripts, tests)."""
+    parser, commands = _build()
+    for name in commands:
+        _ = commands[name]
     return parser
 
 
@@ -176,7 +202,6 @@ def _main(words: list[str]) -> int:
         parser.print_help()
         return EXIT_OK if not words else EXIT_USAGE
     args, command = parsed
-    args.ldstore_root = parser
     try:
         _fill_defaults(args, command)
     except UsageError as error:

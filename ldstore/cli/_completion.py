@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ldstore.cli._catalog import summary
 from ldstore.cli._errors import EXIT_OK, EXIT_USAGE, error_line
 from ldstore.cli._options import Subparsers
 from ldstore.cli._settings import KEYS
@@ -44,7 +45,7 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``completion`` subcommand."""
     parser = subparsers.add_parser(
         "completion",
-        help="print a shell completion script (bash, zsh or fish)",
+        help=summary("completion"),
         description="Print a completion script for every ldstore command and flag, "
         "generated from the parser by shtab. Needs the completion extra: "
         "pip install 'ldstore[completion]'.",
@@ -64,7 +65,9 @@ def _run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError:
         error_line("completion needs the completion extra: pip install 'ldstore[completion]'")
         return EXIT_USAGE
-    root: argparse.ArgumentParser = args.ldstore_root
+    from ldstore.cli import build_parser  # noqa: PLC0415 - the package imports this module
+
+    root = build_parser()  # every command's parser: `ldstore list` builds only its own
     names = " ".join(KEYS)
     completions: Mapping[str, Any] = {
         "path": shtab.FILE,

@@ -6,6 +6,7 @@ import argparse
 import difflib
 import textwrap
 
+from ldstore.cli._catalog import summary
 from ldstore.cli._errors import EXIT_OK, UsageError, remember_secret
 from ldstore.cli._options import OUTPUT_CHOICES, Subparsers, rate_share
 from ldstore.cli._output import write
@@ -19,7 +20,7 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``config`` subcommand."""
     parser = subparsers.add_parser(
         "config",
-        help="set, unset or list defaults in the config file (mode 0600)",
+        help=summary("config"),
         description=textwrap.fill(
             "Keep settings in the config file ($LDSTORE_CONFIG, else "
             "$XDG_CONFIG_HOME/ldstore/config.toml), readable by you only. Keys: "

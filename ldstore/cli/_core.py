@@ -20,7 +20,6 @@ import attrs
 from ldstore.cli._errors import GaveUpError, UsageError, remember_secret
 from ldstore.cli._options import DEFAULT_RETRY_BUDGET, rate_share
 from ldstore.cli._settings import setting, settings_of
-from ldstore.errors import ConnectionFailedError
 
 if TYPE_CHECKING:  # the Core loads aiohttp: only commands that call the API pay for it
     from ldstore.core import Core, HookContext, Hooks
@@ -102,6 +101,8 @@ class _FirstContact:
         self.reached = True
 
     def after_error(self, _context: HookContext, error: Exception) -> None:
+        from ldstore.errors import ConnectionFailedError  # noqa: PLC0415 - not for --help
+
         if not isinstance(error, ConnectionFailedError):
             self.reached = True  # an answer, or a connection that was made
             return

@@ -13,8 +13,13 @@ from ldstore.cli._asking import on_a_terminal, refused
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import EXIT_OK, UsageError, fail
-from ldstore.cli._options import Subparsers, add_command, add_integration_options
-from ldstore.cli._output import finish, note, render_integration, write
+from ldstore.cli._options import (
+    Subparsers,
+    add_all_option,
+    add_command,
+    add_integration_options,
+)
+from ldstore.cli._output import finish, note, render_integration, say_which_defaults, write
 from ldstore.cli._store import (
     add_store_flags,
     read_patch,
@@ -64,7 +69,6 @@ def _list(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "list",
-        summary="list the account's persistent store integrations",
         description="List the account's persistent store integrations: all of them, unless "
         "--project or --environment narrow the list, given as flags or as defaults from "
         "LD_PROJECT, LD_ENVIRONMENT or the config file (a line on stderr says when a "
@@ -83,12 +87,7 @@ def _list(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=False, required=False)
     filters = parser.add_argument_group("filters")
-    _ = filters.add_argument(
-        "--all",
-        action="store_true",
-        help="every project and environment: ignore the --project and --environment defaults "
-        "from LD_PROJECT, LD_ENVIRONMENT and the config file",
-    )
+    add_all_option(filters)
     _ = filters.add_argument(
         "--name", type=non_empty, help="only the integration with exactly this name"
     )
@@ -117,7 +116,7 @@ async def _run_list(args: argparse.Namespace) -> int:
         result = await funcs.get_big_segment_store_integrations(core)
     if isinstance(result, Err):
         return fail(result.error)
-    _say_which_defaults_filtered(args)
+    say_which_defaults(args, how="filtered by", hint="--all to see every one")
     everything = result.value.items
     tests = _filters(args)
     kept = tuple(item for item in everything if all(test(item) for _, test in tests))
@@ -128,18 +127,6 @@ async def _run_list(args: argparse.Namespace) -> int:
         note(f"no integrations matched {which}{named}")
         return EXIT_OK
     return finish(args, Ok(attrs.evolve(result.value, items=kept)))
-
-
-def _say_which_defaults_filtered(args: argparse.Namespace) -> None:
-    """One stderr line when a default, not a flag, narrowed the list (not for scripts)."""
-    if args.quiet or args.output == "json":
-        return
-    defaults: dict[str, str] = getattr(args, "ldstore_defaults", {})
-    if defaults:
-        which = ", ".join(
-            f"{key}={getattr(args, key)} ({source})" for key, source in defaults.items()
-        )
-        note(f"filtered by {which}; --all to see every one")
 
 
 _STATUSES = ("available", "unavailable", "stale")
@@ -187,7 +174,6 @@ def _get(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "get",
-        summary="show one integration, its config and sync status",
         description="Show one persistent store integration with its config (secrets come "
         "back masked) and its sync status.",
         examples=f"""\
@@ -221,7 +207,6 @@ def _create(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "create",
-        summary="create a Redis or DynamoDB store integration",
         description="Create a persistent store integration. Give the Redis flags with "
         "--integration redis and the DynamoDB flags with --integration dynamodb. "
         "It starts off unless --on is given.",
@@ -295,7 +280,6 @@ def _update(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "update",
-        summary="change an integration (JSON Patch, with friendly flags)",
         description="Change one integration with a JSON Patch built from the flags, in this "
         "order: --if-version's test, --name, --on/--off, the tags, the config, then the "
         "operations of --patch. --add-tag and --remove-tag read the integration first and "
@@ -414,7 +398,6 @@ def _delete(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "delete",
-        summary="delete an integration",
         description="Delete one integration. LaunchDarkly stops syncing the store; the "
         "store's data is left as it is. On a terminal it shows the integration and asks "
         "first; elsewhere (a script, CI) it needs --yes, and without it sends nothing and "

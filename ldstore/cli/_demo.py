@@ -33,7 +33,6 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "demo",
-        summary="a guided tour of ldstore, against a built-in fake API (no account needed)",
         description=_DESCRIPTION,
         examples="""\
   ldstore demo

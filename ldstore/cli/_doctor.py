@@ -100,7 +100,6 @@ def register(subparsers: Subparsers) -> None:
     doctor = add_command(
         subparsers,
         "doctor",
-        summary="read a big segment store itself and say whether SDKs will trust it",
         description=_DESCRIPTION,
         examples=f"{_REDIS_EXAMPLES}\n{_DYNAMODB_EXAMPLES}",
         output=True,  # also before the store's name: `ldstore --output json doctor redis ...`

@@ -9,8 +9,13 @@ from pathlib import Path
 
 from ldstore.cli._core import make_core
 from ldstore.cli._errors import EXIT_OK, EXIT_USAGE, error_line, fail
-from ldstore.cli._options import Subparsers, add_command, add_integration_options
-from ldstore.cli._output import write
+from ldstore.cli._options import (
+    Subparsers,
+    add_all_option,
+    add_command,
+    add_integration_options,
+)
+from ldstore.cli._output import say_which_defaults, write
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.result import Err
 from ldstore.text import printable
@@ -30,7 +35,6 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "export",
-        summary="write the integrations that exist as an apply file (or Terraform)",
         description="Write every integration the filters select as an apply file for "
         "`ldstore plan`/`apply` (TOML, or JSON), or as Terraform for LaunchDarkly's "
         "provider. Secrets are never read back by the API: each becomes an environment "
@@ -41,6 +45,7 @@ def register(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=False, required=False)
     filters = parser.add_argument_group("filters")
+    add_all_option(filters)
     _ = filters.add_argument(
         "--store",
         choices=("redis", "dynamodb"),
@@ -93,6 +98,7 @@ async def run_export(args: argparse.Namespace) -> int:
         )
     if isinstance(exported, Err):
         return fail(exported.error)
+    say_which_defaults(args, how="filtered by", hint="--all to export every one")
     if args.format == "json":
         text = render_json(exported.value)
     else:

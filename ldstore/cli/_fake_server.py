@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ldstore.cli._catalog import summary
 from ldstore.cli._errors import EXIT_USAGE, TESTING_EXTRA_MISSING, error_line
 from ldstore.cli._options import Subparsers
 from ldstore.testing._options import add_arguments, serve
@@ -14,7 +15,7 @@ __all__ = ["register"]
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "fake-server",
-        help="serve a fake LaunchDarkly API for tests and demos",
+        help=summary("fake-server"),
         description="Serve the fake LaunchDarkly persistent store integrations API of "
         "ldstore.testing until SIGINT or SIGTERM (exit 0). The first line printed is "
         "'listening on <url>', the second names the token it accepts. Needs the testing "

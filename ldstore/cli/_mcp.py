@@ -55,7 +55,6 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "mcp",
-        summary="serve the operations as MCP tools over stdio or HTTP, for AI agents (extra: mcp)",
         description=_DESCRIPTION,
         examples=_EXAMPLES,
     )

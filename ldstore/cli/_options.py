@@ -13,21 +13,21 @@ import argparse
 import math
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeAlias, cast
 
 from ldstore import argtypes
+from ldstore.cli import _catalog
 from ldstore.cli._errors import EXIT_USAGE, error_line, json_errors, remember_secret
-from ldstore.models import IntegrationKey
 
 __all__ = [
     "DEFAULT_RETRY_BUDGET",
     "ENVIRONMENT_HELP",
-    "INTEGRATION_KEYS",
     "OUTPUT_CHOICES",
     "DeprecatedFlag",
     "Parser",
     "Subparsers",
+    "add_all_option",
     "add_command",
     "add_connection_options",
     "add_global_options",
@@ -50,7 +50,6 @@ environment (flags win over the environment, which wins over the config file):
   LDSTORE_CONFIG   the config file, TOML (default $XDG_CONFIG_HOME/ldstore/config.toml);
                    `ldstore config --set KEY VALUE` writes it"""
 
-INTEGRATION_KEYS = tuple(key.value for key in IntegrationKey)
 OUTPUT_CHOICES = ("table", "plaintext", "json")  # plaintext is ldcli's name for table
 DEFAULT_RETRY_BUDGET = 30.0  # outlasts LaunchDarkly's 10-second rate-limit window
 
@@ -266,6 +265,8 @@ def add_integration_options(
     optional (filters, for ``list``). ``--project`` and ``--environment`` may also come
     from LD_PROJECT, LD_ENVIRONMENT or the config file, so ``main`` checks them.
     """
+    from ldstore.models import IntegrationKey  # noqa: PLC0415 - `ldstore --help` needs no models
+
     group = _add_scope_options(parser)
     if required:
         parser.set_defaults(ldstore_needs=("project", "environment"))
@@ -273,7 +274,7 @@ def add_integration_options(
         "--integration",
         "--integration-key",
         dest="integration",
-        choices=INTEGRATION_KEYS,
+        choices=tuple(key.value for key in IntegrationKey),
         required=required,
         help="the store kind",
     )
@@ -286,11 +287,22 @@ def add_integration_options(
         )
 
 
+def add_all_option(group: argparse._ActionsContainer) -> None:  # pyright: ignore[reportPrivateUsage]
+    """``--all``, for a command that --project and --environment filter (list, export,
+    watch): their defaults (LD_PROJECT, LD_ENVIRONMENT, the config file) are ignored;
+    ``main`` reads it. The flags themselves still filter."""
+    _ = group.add_argument(
+        "--all",
+        action="store_true",
+        help="every project and environment: ignore the --project and --environment defaults "
+        "from LD_PROJECT, LD_ENVIRONMENT and the config file",
+    )
+
+
 def add_command(  # noqa: PLR0913 - keyword-only switches, each a flag group
     subparsers: Subparsers,
     name: str,
     *,
-    summary: str,
     description: str | None = None,
     examples: str = "",
     output: bool = False,
@@ -299,10 +311,14 @@ def add_command(  # noqa: PLR0913 - keyword-only switches, each a flag group
 ) -> argparse.ArgumentParser:
     """A subcommand's parser with the connection flags and ``examples`` in its epilog.
 
+    Its one-line summary (and, without ``description``, its description) is the
+    catalog's (``ldstore.cli._catalog``), which ``ldstore --help`` shows.
+
     ``output`` and ``quiet`` offer ``-o`` and ``-q``: only where the command honours
     them. ``timeout_flag`` renames the per-attempt timeout where ``--timeout`` means
     something else (``wait``); ``--timeout`` before the command still sets it.
     """
+    summary = _catalog.summary(name)
     paragraphs = (description or summary).split("\n\n")
     parser = subparsers.add_parser(
         name,
@@ -328,22 +344,24 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_command_line(
-    parser: Parser, commands: dict[str, Parser], argv: Sequence[str]
+    parser: Parser, commands: Mapping[str, Parser], argv: Sequence[str]
 ) -> tuple[argparse.Namespace, Parser] | None:
     """Parse ``argv`` as ``[flags] COMMAND [flags]``; a flag after the command wins.
 
     Returns the command's namespace (``command`` set, the flags given before it merged
     in) and its parser; ``None`` when there is no command at all. Exits 2
-    (``SystemExit``) with the right usage on an error.
+    (``SystemExit``) with the right usage on an error. Only the chosen command's parser
+    is looked up in ``commands`` (unless a flag is misplaced), so it may build each
+    parser on demand.
     """
-    known = {flag for command in commands.values() for flag in command.nested_flags()}
-    _remember_flag_secrets(argv, known | set(parser.flags()))
-    index = _command_index(parser, commands, argv)
+    index = _command_index(parser, commands, argv)  # its errors echo no flag's value
     if index is None:
+        _remember_flag_secrets(argv, set(parser.flags()))
         _ = _strict(parser, argv)  # --version, --help, or an error for a stray flag
         return None
     before, name, after = argv[:index], argv[index], argv[index + 1 :]
     command = commands[name]
+    _remember_flag_secrets(argv, set(parser.flags()) | command.nested_flags())
     given = _strict(parser, before)
     namespace = _strict(command, after)
     namespace.command = name
@@ -390,7 +408,9 @@ def _unknown_flags(parser: Parser, argv: Sequence[str]) -> list[str]:
     return unknown
 
 
-def _command_index(parser: Parser, commands: dict[str, Parser], argv: Sequence[str]) -> int | None:
+def _command_index(
+    parser: Parser, commands: Mapping[str, Parser], argv: Sequence[str]
+) -> int | None:
     flags = parser.flags()
     index = 0
     while index < len(argv):
@@ -427,7 +447,7 @@ def _unrecognized(
     extras: Iterable[str],
     *,
     where: str = "",
-    all_flags: dict[str, Parser] | None = None,
+    all_flags: Mapping[str, Parser] | None = None,
 ) -> str:
     flags = [extra.split("=", 1)[0] for extra in extras if extra.startswith("-") and extra != "-"]
     if not flags:

@@ -7,14 +7,15 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ldstore.cli._errors import EXIT_OK, fail
-from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration, BigSegmentStoreIntegrationCollection
 from ldstore.result import Err, Ok, Result
 from ldstore.text import printable, printable_lines
-from ldstore.wire import to_wire
+
+if TYPE_CHECKING:  # an error, when there is one, has already loaded it
+    from ldstore.errors import LDStoreError
 
 __all__ = [
     "emit",
@@ -22,6 +23,7 @@ __all__ = [
     "note",
     "render_integration",
     "render_table",
+    "say_which_defaults",
     "when",
     "write",
     "yes_no",
@@ -44,12 +46,29 @@ def note(text: str) -> None:
     _ = sys.stderr.write(f"ldstore: {printable(text)}\n")
 
 
+def say_which_defaults(args: argparse.Namespace, *, how: str, hint: str) -> None:
+    """One stderr line when a default (``LD_PROJECT``/``LD_ENVIRONMENT`` or the config
+    file), not a flag, chose ``--project`` or ``--environment``: which, and where from
+    (``filtered by environment=production (config file); --all to see every one``).
+    Nothing for scripts: ``-q`` or ``-o json``."""
+    if getattr(args, "quiet", False) or getattr(args, "output", "table") == "json":
+        return
+    defaults: dict[str, str] = getattr(args, "ldstore_defaults", {})
+    if defaults:
+        which = ", ".join(
+            f"{key}={getattr(args, key)} ({source})" for key, source in defaults.items()
+        )
+        note(f"{how} {which}; {hint}")
+
+
 def emit(args: argparse.Namespace, value: object) -> None:
     """Print a result as ``--output`` and ``--quiet`` ask.
 
     json: the API's own wire shape (``_id``, ``_links``, ``integrationKey``...); quiet: the
     IDs, one a line; table: a table for collections, a key/value view for one integration.
     """
+    from ldstore.wire import to_wire  # noqa: PLC0415 - the codec (cattrs) is not for --help
+
     items = _integrations(value)
     if getattr(args, "quiet", False):
         for integration in items or ():

@@ -25,12 +25,13 @@ from ldstore.cli._errors import (
 from ldstore.cli._options import (
     DEFAULT_RETRY_BUDGET,
     Subparsers,
+    add_all_option,
     add_command,
     add_integration_options,
     positive_count,
     positive_seconds,
 )
-from ldstore.cli._output import write
+from ldstore.cli._output import say_which_defaults, write
 
 if TYPE_CHECKING:
     from ldstore.core import Core
@@ -79,12 +80,12 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "watch",
-        summary="watch every big segment store and serve Prometheus metrics",
         description=_DESCRIPTION,
         examples=_EXAMPLES,
         output=True,
     )
     add_integration_options(parser, with_id=False, required=False)
+    add_all_option(parser)
     _ = parser.add_argument(
         "--tag",
         action="append",
@@ -163,6 +164,7 @@ async def _watch(args: argparse.Namespace) -> int:
     if not args.once and getattr(args, "retry_budget", None) is None:
         # A watcher outlives an unreachable API: no short first-contact budget that ends it.
         args.retry_budget = DEFAULT_RETRY_BUDGET
+    say_which_defaults(args, how="watching only", hint="--all to watch every one")
     core = make_core(args, telemetry=True)  # OTLP export when OTEL_EXPORTER_OTLP_* says
     watcher = _watcher(args, core, stores)
     if args.once:

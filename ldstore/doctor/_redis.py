@@ -17,17 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import attrs
 
+from ldstore.doctor._redis_client import (
+    MAX_CURSOR_REPLIES,
+    BadReplyError,
+    Reader,
+    RedisTLS,
+    RefusedError,
+    UnreachableError,
+    address,
+    client_certificate_hint,
+    connection_options,
+    invalid_tls,
+    node_infos,
+)
 from ldstore.doctor._report import (
     DEFAULT_DEADLINE,
     DEFAULT_SCAN_LIMIT,
@@ -36,7 +47,6 @@ from ldstore.doctor._report import (
     MAX_MEMBERS,
     MIN_SCRUBBED,
     SAMPLE_KEYS,
-    SAMPLE_VALUES,
     Budget,
     Check,
     CheckStatus,
@@ -44,7 +54,6 @@ from ldstore.doctor._report import (
     MemberSets,
     StoreReport,
     StoreUnreachableError,
-    bounded,
     context_hash,
     discovery_check,
     freshness,
@@ -62,11 +71,10 @@ from ldstore.doctor._report import (
 )
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.result import Err, Ok, Result
-from ldstore.text import printable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.cluster import ClusterNode, RedisCluster
+    from redis.asyncio.cluster import ClusterNode
 
 __all__ = ["RedisTLS", "diagnose_redis"]
 
@@ -74,10 +82,6 @@ DEFAULT_PREFIX = "launchdarkly"  # what SDKs use when none is configured
 _SYNCHRONIZED_ON = "big_segments_synchronized_on"
 _INCLUDE = "big_segment_include"
 _EXCLUDE = "big_segment_exclude"
-_SCAN_COUNT = 1000  # keys a SCAN (or members an SSCAN) call is asked to examine
-# Replies one SSCAN loop may take: a real set of MAX_MEMBERS members needs about
-# MAX_MEMBERS / _SCAN_COUNT of them; a cursor that never ends stops here.
-MAX_CURSOR_REPLIES = 4 * (MAX_MEMBERS // _SCAN_COUNT) + 4
 # LaunchDarkly's docs: most server-side SDKs and the Relay Proxy support neither Redis
 # Cluster nor Sentinel; the Go SDK's go-redis integration (beta) does (README, "Doctor").
 CONSUMERS = (
@@ -87,165 +91,6 @@ CONSUMERS = (
 _GRACE = 1.0  # seconds past the deadline before the backstop cancels (closing connections)
 _ALLKEYS = "allkeys-"  # eviction policies that may evict any key, membership sets included
 _LOG = logging.getLogger("ldstore")
-# OpenSSL verify codes, named as people know them.
-_VERIFY_REASONS = {
-    2: "unknown CA",
-    18: "unknown CA (a self-signed certificate)",
-    19: "unknown CA (a self-signed certificate in the chain)",
-    20: "unknown CA",
-    21: "unknown CA",
-    9: "certificate not yet valid",
-    10: "certificate expired",
-    62: "name mismatch",
-    64: "name mismatch (IP address)",
-}
-
-T = TypeVar("T")
-
-
-@attrs.frozen(kw_only=True)
-class RedisTLS:
-    """How to reach a ``rediss://`` server: a CA file to trust, a client certificate, or no checks.
-
-    ``ca_file`` replaces the system's CAs (a private CA); ``cert_file`` and ``key_file``
-    (both or neither) are the client's certificate for mutual TLS; ``insecure`` skips
-    certificate verification altogether, and the report's first check says so.
-    """
-
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    insecure: bool = False
-
-
-class _UnreachableError(Exception):
-    def __init__(self, command: str, detail: str) -> None:
-        super().__init__(detail)
-        self.command = command
-        self.detail = detail
-
-
-class _RefusedError(_UnreachableError):
-    """Redis answered the command with an error (NOPERM, WRONGTYPE...)."""
-
-
-class _BadReplyError(_UnreachableError):
-    """The server answered, but not with a reply of the shape Redis gives that command."""
-
-
-class _Reader:
-    """Sends one command at a time, each bounded by ``timeout``; maps lost stores to one error.
-
-    ``nodes`` are the cluster's primaries to SCAN (``[None]``: one server). ``last`` is the
-    command in flight, for a deadline that ends the diagnosis mid-way.
-    """
-
-    def __init__(
-        self, client: Redis | RedisCluster, budget: Budget, secrets: Sequence[str]
-    ) -> None:
-        self.client: Any = client  # Redis or RedisCluster: the same commands, loosely typed
-        self.budget = budget
-        self.secrets = secrets
-        self.nodes: Sequence[ClusterNode | None] = [None]
-        self.last = "PING"
-
-    async def __call__(self, command: str, call: Awaitable[T]) -> T:
-        from redis.exceptions import AskError, MovedError, RedisError, ResponseError  # noqa: PLC0415
-
-        self.last = command
-        _LOG.debug("redis %s", printable(command))  # keys come from the store
-        try:
-            return await bounded(self.budget, command, call)
-        except ResponseError as error:
-            detail = scrub(str(error), self.secrets)
-            if isinstance(error, AskError):  # redis-py drops the MOVED/ASK word: put it back
-                detail = f"{'MOVED' if isinstance(error, MovedError) else 'ASK'} {detail}"
-            raise _RefusedError(command, detail) from None
-        except (RedisError, OSError, asyncio.TimeoutError) as error:
-            # AuthenticationError is a ConnectionError: a refused password is unreachable too.
-            detail = _tls_reason(error) or str(error) or type(error).__name__
-            raise _UnreachableError(command, scrub(detail, self.secrets)) from None
-        except DeadlineError:
-            raise
-        except Exception as error:  # noqa: BLE001 - redis-py parses replies assuming their shape (int(cursor), str.splitlines...); a server answering otherwise raises whatever that parse hits
-            detail = f"{type(error).__name__} reading the reply"
-            raise _BadReplyError(command, scrub(detail, self.secrets)) from None
-
-    async def key_type(self, key: str) -> str:
-        command = f"TYPE {key}"
-        return _text(await self(command, self.client.type(key)), command)
-
-    async def get(self, key: str) -> str | None:
-        command = f"GET {key}"
-        raw = await self(command, self.client.get(key))
-        return None if raw is None else _text(raw, command)
-
-    async def pttl(self, key: str) -> int:
-        """Milliseconds ``key`` has left; -1 without a TTL, -2 when it does not exist."""
-        command = f"PTTL {key}"
-        return _integer(await self(command, self.client.pttl(key)), command)
-
-    async def dbsize(self) -> int:
-        return _integer(await self("DBSIZE", self.client.dbsize()), "DBSIZE")
-
-    async def info(self) -> Mapping[str, object]:
-        return _node_infos(await self("INFO", self.client.info()))[0]
-
-    async def scan(self, pattern: str, *, limit: int) -> tuple[list[str], int, bool]:
-        """Keys matching ``pattern``, asking the server(s) to examine ``limit`` keys in all at most.
-
-        Returns the keys (at most ``limit``), how many keys SCAN was asked to examine, and
-        whether every cursor ended. The bound counts keys (each SCAN's COUNT), not calls;
-        a cluster's primaries share it equally.
-        """
-        found: list[str] = []
-        examined = 0
-        complete = True
-        for index, node in enumerate(self.nodes):
-            share = (limit - examined) // (len(self.nodes) - index)  # the rest, shared equally
-            cursor, asked = 0, 0
-            while True:
-                count = min(_SCAN_COUNT, share - asked)
-                if count <= 0:
-                    complete = False
-                    break
-                command = f"SCAN {cursor} MATCH {pattern} COUNT {count}"
-                options: dict[str, Any] = {"match": pattern, "count": count}
-                if node is not None:
-                    options["target_nodes"] = node
-                reply = await self(command, self.client.scan(cursor, **options))
-                cursor, keys = _scan_reply(reply, command, node)
-                found += [_text(key, command) for key in keys]
-                asked += count
-                if cursor == 0:
-                    break
-            examined += asked
-        return found[:limit], examined, complete
-
-    async def members(self, key: str, *, limit: int) -> tuple[list[str], bool]:
-        """Up to about ``limit`` members of the set at ``key``; and whether that was all of them.
-
-        A cursor that never ends stops after ``MAX_CURSOR_REPLIES`` replies.
-        """
-        values: list[str] = []
-        cursor = 0
-        for _reply in range(MAX_CURSOR_REPLIES):
-            command = f"SSCAN {key} {cursor} COUNT {_SCAN_COUNT}"
-            reply = await self(command, self.client.sscan(key, cursor, count=_SCAN_COUNT))
-            cursor, members = _scan_reply(reply, command, None)
-            values += [_text(value, command) for value in members]
-            if cursor == 0:
-                return values[:limit], True
-            if len(values) >= limit:
-                return values[:limit], False
-        return values[:limit], False
-
-    async def sample(self, key: str) -> list[str]:
-        command = f"SRANDMEMBER {key} {SAMPLE_VALUES}"
-        reply = await self(command, self.client.srandmember(key, SAMPLE_VALUES))
-        # With a count, SRANDMEMBER answers a list (empty for a missing key).
-        values = _sequence(reply, command)
-        return [_text(value, command) for value in values[:SAMPLE_VALUES]]
 
 
 async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented options; one return per outcome
@@ -297,10 +142,10 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     location = redact_url(url, secrets)
     if sentinel is not None:
         location = f"{location} via Sentinel {redact_url(sentinel, secrets)}"
-    refused = _invalid_tls(url, tls)
+    refused = invalid_tls(url, tls)
     if refused is not None:
         return Err(refused)
-    options = _connection_options(timeout, password, tls)
+    options = connection_options(timeout, password, tls)
     try:
         urlsplit(url).port  # noqa: B018 - a port that is not a number raises here, not later
         client: Redis | None = None if sentinel is not None else Redis.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
@@ -331,25 +176,16 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     except asyncio.TimeoutError:
         message = state.budget.message()
         return Err(StoreUnreachableError(message=message, method=state.last, url=location))
-    except _RefusedError as error:  # e.g. NOPERM: this user may not read what SDKs read
+    except RefusedError as error:  # e.g. NOPERM: this user may not read what SDKs read
         message = f"Redis refused it: {_refusal(error.detail)}"
         return Err(StoreUnreachableError(message=message, method=error.command, url=location))
-    except _BadReplyError as error:
+    except BadReplyError as error:
         message = f"the reply is not one Redis gives this command ({error.detail})"
         return Err(StoreUnreachableError(message=message, method=error.command, url=location))
-    except _UnreachableError as error:
-        message = error.detail + _client_certificate_hint(url, tls, error.detail)
+    except UnreachableError as error:
+        message = error.detail + client_certificate_hint(url, tls, error.detail)
         return Err(StoreUnreachableError(message=message, method=error.command, url=location))
     return Ok(report)
-
-
-def _client_certificate_hint(url: str, tls: RedisTLS | None, detail: str) -> str:
-    """A server asking for a client certificate it was not given closes the connection
-    after the handshake (TLS 1.3 sends its alert too late to read): say so."""
-    lost = any(word in detail.lower() for word in ("closed", "reset", "eof"))
-    if url.startswith("rediss://") and (tls is None or tls.cert_file is None) and lost:
-        return "; TLS: the server may require a client certificate (mutual TLS), none was given"
-    return ""
 
 
 @attrs.define
@@ -359,55 +195,11 @@ class _State:
     location: str
     secrets: Sequence[str]
     budget: Budget
-    reader: _Reader | None = None
+    reader: Reader | None = None
 
     @property
     def last(self) -> str:
         return "PING" if self.reader is None else self.reader.last
-
-
-def _invalid_tls(url: str, tls: RedisTLS | None) -> InputValidationError | None:
-    if tls is None or tls == RedisTLS():
-        return None
-    if not url.startswith("rediss://"):
-        return InputValidationError(message="TLS settings need a rediss:// URL", field="tls")
-    if (tls.cert_file is None) != (tls.key_file is None):
-        return InputValidationError(
-            message="a client certificate needs both its certificate and its key file",
-            field="tls",
-        )
-    for what, path in (("CA", tls.ca_file), ("certificate", tls.cert_file), ("key", tls.key_file)):
-        if path is not None and not Path(path).is_file():
-            return InputValidationError(message=f"no TLS {what} file at {path}", field="tls")
-    return None
-
-
-def _connection_options(
-    timeout: float, password: str | None, tls: RedisTLS | None
-) -> dict[str, Any]:
-    from redis.asyncio.retry import Retry  # noqa: PLC0415 - the optional extra
-    from redis.backoff import NoBackoff  # noqa: PLC0415
-
-    options: dict[str, Any] = {
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "retry": Retry(NoBackoff(), 0),  # one attempt: a doctor reports, it does not insist
-        # RESP2, as Redis before 6 and the SDKs' clients speak: no HELLO handshake to
-        # negotiate, and one reply shape per command for the shape checks below.
-        "protocol": 2,
-    }
-    if password is not None:
-        options["password"] = password
-    if tls is not None:
-        if tls.ca_file is not None:
-            options["ssl_ca_certs"] = tls.ca_file
-        if tls.cert_file is not None:
-            options["ssl_certfile"] = tls.cert_file
-            options["ssl_keyfile"] = tls.key_file
-        if tls.insecure:
-            options["ssl_cert_reqs"] = "none"
-            options["ssl_check_hostname"] = False
-    return options
 
 
 async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
@@ -473,7 +265,7 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
         client = Redis.from_url(master, **options)  # pyright: ignore[reportUnknownMemberType]
     assert client is not None  # noqa: S101 - built by the caller or from the Sentinel's answer
     _ = stack.push_async_callback(client.aclose)
-    reader = _Reader(client, state.budget, state.secrets)
+    reader = Reader(client, state.budget, state.secrets)
     state.reader = reader
     return await _diagnose(
         reader,
@@ -503,7 +295,7 @@ async def _ask_sentinel(
         given = urlsplit(url)
     except ValueError as error:
         command = "SENTINEL"
-        raise _UnreachableError(command, f"not a Sentinel URL: {error}") from None
+        raise UnreachableError(command, f"not a Sentinel URL: {error}") from None
     userinfo, _, name = given.netloc.rpartition("@")
     name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
     sentinel_options = {
@@ -513,7 +305,7 @@ async def _ask_sentinel(
         "username": where.username,
     }
     watcher = Sentinel([(host, port)], sentinel_kwargs=sentinel_options)
-    reader = _Reader(watcher.sentinels[0], state.budget, state.secrets)
+    reader = Reader(watcher.sentinels[0], state.budget, state.secrets)
     state.reader = reader
     try:
         found: object = await reader(
@@ -523,7 +315,7 @@ async def _ask_sentinel(
     finally:
         for connection in watcher.sentinels:
             await connection.aclose()
-    master_host, master_port = _address(found, f"SENTINEL GET-MASTER-ADDR-BY-NAME {name}")
+    master_host, master_port = address(found, f"SENTINEL GET-MASTER-ADDR-BY-NAME {name}")
     netloc = (
         f"{userinfo}@{master_host}:{master_port}" if userinfo else f"{master_host}:{master_port}"
     )
@@ -538,7 +330,7 @@ async def _ask_sentinel(
 
 
 async def _diagnose(  # noqa: PLR0913 - one call from _connect
-    reader: _Reader,
+    reader: Reader,
     first: list[Check],
     stack: AsyncExitStack,
     *,
@@ -556,7 +348,7 @@ async def _diagnose(  # noqa: PLR0913 - one call from _connect
     command = "PING"
     pong = await reader(command, reader.client.ping())
     if pong is not True:  # redis-py reads a PONG as True; anything else is not a Redis answer
-        raise _BadReplyError(command, f"{str(pong)[:40]!r}, not PONG")
+        raise BadReplyError(command, f"{str(pong)[:40]!r}, not PONG")
     elapsed = (time.monotonic() - started) * 1000
     checks = [*first, Check("reachable", CheckStatus.OK, f"PING answered in {elapsed:.0f} ms")]
     info = await _info(reader)
@@ -635,23 +427,23 @@ def _report(location: str, prefix: str | None, checks: Sequence[Check]) -> Store
     )
 
 
-async def _info(reader: _Reader) -> Mapping[str, object] | None:
+async def _info(reader: Reader) -> Mapping[str, object] | None:
     """INFO's fields, or ``None`` where this user may not run it (a warning says so later)."""
     try:
         return await reader.info()
-    except _RefusedError:
+    except RefusedError:
         return None
 
 
 async def _cluster_reader(
-    reader: _Reader, url: str, options: Mapping[str, Any], stack: AsyncExitStack
-) -> _Reader:
+    reader: Reader, url: str, options: Mapping[str, Any], stack: AsyncExitStack
+) -> Reader:
     """A reader on the cluster client: keys routed by slot, SCAN sent to every primary."""
     from redis.asyncio.cluster import RedisCluster  # noqa: PLC0415 - the optional extra
 
     cluster = RedisCluster.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType]
     _ = stack.push_async_callback(cluster.aclose)
-    clustered = _Reader(cluster, reader.budget, reader.secrets)
+    clustered = Reader(cluster, reader.budget, reader.secrets)
     _ = await clustered("CLUSTER SLOTS", cluster.initialize())
     clustered.nodes = list(cluster.get_primaries())
     return clustered
@@ -668,7 +460,7 @@ def _standalone(info: Mapping[str, object] | None) -> Check:
 
 
 async def _hygiene(
-    reader: _Reader, info: Mapping[str, object] | None, *, cluster: bool
+    reader: Reader, info: Mapping[str, object] | None, *, cluster: bool
 ) -> list[Check]:
     """``eviction``: maxmemory_policy and evicted_keys, from INFO (readable where CONFIG is not)."""
     if info is None:
@@ -680,7 +472,7 @@ async def _hygiene(
             reply = await reader(
                 f"INFO (node {_node_name(node)})", reader.client.info(target_nodes=node)
             )
-            infos += _node_infos(reply)
+            infos += node_infos(reply)
     policies = sorted({str(item.get("maxmemory_policy", "unknown")) for item in infos})
     evicted = sum(_count(item.get("evicted_keys")) for item in infos)
     risky = [policy for policy in policies if policy.startswith(_ALLKEYS)]
@@ -700,17 +492,6 @@ async def _hygiene(
     return [Check("eviction", status, detail)]
 
 
-def _node_infos(reply: object) -> list[Mapping[str, object]]:
-    """INFO's fields: one mapping from a server, one per node from a cluster's nodes."""
-    command = "INFO"
-    if isinstance(reply, Mapping):
-        values = list(cast("Mapping[str, object]", reply).values())
-        if values and all(isinstance(value, Mapping) for value in values):
-            return [cast("Mapping[str, object]", value) for value in values]
-        return [cast("Mapping[str, object]", reply)]
-    raise _BadReplyError(command, f"a {type(reply).__name__}, not a section of fields")
-
-
 def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
@@ -720,13 +501,13 @@ def _node_name(node: ClusterNode | None) -> str:
 
 
 async def _discover(
-    reader: _Reader, scan_limit: int, expected_prefix: str | None
+    reader: Reader, scan_limit: int, expected_prefix: str | None
 ) -> tuple[list[str], Check]:
     suffix = f":{_SYNCHRONIZED_ON}"
     try:
         keys, examined, complete = await reader.scan(f"*{suffix}", limit=scan_limit)
         size = await reader.dbsize() if complete else None
-    except _RefusedError as error:  # e.g. NOPERM: the user may not SCAN
+    except RefusedError as error:  # e.g. NOPERM: the user may not SCAN
         check = Check("prefix discovery", CheckStatus.WARNING, f"SCAN refused: {error.detail}")
         return [], check
     found = sorted({key[: -len(suffix)] for key in keys if key.endswith(suffix)})
@@ -736,7 +517,7 @@ async def _discover(
     return found, discovery_check(found, prefix, examined=text, complete=complete)
 
 
-async def _metadata(reader: _Reader, prefix: str) -> tuple[int | None, Check]:
+async def _metadata(reader: Reader, prefix: str) -> tuple[int | None, Check]:
     key = f"{prefix}:{_SYNCHRONIZED_ON}"
     kind = await reader.key_type(key)
     if kind == "none":
@@ -760,7 +541,7 @@ async def _metadata(reader: _Reader, prefix: str) -> tuple[int | None, Check]:
     return millis, Check("metadata", CheckStatus.OK, f"{key} = {millis}")
 
 
-async def _sample_members(reader: _Reader, prefix: str) -> tuple[list[str], list[Check]]:
+async def _sample_members(reader: Reader, prefix: str) -> tuple[list[str], list[Check]]:
     """``member key types`` and ``member values`` over a bounded sample of membership keys."""
     pattern_prefix = _glob_escape(prefix)
     keys: list[str] = []
@@ -768,7 +549,7 @@ async def _sample_members(reader: _Reader, prefix: str) -> tuple[list[str], list
         for kind in (_INCLUDE, _EXCLUDE):
             found, _, _ = await reader.scan(f"{pattern_prefix}:{kind}:*", limit=SAMPLE_KEYS * 20)
             keys += found[:SAMPLE_KEYS]
-    except _RefusedError as error:
+    except RefusedError as error:
         return [], [Check("member key types", CheckStatus.WARNING, f"SCAN refused: {error.detail}")]
     types = [await reader.key_type(key) for key in keys]
     wrong = [f"{key} is a {kind}" for key, kind in zip(keys, types, strict=True) if kind != "set"]
@@ -794,11 +575,11 @@ async def _sample_members(reader: _Reader, prefix: str) -> tuple[list[str], list
     return sets, [types_check, member_value_check(values, where=f"under {prefix!r}")]
 
 
-async def _ttls(reader: _Reader, keys: Sequence[str]) -> Check:
+async def _ttls(reader: Reader, keys: Sequence[str]) -> Check:
     """``key expiry``: the metadata and the sampled membership keys should never expire."""
     try:
         expiring = [key for key in keys if await reader.pttl(key) >= 0]
-    except _RefusedError as error:
+    except RefusedError as error:
         return Check("key expiry", CheckStatus.WARNING, f"PTTL refused: {error.detail}")
     if expiring:
         return Check(
@@ -810,7 +591,7 @@ async def _ttls(reader: _Reader, keys: Sequence[str]) -> Check:
     return Check("key expiry", CheckStatus.OK, f"none of {len(keys)} sampled keys has a TTL")
 
 
-def _slots(reader: _Reader, keys: Sequence[str]) -> Check:
+def _slots(reader: Reader, keys: Sequence[str]) -> Check:
     """``hash slots``: where a cluster keeps one prefix's keys (multi-key commands need one slot)."""
     cluster = reader.client
     slots = {int(cluster.keyslot(key)) for key in keys}
@@ -828,7 +609,7 @@ def _slots(reader: _Reader, keys: Sequence[str]) -> Check:
 
 
 async def _membership(
-    reader: _Reader, prefix: str, context_key: str
+    reader: Reader, prefix: str, context_key: str
 ) -> tuple[Check, dict[str, bool], MemberSets]:
     digest = context_hash(context_key)
     problems: list[str] = []
@@ -859,72 +640,7 @@ def _glob_escape(text: str) -> str:
     return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
 
 
-# Reply shapes: what redis-py hands back is whatever the server sent, parsed loosely.
-
-
-def _text(value: object, command: str) -> str:
-    # Keys and values are bytes (no decode_responses): a stray non-UTF-8 byte is shown, not fatal.
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    if isinstance(value, str):
-        return value
-    raise _BadReplyError(command, f"a {type(value).__name__} where Redis answers a string")
-
-
-def _integer(value: object, command: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise _BadReplyError(command, f"a {type(value).__name__} where Redis answers an integer")
-
-
-def _sequence(value: object, command: str) -> list[object]:
-    if isinstance(value, list | tuple):
-        return list(cast("Sequence[object]", value))  # pyright: ignore[reportUnknownArgumentType]  # narrowed from object
-    if value is None:
-        return []
-    raise _BadReplyError(command, f"a {type(value).__name__} where Redis answers a list")
-
-
-def _scan_reply(reply: object, command: str, node: ClusterNode | None) -> tuple[int, list[object]]:
-    """``(cursor, items)`` from a SCAN/SSCAN reply (a cluster's cursors come per node)."""
-    pair = _sequence(reply, command)
-    if len(pair) != 2:  # noqa: PLR2004 - cursor and items
-        raise _BadReplyError(command, "not the [cursor, items] pair Redis answers")
-    cursor, items = pair
-    if node is not None and isinstance(cursor, Mapping):
-        cursor = cast("Mapping[str, object]", cursor).get(node.name)
-    return _integer(cursor, command), _sequence(items, command)
-
-
-def _address(value: object, command: str) -> tuple[str, int]:
-    items = _sequence(value, command)
-    if len(items) != 2:  # noqa: PLR2004 - host and port
-        raise _BadReplyError(command, "not a (host, port) pair")
-    host, port = items
-    return _text(host, command), _integer(port, command)
-
-
 def _refusal(detail: str) -> str:
     if detail.startswith(("MOVED", "ASK ")):
         return f"{detail} (this server is a Redis Cluster node; the doctor could not read it as a cluster)"
     return detail
-
-
-def _tls_reason(error: BaseException) -> str | None:
-    """One line naming a TLS failure (unknown CA, name mismatch, expired...), else ``None``."""
-    seen: BaseException | None = error
-    for _depth in range(8):  # a cause chain is short; a cycle is not followed forever
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            reason = _VERIFY_REASONS.get(seen.verify_code, seen.verify_message)
-            return f"TLS: the server's certificate was refused: {reason} ({seen.verify_message})"
-        if isinstance(seen, ssl.SSLError):
-            code = str(seen.reason or "")
-            if "CERTIFICATE_REQUIRED" in code:
-                return "TLS: the server requires a client certificate (mutual TLS)"
-            if "WRONG_VERSION_NUMBER" in code or "RECORD_LAYER" in code:
-                return "TLS: the server does not speak TLS on this port (use redis://)"
-            return f"TLS: {code or seen}"
-        seen = seen.__cause__ or seen.__context__
-    return None

@@ -7,10 +7,11 @@ Importing this module loads neither aiohttp's server nor jsonpatch: `ldstore fak
 from __future__ import annotations
 
 import argparse
-import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from ldstore import argtypes
 
 if TYPE_CHECKING:
     from ldstore.testing._server import FakeLaunchDarkly
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 DEFAULT_ENVIRONMENTS: Mapping[str, Sequence[str]] = {"default": ("production", "test")}
 """The projects and environments a fake knows unless told otherwise; others answer 404."""
 
-_MAX_PORT = 65535
 # The standalone server's request log: bounded (in-process, FakeLaunchDarkly keeps all).
 MAX_LOGGED_REQUESTS = 1000
 MAX_LOGGED_BODY = 16 * 1024
@@ -43,71 +43,16 @@ ENVIRONMENTS_HELP = textwrap.fill(
 """The fake's limits, as both commands' --help shows them."""
 
 
-def _port(text: str) -> int:
-    port = _whole(text)
-    if port > _MAX_PORT:
-        message = f"expected a port from 0 to {_MAX_PORT}, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return port
-
-
-def _whole(text: str) -> int:
-    if not text.isdigit() or len(text) > len(str(_MAX_PORT)) + 3:
-        message = f"expected a whole number (0 or more), got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return int(text)
-
-
-def _positive(text: str) -> int:
-    number = _whole(text)
-    if number == 0:
-        message = f"expected a whole number (1 or more), got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return number
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0:
-        message = f"expected seconds (0 or more), got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return seconds
-
-
-def _interval(text: str) -> float:
-    seconds = _seconds(text)
-    if seconds == 0:
-        message = f"expected seconds (more than 0), got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return seconds
-
-
-def _endpoint(text: str) -> str:
-    scheme, _, rest = text.partition("://")
-    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
-        message = f"expected an http(s) URL such as http://127.0.0.1:5000, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return text
-
-
-def _environment(text: str) -> tuple[str, str]:
-    project, _, environment = text.partition("/")
-    if not project or not environment:
-        message = f"expected PROJECT/ENV, e.g. default/staging, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return project, environment
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the fake server's options to `parser`; `serve` runs from what it parses."""
     _ = parser.add_argument(
         "--host", default="127.0.0.1", metavar="ADDRESS", help="address to bind (%(default)s)"
     )
     _ = parser.add_argument(
-        "--port", type=_port, default=0, help="port to listen on; 0 picks a free one (%(default)s)"
+        "--port",
+        type=argtypes.port,
+        default=0,
+        help="port to listen on; 0 picks a free one (%(default)s)",
     )
     _ = parser.add_argument(
         "--token", default="api-fake-token", help="the access token it accepts (%(default)s)"
@@ -122,35 +67,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _ = parser.add_argument(
         "--seed",
-        type=_whole,
+        type=argtypes.whole,
         default=0,
         metavar="N",
         help="start with N example integrations, spread over the environments (%(default)s)",
     )
     _ = parser.add_argument(
         "--sync-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.2,
         metavar="SECONDS",
         help="from switching a store on to it being available (%(default)s)",
     )
     _ = parser.add_argument(
         "--rate-limit",
-        type=_positive,
+        type=argtypes.positive_count,
         metavar="N",
         help="requests allowed per window, account-wide: every token spends from it; its 429s "
         "carry X-Ratelimit-* headers, no Retry-After (default: no limit)",
     )
     _ = parser.add_argument(
         "--rate-limit-window",
-        type=_seconds,
+        type=argtypes.seconds,
         default=10.0,
         metavar="SECONDS",
         help="the rate-limit window (%(default)s, as LaunchDarkly's)",
     )
     _ = parser.add_argument(
         "--latency",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.0,
         metavar="SECONDS",
         help="delay every answer (%(default)s)",
@@ -162,14 +107,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _ = parser.add_argument(
         "--max-logged-requests",
-        type=_whole,
+        type=argtypes.whole,
         default=MAX_LOGGED_REQUESTS,
         metavar="N",
         help="keep only the latest N exchanges in the request log (%(default)s)",
     )
     _ = parser.add_argument(
         "--max-logged-body",
-        type=_whole,
+        type=argtypes.whole,
         default=MAX_LOGGED_BODY,
         metavar="BYTES",
         help="bodies in the request log are cut to this size, raw bodies over it dropped "
@@ -192,21 +137,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _ = sync.add_argument(
         "--sync-interval",
-        type=_interval,
+        type=argtypes.positive_seconds,
         default=2.0,
         metavar="SECONDS",
         help="seconds between syncs (%(default)s)",
     )
     _ = sync.add_argument(
         "--dynamodb-endpoint",
-        type=_endpoint,
+        type=argtypes.http_url,
         metavar="URL",
         help="the DynamoDB endpoint to sync DynamoDB integrations to, e.g. a local one",
     )
     group = parser.add_argument_group("projects and environments", ENVIRONMENTS_HELP)
     _ = group.add_argument(
         "--environment",
-        type=_environment,
+        type=argtypes.project_environment,
         action="append",
         default=[],
         metavar="PROJECT/ENV",

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from ldstore.doctor import StoreReport, StoreUnreachableError, diagnose_dynamodb, diagnose_redis
 from ldstore.doctor._dynamodb import max_pages
-from ldstore.doctor._redis import MAX_CURSOR_REPLIES
+from ldstore.doctor._redis_client import MAX_CURSOR_REPLIES
 from ldstore.errors import LDStoreError
 from ldstore.result import Err, Ok, Result
 
