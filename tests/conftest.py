@@ -10,7 +10,7 @@ from contract import validate_exchanges
 
 from ldstore.testing import FakeLaunchDarkly
 
-pytest_plugins = ("pytester",)
+pytest_plugins = ("pytester", "store_servers")
 
 ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]
 

@@ -6,17 +6,16 @@ import asyncio
 import json
 import re
 import socket
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import mcp
 import pytest
 from conftest import ServeFake
-from doctor.conftest import AWS_ENVIRONMENT
 from doctor.support import (
     READER,
     READER_PASSWORD,
@@ -24,7 +23,6 @@ from doctor.support import (
     RedisServer,
     new_table,
     now_ms,
-    redis_server,
     seed_dynamodb,
     seed_redis,
 )
@@ -41,6 +39,7 @@ from mcp_support import (
     structured,
     text,
 )
+from store_servers import AWS_ENVIRONMENT
 
 from ldstore.cli import main
 from ldstore.core import Core, RetryConfig
@@ -56,19 +55,12 @@ SCOPE = {"project_key": PROJECT, "environment_key": ENVIRONMENT, "integration_ke
 BOUND = 30.0  # seconds for one call, far above what one takes (a closed port: milliseconds)
 
 
-@pytest.fixture(scope="module")
-def redis_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server for this module (the doctor's tests' own), on 127.0.0.1; stopped by PID."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
 @pytest.fixture
-def redis_store(redis_module: RedisServer, monkeypatch: pytest.MonkeyPatch) -> RedisServer:
-    """The module's redis-server, emptied; its reader's password in the server's environment."""
-    _ = redis_module.admin.flushall()
+def redis_store(redis_session: RedisServer, monkeypatch: pytest.MonkeyPatch) -> RedisServer:
+    """The suite's redis-server, emptied; its reader's password in the server's environment."""
+    _ = redis_session.admin.flushall()
     monkeypatch.setenv(PASSWORD_ENV, READER_PASSWORD)
-    return redis_module
+    return redis_session
 
 
 @pytest.fixture
@@ -555,40 +547,12 @@ async def test_both_tools_over_stdio_with_a_stores_file(
 # DynamoDB, on moto's server.
 
 
-@pytest.fixture(scope="module")
-def dynamodb() -> Iterator[tuple[str, Any]]:
-    """moto's DynamoDB server on 127.0.0.1 for this module (dummy credentials), and a boto3
-    client for seeding it."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in AWS_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy: only when used
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        import boto3  # noqa: PLC0415
-
-        client = cast(
-            "Any",
-            boto3.client(  # pyright: ignore[reportUnknownMemberType]  # boto3 is untyped
-                "dynamodb", endpoint_url=endpoint, region_name="us-east-1"
-            ),
-        )
-        try:
-            yield endpoint, client
-        finally:
-            client.close()
-            server.stop()
-
-
 async def test_a_dynamodb_store_by_table_and_from_the_stores_file(
-    dynamodb: tuple[str, Any], fake: FakeLaunchDarkly, tmp_path: Path
+    moto_endpoint: str, dynamodb: Any, fake: FakeLaunchDarkly, tmp_path: Path
 ) -> None:
     """A table named in the arguments is diagnosed; an integration the stores file maps to
     a table (by ID) has its membership checked there."""
-    endpoint, client = dynamodb
+    endpoint, client = moto_endpoint, dynamodb
     table = new_table(client)
     prefix = fake.client_side_id(PROJECT, ENVIRONMENT)
     members: Members = {"alice": (["beta.g1"], [])}

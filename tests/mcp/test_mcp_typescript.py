@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ServeFake
-from doctor.support import Members, RedisServer, now_ms, redis_server, seed_redis
+from doctor.support import Members, RedisServer, now_ms, seed_redis
 from mcp_support import TOKEN, ldstore_executable, server_environment
 
 from ldstore.testing import FakeLaunchDarkly, RateLimited
@@ -65,13 +64,6 @@ def _node() -> str:
     return node
 
 
-@pytest.fixture(scope="module")
-def redis_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server for the doctor's tools, on 127.0.0.1; stopped by PID."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
 async def _drive(fake: FakeLaunchDarkly, redis_url: str) -> tuple[list[dict[str, Any]], str]:
     """Run client.mjs against ``ldstore mcp`` on ``fake``; its JSON lines and all its output."""
     process = await asyncio.create_subprocess_exec(
@@ -107,19 +99,19 @@ async def _drive(fake: FakeLaunchDarkly, redis_url: str) -> tuple[list[dict[str,
 
 
 async def test_the_typescript_client_accepts_every_result(
-    serve_fake: ServeFake, redis_module: RedisServer
+    serve_fake: ServeFake, redis_session: RedisServer
 ) -> None:
     """Every tool, every error path (404, 409, 429, bad and unknown arguments, a password in
     a store URL), declined and unconfirmable calls: the TypeScript client accepts each
     result, as its isError says."""
     fake = await serve_fake(FakeLaunchDarkly(TOKEN, sync_delay=0.05))
-    _ = redis_module.admin.flushall()
+    _ = redis_session.admin.flushall()
     _ = fake.add_big_segment("default", "production", "beta", included=["alice"])
     prefix = fake.client_side_id("default", "production")
     members: Members = {"alice": (["beta.g1"], [])}
-    seed_redis(redis_module.admin, prefix=prefix, synchronized_on=now_ms(), members=members)
+    seed_redis(redis_session.admin, prefix=prefix, synchronized_on=now_ms(), members=members)
 
-    lines, output = await _drive(fake, redis_module.url)
+    lines, output = await _drive(fake, redis_session.url)
 
     calls = {line["step"]: line for line in lines if "step" in line}
     rejected = {step: line["rejected"] for step, line in calls.items() if not line["accepted"]}

@@ -32,28 +32,3 @@ async def core(fake: FakeLaunchDarkly) -> AsyncIterator[Core]:
     """A Core on the fake that makes one attempt per call (a test never sleeps in retries)."""
     async with Core(fake.token, server_url=fake.url, retry_config=RetryConfig.none()) as core:
         yield core
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's DynamoDB server for the session, on 127.0.0.1 at a free port (dummy credentials)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in AWS_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy: only when used
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
-
-
-AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing-secret-key",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",  # never wait for an instance metadata service
-}
