@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 from ldstore.cli._errors import UsageError
+from ldstore.tomlfile import toml_loads
 
 __all__ = [
     "KEYS",
@@ -63,18 +63,12 @@ def config_path() -> tuple[Path, bool]:
     return Path(base) / "ldstore" / "config.toml", False
 
 
-def _toml() -> ModuleType:
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415 - only commands that read the file pay for it
-
-        module: ModuleType = tomllib
-    else:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as module  # noqa: PLC0415  # pyright: ignore[reportMissingImports]
-        except ModuleNotFoundError:
-            msg = "reading the config file on Python 3.10 needs tomli: pip install tomli"
-            raise UsageError(msg) from None
-    return module
+def _toml_loads() -> Callable[[str], Any]:
+    loads = toml_loads()
+    if loads is None:  # pragma: no cover - Python 3.10 without tomli
+        msg = "reading the config file on Python 3.10 needs tomli: pip install tomli"
+        raise UsageError(msg)
+    return loads
 
 
 def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
@@ -95,10 +89,9 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
     except UnicodeDecodeError as error:
         msg = f"the config file {path} is not UTF-8 text (byte {error.start})"
         raise UsageError(msg) from None
-    toml = _toml()
     try:
-        settings: dict[str, object] = toml.loads(text)
-    except toml.TOMLDecodeError as error:
+        settings: dict[str, object] = _toml_loads()(text)
+    except ValueError as error:  # tomllib.TOMLDecodeError
         msg = f"the config file {path} is not valid TOML: {error}"
         raise UsageError(msg) from None
     except RecursionError:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
@@ -21,6 +20,7 @@ import attrs
 from ldstore.errors import InputValidationError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.result import Err, Ok, Result
+from ldstore.tomlfile import toml_loads
 
 __all__ = [
     "DynamoDBStore",
@@ -206,7 +206,7 @@ def _tables(  # noqa: PLR0911 - one return per refusal
     file: str, text: str, lines: _Lines
 ) -> Result[list[dict[str, Any]], InputValidationError]:
     """The ``[[store]]`` tables of the document, or why the document has none to offer."""
-    loads = _toml_loads()
+    loads = toml_loads()
     if loads is None:
         return _refuse(file, 0, "reading TOML on Python 3.10 needs tomli (pip install tomli)", None)
     try:
@@ -408,23 +408,3 @@ class _Lines:
             if pattern.match(self.text[number - 1]):
                 return number
         return start
-
-
-if sys.version_info >= (3, 11):
-
-    def _toml_loads() -> Callable[[str], object] | None:
-        import tomllib  # noqa: PLC0415 - only when a stores file is read
-
-        return tomllib.loads
-
-else:
-
-    def _toml_loads() -> Callable[[str], object] | None:
-        try:  # the tomli backport, if installed (ldstore[test] brings it)
-            import importlib  # noqa: PLC0415
-
-            tomli = importlib.import_module("tomli")
-        except ImportError:
-            return None
-        loads: Callable[[str], object] = tomli.loads
-        return loads

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -29,6 +27,7 @@ from ldstore.models import (
     store_kinds,
 )
 from ldstore.result import Err, Ok, Result
+from ldstore.tomlfile import toml_loads
 from ldstore.wire import to_wire
 
 __all__ = ["MASKED", "SECRET_KEYS", "DesiredIntegration", "load_desired", "wire_config"]
@@ -181,31 +180,13 @@ def _parser(file: Path) -> Result[Callable[[str], object], InputValidationError]
         return Ok(json.loads)
     if suffix != ".toml":
         return _invalid(f"{file}: use a .toml or .json file", "path")
-    loads = _toml_loads()
+    loads = toml_loads()
     if loads is None:
         message = (
             f"{file}: reading TOML on Python 3.10 needs tomli (pip install tomli); or use JSON"
         )
         return _invalid(message, "path")
     return Ok(loads)
-
-
-if sys.version_info >= (3, 11):
-
-    def _toml_loads() -> Callable[[str], object] | None:
-        import tomllib  # noqa: PLC0415 (imported when a TOML file is read)
-
-        return tomllib.loads
-
-else:
-
-    def _toml_loads() -> Callable[[str], object] | None:
-        try:  # the tomli backport, if installed (ldstore[test] brings it)
-            tomli = importlib.import_module("tomli")
-        except ImportError:
-            return None
-        loads: Callable[[str], object] = tomli.loads
-        return loads
 
 
 def _items(document: object) -> list[object] | None:
