@@ -186,14 +186,14 @@ def _json_object(value: Mapping[str, Any], _: type) -> Mapping[str, Any]:
     # per value; a JSON object's keys are already str, so it is copied whole (half the
     # comprehension's cost, paid once per integration).
     # (pyright cannot type a dict narrowed by `type(value) is dict`: the ignores below.)
-    if not isinstance(value, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]  # JSON of any type
-        _codec_gen.refuse(value, "an object")
     if type(value) is dict:
         for key in value:  # pyright: ignore[reportUnknownVariableType]
             if type(key) is not str:  # pyright: ignore[reportUnknownArgumentType]
                 break
         else:
             return value.copy()  # pyright: ignore[reportUnknownVariableType]
+    elif not isinstance(value, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]  # JSON of any type
+        _codec_gen.refuse(value, "an object")
     return {str(key): item for key, item in value.items()}  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
 
 
@@ -259,26 +259,14 @@ def decode(body: bytes, cls: type[T]) -> T:
     """The model for a response body; raises one of ``DecodeError`` when it does not fit:
     ``WrongShapeError`` naming the field for JSON that does not fit the model,
     ``TooManyValuesError`` for a body over ``MAX_VALUES`` (not parsed)."""
+    if len(body) >= GC_PAUSE_BYTES and gc.isenabled():
+        return _gc_paused(body, cls)
     # A body shorter than the bound cannot exceed it: most pay nothing for the count.
     if len(body) > MAX_VALUES and _over_bound(body):
         msg = f"it holds more than {MAX_VALUES} JSON values; it was not decoded"
         raise TooManyValuesError(msg)
-    if len(body) >= GC_PAUSE_BYTES and gc.isenabled():
-        # Parsing builds thousands of containers that all survive: CPython's cyclic GC
-        # would rescan them again and again (2-3 times the parse's own cost), so it is
-        # paused for a long body, and switched back on whatever happens.
-        gc.disable()
-        try:
-            return _decode(body, cls)
-        finally:
-            gc.enable()
-    return _decode(body, cls)
-
-
-GC_PAUSE_BYTES = 64 * 1024  # a body this long is decoded with the cyclic GC paused
-
-
-def _decode(body: bytes, cls: type[T]) -> T:
+    # Inline rather than in a helper: a short body (a GET's one integration) is the
+    # common case, and a Python frame is a tenth of the decoding a call adds.
     hook = _root_hooks.get(cls)
     if hook is None:
         hook = _root_hooks[cls] = converter.get_structure_hook(cls)
@@ -291,6 +279,21 @@ def _decode(body: bytes, cls: type[T]) -> T:
         field, problem = locate(parsed, cls, error)
         raise WrongShapeError(field, problem) from None
     return result
+
+
+GC_PAUSE_BYTES = 64 * 1024  # a body this long is decoded with the cyclic GC paused
+
+
+def _gc_paused(body: bytes, cls: type[T]) -> T:
+    # Parsing builds thousands of containers that all survive: CPython's cyclic GC would
+    # rescan them again and again (2-3 times the parse's own cost), so it is paused for
+    # a long body (decode, called again, then takes the inline path), and switched back
+    # on whatever happens.
+    gc.disable()
+    try:
+        return decode(body, cls)
+    finally:
+        gc.enable()
 
 
 _SLICE = 1 << 20  # bytes counted per C call: a few milliseconds each
@@ -331,6 +334,9 @@ def _fault(value: object, type_: Any, path: str, depth: int) -> tuple[str, str] 
     args = get_args(type_)
     if get_origin(type_) in (Union, types.UnionType) and type(None) in args and len(args) == 2:  # noqa: PLR2004 (X | None)
         type_ = next(arg for arg in args if arg is not type(None))
+    if value.__class__ is not dict and isinstance(type_, type) and attrs.has(type_):
+        # In the fast decoders' words, whatever a subscript of the value raised.
+        return path, f"expected an object, not {_codec_gen.json_kind(value)}"
     found = _deeper(value, type_, path, depth) if depth < _MAX_DEPTH else None
     return found or (path, _problem(failure))
 

@@ -358,3 +358,23 @@ def test_both_decoders_take_objects_only(cls: type[Any]) -> None:
     for value in ("", "href", [], ["href", "self"], 0, None, True):
         assert outcome(converter.get_structure_hook(cls), value, cls)[0] == "raised", value
         assert outcome(dict_structure_fn(cls), value, cls)[0] == "raised", value
+
+
+@pytest.mark.parametrize("cls", RESPONSE_MODELS, ids=lambda cls: cls.__name__)
+def test_a_model_given_another_json_value_says_it_expected_an_object(cls: type[Any]) -> None:
+    """Whether or not its fast decoder tests the type first (one whose first field is
+    required lets `value[key]` raise instead), the fault is named in JSON's words."""
+    for value, kind in (("abc", "a string"), ([1], "an array"), (0, "an integer"), (None, "null")):
+        with pytest.raises(_codec.WrongShapeError) as refused:
+            _ = _codec.decode(json.dumps(value).encode(), cls)
+        assert (refused.value.field, refused.value.problem) == (
+            "",
+            f"expected an object, not {kind}",
+        )
+    nested = {"_links": "abc", "_id": "x"}
+    with pytest.raises(_codec.WrongShapeError) as refused:
+        _ = _codec.decode(json.dumps(nested).encode(), models.BigSegmentStoreIntegration)
+    assert (refused.value.field, refused.value.problem) == (
+        "_links",
+        "expected an object, not a string",
+    )
