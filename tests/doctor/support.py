@@ -33,6 +33,7 @@ USERS = {
     "no-scan": ["+@read", "-scan", "+ping"],
     "ping-only": ["+ping"],
     "no-info": ["+@read", "+ping"],  # only read rights: the hygiene checks say "not checked"
+    "watcher": ["+@read", "+ping"],  # what ldstore watch needs: reads only
 }
 Members = Mapping[str, tuple[Sequence[str], Sequence[str]]]  # context key -> (included, excluded)
 
@@ -41,14 +42,16 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def require(program: str) -> str:
-    """The path of ``program``; skipped without it, except in CI, where it must be there."""
+def require(program: str, package: str | None = None) -> str:
+    """The path of ``program`` (from the Debian ``package``, named after it by default);
+    skipped without it, except in CI, where it must be there."""
     found = shutil.which(program)
     if found is not None:
         return found
+    package = package or program
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{program} is not installed; .ci/run installs it (apt-get install {program})")
-    pytest.skip(f"{program} is not installed (Debian: apt-get install redis-server)")
+        pytest.fail(f"{program} is not installed; .ci/run installs it (apt-get install {package})")
+    pytest.skip(f"{program} is not installed (Debian: apt-get install {package})")
 
 
 def free_port() -> int:

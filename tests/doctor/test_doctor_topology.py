@@ -93,7 +93,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Three cluster nodes with every slot assigned, seeded across nodes; stopped by PID."""
-    server, cli = require("redis-server"), require("redis-cli")
+    server, cli = require("redis-server"), require("redis-cli", "redis-tools")
     directory = tmp_path_factory.mktemp("cluster")
     ports = tuple(_cluster_port() for _ in range(3))
     processes: list[subprocess.Popen[bytes]] = []

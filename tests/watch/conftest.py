@@ -1,30 +1,25 @@
-"""One redis-server for the watcher's tests (emptied for each), and a Core on the fake."""
+"""The suite's redis-server as the watcher reads it, and a Core on the fake."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
+from doctor.support import RedisServer
 
 from ldstore import Core, RetryConfig
 from ldstore.testing import FakeLaunchDarkly
 
-from .support import RedisServer, redis_server
-
-
-@pytest.fixture(scope="session")
-def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server for the session, on 127.0.0.1 at a free port."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
+from .support import WatchedRedis
 
 
 @pytest.fixture
-def redis_store(redis_session: RedisServer, monkeypatch: pytest.MonkeyPatch) -> RedisServer:
-    """The session's redis-server, emptied; its reader's password in WATCH_REDIS_PASSWORD."""
-    _ = redis_session.admin.flushall()
-    monkeypatch.setenv("WATCH_REDIS_PASSWORD", redis_session.password)
-    return redis_session
+def redis_store(redis_store: RedisServer, monkeypatch: pytest.MonkeyPatch) -> WatchedRedis:
+    """The suite's redis-server, emptied, as the watcher reads it; its reader's password in
+    WATCH_REDIS_PASSWORD."""
+    watched = WatchedRedis(redis_store)
+    monkeypatch.setenv("WATCH_REDIS_PASSWORD", watched.password)
+    return watched
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Real servers for the watcher's tests: a redis-server, a store that never answers, ports."""
+"""The watcher's view of the suite's redis-server, a store that never answers, the CLI."""
 
 from __future__ import annotations
 
@@ -7,130 +7,55 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
-from typing import Protocol, cast
 
 import attrs
 import pytest
-import redis
+from doctor.support import READER_PASSWORD, RedisServer, free_port, now_ms, require, stop
 
-STARTUP = 10.0  # seconds a server may take to start, far above what it takes
+__all__ = [
+    "Completed",
+    "WatchedRedis",
+    "Watching",
+    "cli_environment",
+    "free_port",
+    "now_ms",
+    "require",
+    "run_cli",
+    "silent_server",
+    "stop",
+    "watching",
+]
+
 SYNCED = "big_segments_synchronized_on"
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def require(program: str, package: str) -> str:
-    """The path of ``program``; skipped without it, except in CI, where it must be there."""
-    found = shutil.which(program)
-    if found is not None:
-        return found
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{program} is not installed; .ci/run installs it (apt-get install {package})")
-    pytest.skip(f"{program} is not installed (Debian: apt-get install {package})")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a process we started, by its PID: terminate, then kill."""
-    process.terminate()
-    try:
-        _ = process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _ = process.wait(5)
-
-
-class Admin(Protocol):
-    """The commands the tests send with redis-py's (loosely typed) synchronous client."""
-
-    def set(self, name: str, value: str) -> object: ...
-    def sadd(self, name: str, *values: str) -> object: ...
-    def flushall(self) -> object: ...
-    def ping(self) -> object: ...
-    def close(self) -> None: ...
+WATCHER = "watcher"  # the suite's read-only Redis user for the watcher (doctor.support.USERS)
 
 
 @attrs.frozen
-class RedisServer:
-    """A redis-server of our own on 127.0.0.1, with a user ``watcher`` that only reads."""
+class WatchedRedis:
+    """The suite's redis-server (tests/store_servers.py) as a stores file names it."""
 
-    port: int
-    admin: Admin
-    password: str = "watcher-secret-5e1d"  # made up; tests check it never shows
+    server: RedisServer
+    password: str = READER_PASSWORD  # made up; tests check it never shows
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     @property
     def url(self) -> str:
         """The URL a stores file holds: the user, never the password."""
-        return f"redis://watcher@127.0.0.1:{self.port}/0"
+        return f"redis://{WATCHER}@127.0.0.1:{self.port}/0"
 
     def seed(self, prefix: str, *, synchronized_on: int | None = None) -> None:
         """Write what LaunchDarkly writes: synchronizedOn and one membership set."""
-        _ = self.admin.set(
+        admin = self.server.admin
+        _ = admin.set(
             f"{prefix}:{SYNCED}", str(now_ms() if synchronized_on is None else synchronized_on)
         )
-        _ = self.admin.sadd(f"{prefix}:big_segment_include:abc=", "segment.g1")
-
-
-@contextlib.contextmanager
-def redis_server(directory: Path) -> Generator[RedisServer, None, None]:
-    """Start redis-server (no persistence) on a free port; stop it by PID at the end."""
-    program = require("redis-server", "redis-server")
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own redis-server, fixed arguments
-        [
-            program,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=STARTUP)
-    admin = cast("Admin", client)
-    try:
-        deadline = time.monotonic() + STARTUP
-        while True:
-            try:
-                _ = admin.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.05)
-        server = RedisServer(port, admin)
-        _ = client.acl_setuser(  # pyright: ignore[reportUnknownMemberType]  # redis types **kwargs loosely
-            "watcher",
-            enabled=True,
-            passwords=[f"+{server.password}"],
-            keys=["~*"],
-            commands=["+@read", "+ping"],
-        )
-        yield server
-    finally:
-        admin.close()
-        stop(process)
+        _ = admin.sadd(f"{prefix}:big_segment_include:abc=", "segment.g1")
 
 
 @contextlib.asynccontextmanager

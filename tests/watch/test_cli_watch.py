@@ -17,7 +17,7 @@ from ldstore.testing import FakeLaunchDarkly
 from ldstore.text import secret_forms
 from ldstore.watch import alert_rules
 
-from .support import RedisServer, cli_environment, free_port, run_cli, silent_server, watching
+from .support import WatchedRedis, cli_environment, free_port, run_cli, silent_server, watching
 from .test_poll import seed
 
 ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]  # tests/conftest.py's fixture
@@ -32,7 +32,7 @@ async def token_fake(serve_fake: ServeFake) -> FakeLaunchDarkly:
 
 
 def stores_file(
-    tmp_path: Path, redis: RedisServer, *, name: str = "Prod Redis", url: str | None = None
+    tmp_path: Path, redis: WatchedRedis, *, name: str = "Prod Redis", url: str | None = None
 ) -> Path:
     path = tmp_path / "stores.toml"
     _ = path.write_text(
@@ -51,14 +51,14 @@ prefix = "client-side-id"
     return path
 
 
-def environment(fake: FakeLaunchDarkly, redis: RedisServer) -> dict[str, str]:
+def environment(fake: FakeLaunchDarkly, redis: WatchedRedis) -> dict[str, str]:
     return cli_environment(
         LD_ACCESS_TOKEN=fake.token, LD_BASE_URI=fake.url, WATCH_REDIS_PASSWORD=redis.password
     )
 
 
 async def test_once_json_exits_0_when_every_store_is_healthy_and_4_when_one_is_not(
-    token_fake: FakeLaunchDarkly, redis_store: RedisServer, tmp_path: Path
+    token_fake: FakeLaunchDarkly, redis_store: WatchedRedis, tmp_path: Path
 ) -> None:
     """--once --output json prints the findings; the exit code says healthy (0) or not (4)."""
     _ = seed(token_fake)
@@ -86,7 +86,7 @@ async def test_once_json_exits_0_when_every_store_is_healthy_and_4_when_one_is_n
 
 
 async def test_once_prints_the_metrics_page(
-    token_fake: FakeLaunchDarkly, redis_store: RedisServer, tmp_path: Path
+    token_fake: FakeLaunchDarkly, redis_store: WatchedRedis, tmp_path: Path
 ) -> None:
     """--once without --output json: the Prometheus text page on stdout."""
     _ = seed(token_fake)
@@ -151,7 +151,7 @@ async def test_a_bad_stores_file_is_one_line_exit_2_and_nothing_served(
 
 
 async def test_an_unset_password_variable_is_exit_2_naming_it(
-    tmp_path: Path, redis_store: RedisServer
+    tmp_path: Path, redis_store: WatchedRedis
 ) -> None:
     """password_env names a variable that is not set: exit 2 before serving."""
     env = cli_environment(LD_ACCESS_TOKEN=TOKEN)
@@ -168,7 +168,7 @@ async def test_an_unset_password_variable_is_exit_2_naming_it(
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_a_signal_stops_it_with_exit_0_within_2_s_even_mid_poll(
-    token_fake: FakeLaunchDarkly, redis_store: RedisServer, tmp_path: Path, signum: signal.Signals
+    token_fake: FakeLaunchDarkly, redis_store: WatchedRedis, tmp_path: Path, signum: signal.Signals
 ) -> None:
     """Bound: SIGTERM or SIGINT while a store read hangs (30 s timeout): exit 0 within 2 s."""
     _ = seed(token_fake)
@@ -193,7 +193,7 @@ async def test_a_signal_stops_it_with_exit_0_within_2_s_even_mid_poll(
 
 
 async def test_served_pages_and_logs_never_show_the_token_or_password(
-    token_fake: FakeLaunchDarkly, redis_store: RedisServer, tmp_path: Path
+    token_fake: FakeLaunchDarkly, redis_store: WatchedRedis, tmp_path: Path
 ) -> None:
     """With --debug and a store refusing a wrong password: no form of either secret anywhere."""
     _ = seed(token_fake)
@@ -256,7 +256,7 @@ async def test_the_parser_loads_without_aiohttp_or_prometheus_client() -> None:
 
 
 async def test_a_listen_address_in_use_is_exit_2(
-    token_fake: FakeLaunchDarkly, redis_store: RedisServer
+    token_fake: FakeLaunchDarkly, redis_store: WatchedRedis
 ) -> None:
     """Another process holds the port: one line, exit 2."""
     server = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
@@ -288,7 +288,7 @@ async def test_a_bad_listen_address_is_a_usage_error(listen: str) -> None:
 
 
 async def test_served_an_api_gone_away_keeps_the_last_values_and_api_up_goes_to_0(
-    redis_store: RedisServer,
+    redis_store: WatchedRedis,
 ) -> None:
     """Bound: --interval 0.3 --retry-budget 0 --timeout 1: api_up 0 within 3 s, values kept, still serving."""
     fake = FakeLaunchDarkly(TOKEN)

@@ -25,7 +25,7 @@ from ldstore.watch import (
     poll,
 )
 
-from .support import RedisServer, now_ms, silent_server
+from .support import WatchedRedis, now_ms, silent_server
 
 LIST = "getBigSegmentStoreIntegrations"
 ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]  # tests/conftest.py's fixture
@@ -46,7 +46,7 @@ def seed(fake: FakeLaunchDarkly, name: str = "Prod Redis", **fields: Any) -> dic
     return item
 
 
-def store_for(redis: RedisServer, name: str = "Prod Redis", **fields: Any) -> RedisStore:
+def store_for(redis: WatchedRedis, name: str = "Prod Redis", **fields: Any) -> RedisStore:
     fields.setdefault("prefix", "client-side-id")
     return RedisStore(
         project=fields.pop("project", "default"),
@@ -64,7 +64,7 @@ def snapshot_of(result: Result[Snapshot, LDStoreError]) -> Snapshot:
 
 
 async def test_a_healthy_store_and_the_apis_status_in_one_list_call(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis
 ) -> None:
     """The list call is the only API request; the store reads healthy and agrees with the API."""
     item = seed(fake, tags=["team-a"])
@@ -86,7 +86,7 @@ async def test_a_healthy_store_and_the_apis_status_in_one_list_call(
 
 
 async def test_the_json_document_has_the_issues_exact_shape(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis
 ) -> None:
     """{healthy, api_up, integrations: [{project ... store: {reachable, healthy, synchronized_on, checks}}]}."""
     _ = seed(fake)
@@ -119,7 +119,7 @@ async def test_the_json_document_has_the_issues_exact_shape(
 
 
 async def test_a_store_that_never_answers_times_out_alone(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis
 ) -> None:
     """Bound: two silent stores and a good one, 0.5 s each, at most 2 at once: under 1.5 s."""
     _ = seed(fake)
@@ -163,7 +163,7 @@ async def test_a_store_that_never_answers_times_out_alone(
 
 
 async def test_a_refused_password_never_shows(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer, monkeypatch: Any
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis, monkeypatch: Any
 ) -> None:
     """A wrong password from password_env: unreachable, and no form of it in the findings."""
     secret = "wrong-p@ss/word-8c1f"
@@ -180,7 +180,7 @@ async def test_a_refused_password_never_shows(
 
 
 async def test_an_unset_password_variable_is_the_stores_error(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer, monkeypatch: Any
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis, monkeypatch: Any
 ) -> None:
     """password_env unset: the store is not tried, and its check says which variable."""
     monkeypatch.delenv("WATCH_REDIS_PASSWORD")
@@ -194,7 +194,7 @@ async def test_an_unset_password_variable_is_the_stores_error(
 
 
 async def test_filters_keep_what_list_would_and_entries_naming_nothing_are_reported(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis
 ) -> None:
     """--project/--environment/--tag: every one given must match; unmatched entries are listed."""
     _ = seed(fake, tags=["team-a", "prod"])
@@ -216,7 +216,7 @@ async def test_filters_keep_what_list_would_and_entries_naming_nothing_are_repor
 
 
 async def test_the_client_side_id_is_read_once_per_environment_and_cached(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis
 ) -> None:
     """Default prefix: one lookup per environment, reused for ten minutes, kept when a refresh fails."""
     _ = seed(fake)
@@ -292,7 +292,7 @@ async def test_concurrency_bounds_the_stores_read_at_once(
 
 
 async def test_the_default_prefix_is_the_environments_client_side_id_from_the_api(
-    serve_fake: ServeFake, redis_store: RedisServer
+    serve_fake: ServeFake, redis_store: WatchedRedis
 ) -> None:
     """No prefix: the syncing fake's client-side ID is read once (getEnvironment), then only the list."""
     fake = await serve_fake(FakeLaunchDarkly(sync=True, sync_interval=0.3))
@@ -319,7 +319,7 @@ async def test_the_default_prefix_is_the_environments_client_side_id_from_the_ap
         assert state.healthy, state.checks
 
 
-def redis_store_synced(redis: RedisServer, fake: FakeLaunchDarkly) -> bool:
+def redis_store_synced(redis: WatchedRedis, fake: FakeLaunchDarkly) -> bool:
     import redis as redis_py  # noqa: PLC0415
 
     client = redis_py.Redis(host="127.0.0.1", port=redis.port)

@@ -20,7 +20,7 @@ from ldstore.patch import PatchOperation
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.watch import alert_rules
 
-from .support import RedisServer, cli_environment, free_port, require, stop, watching
+from .support import WatchedRedis, cli_environment, free_port, require, stop, watching
 
 DEADLINE = 15.0  # seconds any one expectation may take (they take a few)
 HTTP = aiohttp.ClientTimeout(total=5)
@@ -87,7 +87,7 @@ async def eventually(check: Callable[[], Coroutine[Any, Any, bool]], what: str) 
 
 async def test_prometheus_sees_a_store_healthy_then_stale_and_the_alert_fires(
     serve_fake: Callable[[FakeLaunchDarkly], Coroutine[Any, Any, FakeLaunchDarkly]],
-    redis_store: RedisServer,
+    redis_store: WatchedRedis,
     tmp_path: Path,
 ) -> None:
     """Healthy (1) while the fake syncs; turned off, the store goes stale (0) and the alert fires."""

@@ -23,7 +23,7 @@ from ldstore.watch import (
     serving,
 )
 
-from .support import RedisServer, free_port, silent_server
+from .support import WatchedRedis, free_port, silent_server
 from .test_poll import LIST, seed, store_for
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -47,7 +47,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def test_every_metric_has_the_issues_name_and_labels(
-    fake: FakeLaunchDarkly, core: Core, redis_store: RedisServer
+    fake: FakeLaunchDarkly, core: Core, redis_store: WatchedRedis
 ) -> None:
     """Names and label sets exactly as issue 23 lists them; each check's three states, one of them 1."""
     item = seed(fake)
