@@ -9,7 +9,6 @@ caller's own hooks and token provider, propagate.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import re
@@ -25,6 +24,7 @@ from yarl import URL
 
 from ldstore._codec import MAX_VALUES
 from ldstore._deadline import LATE, attempt_ends, in_time, within
+from ldstore._failures import deleted_earlier, failure, held_back, late, may_have_been_applied
 from ldstore._limiter import Held, Permit, requested_wait
 from ldstore._retry import retrying
 from ldstore.core import (
@@ -40,15 +40,8 @@ from ldstore.core import (
     release,
 )
 from ldstore.errors import (
-    APIError,
-    ConnectionFailedError,
-    ConnectionLostError,
     InputValidationError,
     LDStoreError,
-    NetworkError,
-    NotFoundError,
-    RateLimitedError,
-    RequestTimeoutError,
     ResponseValidationError,
     api_error,
     redacted,
@@ -56,8 +49,6 @@ from ldstore.errors import (
 from ldstore.result import Err, Ok, Result
 
 __all__ = ["Answer", "RawResponse", "call"]
-
-_MAX_DETAIL = 300  # characters of an exception's text kept in an error message
 
 
 def _user_agent() -> str:
@@ -224,7 +215,7 @@ async def _retried(
     attempt's, when it was sent without the retry machinery."""
     if first is not None:
         exchange.attempts = 1
-        exchange.maybe_applied = _may_have_been_applied(first.error)
+        exchange.maybe_applied = may_have_been_applied(first.error)
     result = await retrying(
         exchange.attempt,
         retry_config,
@@ -235,7 +226,7 @@ async def _retried(
         first=first,
     )
     if exchange.maybe_applied and isinstance(result, Err) and exchange.method == "DELETE":
-        return _deleted_earlier(result)
+        return deleted_earlier(result)
     return result
 
 
@@ -310,7 +301,7 @@ class _Exchange:
             returned = core.hooks.before_request(context, request)
             extra: Any = await within(returned, ends) if inspect.isawaitable(returned) else returned
             if extra is LATE:
-                return Err(_late("a before_request hook", self.method, self.url))
+                return Err(late("a before_request hook", self.method, self.url))
             if extra:
                 refused = _refuse_headers(extra, "a before_request hook")
                 if refused is not None:
@@ -331,7 +322,7 @@ class _Exchange:
             ends=ends,
         )
         if isinstance(result, Err):
-            self.maybe_applied = self.maybe_applied or _may_have_been_applied(result.error)
+            self.maybe_applied = self.maybe_applied or may_have_been_applied(result.error)
             if core.hooks.after_error is not None:
                 # Past the budget the hook is left behind; the call's answer is the error.
                 _ = await in_time(core.hooks.after_error(context, result.error), ends)
@@ -404,7 +395,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
             result = _answer(status, response_headers, payload, limit, token)
             answered = response
     except Exception as error:  # noqa: BLE001 (the guard: an answer never makes a func raise)
-        result = Err(_failure(error, method, url))
+        result = Err(failure(error, method, url))
     finally:
         core.limiter.release(permit, status, response_headers)
     if isinstance(result, Err):
@@ -415,7 +406,7 @@ async def _send_once(  # noqa: PLR0913, PLR0917 (one attempt's whole description
         del token, send_headers
         context = context or HookContext(operation_id=operation_id, attempt=attempt)
         if not await in_time(core.hooks.after_success(context, answered), ends):
-            result = Err(_late("an after_success hook", method, url, answered=status))
+            result = Err(late("an after_success hook", method, url, answered=status))
     if debug:
         _log_attempt(core.logger, method, url, result, status, started)
     if retry_config is not None and isinstance(result, Err):
@@ -534,27 +525,6 @@ _CONTENT_ENCODING = hdrs.CONTENT_ENCODING
 _TRANSFER_ENCODING = hdrs.TRANSFER_ENCODING
 
 
-def _failure(error: Exception, method: str, url: URL) -> LDStoreError:
-    """The error value for an exception raised while exchanging with the server."""
-    if isinstance(error, aiohttp.ConnectionTimeoutError):
-        return _network(ConnectionFailedError, "timed out connecting to", method, url)
-    if isinstance(error, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return _network(RequestTimeoutError, "no full answer in time from", method, url)
-    if isinstance(error, aiohttp.ClientConnectorError):
-        return _network(ConnectionFailedError, "could not connect to", method, url, error)
-    if isinstance(error, aiohttp.InvalidURL):
-        return InputValidationError(
-            message=f"invalid server URL: {_detail(error)}", field="server_url"
-        )
-    if isinstance(error, aiohttp.ClientError):
-        # Disconnected, reset or a truncated body: the request may have been processed.
-        return _network(ConnectionLostError, "connection lost with", method, url, error)
-    # Anything else is unexpected: still an answer, never an exception out of a func.
-    return _network(
-        NetworkError, f"unexpected {type(error).__name__} while exchanging with", method, url, error
-    )
-
-
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | _TooMany | None:
     """The (decompressed) body of a chunked or compressed answer, or None once it is larger
     than ``limit`` bytes, or ``_TOO_MANY`` once it holds more JSON values than any answer
@@ -579,64 +549,6 @@ class _TooMany:
 
 
 _TOO_MANY = _TooMany()
-
-
-def _held(held: Held, method: str, url: URL) -> LDStoreError:
-    if held.wait is not None and held.reserve:
-        return RateLimitedError(
-            message=f"rate limited: what is left of the account's rate-limit window is the"
-            f" Core's rate_reserve, kept for other clients; it resets in {held.wait:.1f}s,"
-            " longer than this call's budget allows; nothing was sent",
-            status_code=429,
-            retry_after=held.wait,
-        )
-    if held.wait is not None:
-        return RateLimitedError(
-            message=f"rate limited: the server asked to wait {held.wait:.1f}s, longer than"
-            " this call's budget allows; nothing was sent",
-            status_code=429,
-            retry_after=held.wait,
-        )
-    return _network(
-        RequestTimeoutError,
-        "held back by the Core's limiter until the call's budget ran out; nothing was sent to",
-        method,
-        url,
-    )
-
-
-def _may_have_been_applied(error: LDStoreError) -> bool:
-    if isinstance(error, APIError):
-        return error.status_code >= 500  # noqa: PLR2004 (a server error may follow the work)
-    return isinstance(error, RequestTimeoutError | ConnectionLostError)
-
-
-def _deleted_earlier(result: Err[LDStoreError]) -> Err[LDStoreError]:
-    error = result.error
-    if not isinstance(error, NotFoundError):
-        return result
-    note = "; it may already have been deleted by the earlier attempt, whose answer was lost"
-    return Err(attrs.evolve(error, message=error.message + note))
-
-
-def _detail(error: BaseException) -> str:
-    text = str(error)
-    return text if len(text) <= _MAX_DETAIL else f"{text[:_MAX_DETAIL]}..."
-
-
-def _network(
-    cls: type[NetworkError],
-    what: str,
-    method: str,
-    url: URL,
-    error: Exception | None = None,
-) -> NetworkError:
-    detail = f": {_detail(error)}" if error is not None and str(error) else ""
-    return cls(
-        message=f"{what} {url.host}:{url.port} ({method} {url.path}){detail}",
-        method=method,
-        url=str(url),
-    )
 
 
 def _refuse_headers(headers: object, source: str) -> Err[InputValidationError] | None:
@@ -678,21 +590,11 @@ async def _admitted(  # noqa: PLR0913, PLR0917 (the attempt's facts a hook is to
         )
         context = context or HookContext(operation_id=operation_id, attempt=attempt)
         _ = await in_time(on_wait(context, wait), ends)
-    return Err(_held(admitted, method, url)) if isinstance(admitted, Held) else admitted
+    return Err(held_back(admitted, method, url)) if isinstance(admitted, Held) else admitted
 
 
 async def _provided(core: Core, ends: float, method: str, url: URL) -> str | Err[LDStoreError]:
     """The token provider's answer, or the Err once ``ends`` passes: its time is the
     attempt's."""
     token: str = await within(core.token(), ends)
-    return Err(_late("the token provider", method, url)) if token is LATE else token
-
-
-def _late(what: str, method: str, url: URL, *, answered: int | None = None) -> LDStoreError:
-    happened = "nothing was sent to" if answered is None else f"HTTP {answered} had come from"
-    return _network(
-        RequestTimeoutError,
-        f"{what} did not return within the call's budget; {happened}",
-        method,
-        url,
-    )
+    return Err(late("the token provider", method, url)) if token is LATE else token
