@@ -2,7 +2,7 @@
 
 Beyond flag names: options that take a file complete file names, ``config --set``
 offers the setting names, and ``--project``/``--environment`` offer the values the
-config file holds (bash and zsh).
+config file holds (bash, zsh and fish).
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ _PATH_OPTIONS = frozenset(
 )
 _PATH_METAVARS = frozenset({"FILE", "PATH", "DIR"})
 
-# The config file's value of a setting (bash): the TOML lines `ldstore config` writes.
-_BASH_PREAMBLE = """\
+# A setting's value in the config file (the TOML lines `ldstore config` writes), one
+# helper per shell, each given the setting's name; and the settings' names for --set.
+_CONFIGURED = {
+    "bash": """\
 _shtab_ldstore_setting_names() {
   compgen -W "%(names)s" -- "$1"
 }
@@ -38,7 +40,27 @@ _shtab_ldstore_configured() {
 }
 _shtab_ldstore_configured_project() { _shtab_ldstore_configured "$1" project; }
 _shtab_ldstore_configured_environment() { _shtab_ldstore_configured "$1" environment; }
-"""
+""",
+    "zsh": """\
+_shtab_ldstore_configured() {
+  local file="${LDSTORE_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/ldstore/config.toml}"
+  local -a values
+  values=(${(f)"$(sed -n "s/^$1 = \\"\\(.*\\)\\"\\$/\\1/p" "$file" 2>/dev/null)"})
+  compadd -a values
+}
+""",
+    "fish": """\
+function _shtab_ldstore_configured
+    set -l file $LDSTORE_CONFIG
+    if test -z "$file"
+        set -l base $XDG_CONFIG_HOME
+        test -n "$base"; or set base $HOME/.config
+        set file $base/ldstore/config.toml
+    end
+    sed -n "s/^$argv[1] = \\"\\(.*\\)\\"\\$/\\1/p" $file 2>/dev/null
+end
+""",
+}
 
 
 def register(subparsers: Subparsers) -> None:
@@ -71,9 +93,15 @@ def _run(args: argparse.Namespace) -> int:
     names = " ".join(KEYS)
     completions: Mapping[str, Any] = {
         "path": shtab.FILE,
-        "--set": {"bash": "_shtab_ldstore_setting_names", "zsh": f"({names})"},
-        "--project": {"bash": "_shtab_ldstore_configured_project"},
-        "--environment": {"bash": "_shtab_ldstore_configured_environment"},
+        "--set": {"bash": "_shtab_ldstore_setting_names", "zsh": f"({names})", "fish": names},
+        **{
+            f"--{setting}": {
+                "bash": f"_shtab_ldstore_configured_{setting}",
+                "zsh": f"{{_shtab_ldstore_configured {setting}}}",
+                "fish": f"(_shtab_ldstore_configured {setting})",
+            }
+            for setting in ("project", "environment")
+        },
     }
     for action in _actions(root):
         options = set(action.option_strings)
@@ -85,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     script = shtab.complete(
         root,
         shell=args.shell,
-        preamble=_BASH_PREAMBLE % {"names": names} if args.shell == "bash" else "",
+        preamble=_CONFIGURED.get(args.shell, "").replace("%(names)s", names),
     )
     # Written as generated: a script of ldstore's own making, not text from a server.
     _ = sys.stdout.write(script.rstrip("\n") + "\n")
