@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import textwrap
 
 from ldstore.cli._catalog import summary
 from ldstore.cli._errors import EXIT_OK, UsageError, remember_secret
 from ldstore.cli._options import OUTPUT_CHOICES, Subparsers, rate_share
 from ldstore.cli._output import write
-from ldstore.cli._settings import KEYS, Setting, read_settings, toml_line, write_settings
+from ldstore.cli._settings import (
+    KEYS,
+    Setting,
+    read_settings,
+    toml_line,
+    unknown_key_hint,
+    write_settings,
+)
 from ldstore.text import MASK
 
 __all__ = ["register"]
@@ -71,9 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 def _known(key: str) -> str:
     if key in KEYS:
         return key
-    close = difflib.get_close_matches(key, list(KEYS), n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    msg = f"unknown setting {key!r}: {hint}(known: {', '.join(KEYS)})"
+    msg = f"unknown setting {key!r}{unknown_key_hint(key)}"
     raise UsageError(msg)
 
 

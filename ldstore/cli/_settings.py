@@ -24,6 +24,7 @@ __all__ = [
     "setting",
     "settings_of",
     "toml_line",
+    "unknown_key_hint",
     "write_settings",
 ]
 
@@ -99,11 +100,7 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
         raise UsageError(msg) from None
     unknown = sorted(set(settings) - set(KEYS))
     if unknown:
-        import difflib  # noqa: PLC0415 - only a mistake needs it
-
-        close = difflib.get_close_matches(unknown[0], list(KEYS), n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        msg = f"the config file {path} has unknown keys {unknown}{hint} (known: {sorted(KEYS)})"
+        msg = f"the config file {path} has unknown keys {unknown}{unknown_key_hint(unknown[0])}"
         raise UsageError(msg)
     settings = {
         key: str(value)
@@ -117,6 +114,16 @@ def read_settings(*, missing_ok: bool = False) -> dict[str, Setting]:
             msg = f"{key} in the config file {path} must be {'true or false' if boolean else 'a string'}"
             raise UsageError(msg)
     return {key: value for key, value in settings.items() if isinstance(value, str | bool)}
+
+
+def unknown_key_hint(key: str) -> str:
+    """What follows the words about an unknown setting ``key``: the close one, if any, and
+    the settings there are."""
+    import difflib  # noqa: PLC0415 - only a mistake needs it
+
+    close = difflib.get_close_matches(key, list(KEYS), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{hint} (the settings: {', '.join(KEYS)})"
 
 
 def settings_of(args: argparse.Namespace) -> dict[str, Setting]:

@@ -205,10 +205,14 @@ async def test_config_refuses_unknown_keys_and_bad_values(tmp_path: Path) -> Non
         run("config", "--set", "output", "yaml", env=environment),
         run("config", "--set", "base-uri", "ftp://x", env=environment),
         run("config", "--set", "access-token", "a\nb", env=environment),
+        run("config", "--set", "zzzz", "x", env=environment),
     )
 
-    assert [completed.code for completed in results] == [2, 2, 2, 2]
-    assert "did you mean project?" in results[0].stderr
+    assert [completed.code for completed in results] == [2, 2, 2, 2, 2]
+    assert "unknown setting 'projet'; did you mean project? (the settings: " in results[0].stderr
+    # No close match: the settings listed, nothing guessed.
+    assert "unknown setting 'zzzz' (the settings: access-token, base-uri," in results[4].stderr
+    assert "did you mean" not in results[4].stderr
     assert not path.exists()
 
 
