@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # an error, when there is one, has already loaded it
 __all__ = [
     "emit",
     "finish",
+    "integration_label",
     "note",
     "render_integration",
     "render_table",
@@ -187,3 +188,9 @@ def render_integration(integration: BigSegmentStoreIntegration) -> str:
             f"  {shown + ':':<{key_width}}{_scalar(config[key])}" for key, shown in keys.items()
         )
     return "\n".join(lines)
+
+
+def integration_label(integration: BigSegmentStoreIntegration) -> str:
+    """kind project/environment 'name' (id), escaped for a terminal."""
+    where = f"{integration.integration_key} {integration.project_key}/{integration.environment_key}"
+    return printable(f"{where} {integration.name!r} ({integration.id})")

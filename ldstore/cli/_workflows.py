@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import sys
@@ -35,18 +34,18 @@ from ldstore.cli._options import (
     positive_seconds,
     seconds,
 )
-from ldstore.cli._output import emit, say_which_defaults, write, yes_no
+from ldstore.cli._output import emit, integration_label, say_which_defaults, write, yes_no
 from ldstore.cli._progress import ApplyProgress
+from ldstore.cli._verify import Verified, print_checks, verify
 from ldstore.errors import LDStoreError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.operations import GetBigSegmentStoreIntegrationRequest
 from ldstore.result import Err, Ok, Result
 from ldstore.text import printable
-from ldstore.wire import error_to_wire, outcomes_to_wire, plan_document, plan_to_wire
+from ldstore.wire import outcomes_to_wire, plan_document, plan_to_wire
 
 if TYPE_CHECKING:  # the workflows load the SDK (aiohttp): only when a command runs
-    from ldstore.core import Core
-    from ldstore.watch import StoresFile, StoreState
+    from ldstore.watch import StoresFile
     from ldstore.workflows import ApplyReport, DesiredIntegration, ItemOutcome, Plan, PlanItem
 
 __all__ = ["register"]
@@ -305,18 +304,13 @@ async def run_wait(args: argparse.Namespace) -> int:
                 emit(args, integration)
             else:
                 waited = time.monotonic() - started
-                write(f"available after {waited:.1f}s: {_label(integration)}")
+                write(f"available after {waited:.1f}s: {integration_label(integration)}")
             return EXIT_OK
         case Err(NotAvailableError() as error):
             report_error(str(error), kind=type(error).__name__, error=error)
             return EXIT_NOT_READY
         case Err(error):
             return fail(error)
-
-
-def _label(integration: BigSegmentStoreIntegration) -> str:
-    where = f"{integration.integration_key} {integration.project_key}/{integration.environment_key}"
-    return printable(f"{where} {integration.name!r} ({integration.id})")
 
 
 def _shown(item: PlanItem) -> str:
@@ -370,7 +364,7 @@ async def run_apply(args: argparse.Namespace) -> int:
             applied = await apply(core, steps, concurrency=args.concurrency)
         checks: list[Verified] | None = None
         if args.verify and isinstance(applied, Ok) and applied.value.ok:
-            checks = await _verify(core, applied.value, args.verify_timeout, stores)
+            checks = await verify(core, applied.value, args.verify_timeout, stores)
     return _outcomes(steps, applied, checks, as_json=as_json)
 
 
@@ -413,7 +407,7 @@ def _outcomes(
     else:
         _print_report(report)
         if checks is not None:
-            _print_checks(checks)
+            print_checks(checks)
     if not report.ok:
         report_error(
             f"{len(report.failed)} of {len(steps.changes)} changes failed", kind="ApplyError"
@@ -428,144 +422,6 @@ def _outcomes(
         )
         return EXIT_NOT_READY
     return EXIT_OK
-
-
-# apply --verify
-
-
-@attrs.frozen
-class Verified:
-    """One created or changed integration that is on, and what its wait found: the
-    integration once available, or why not (the check that failed, and its error)."""
-
-    item: PlanItem
-    integration: BigSegmentStoreIntegration
-    result: Result[BigSegmentStoreIntegration, LDStoreError]
-    store: StoreState | None = None  # with --stores, for a store the file maps
-
-    @property
-    def ok(self) -> bool:
-        return isinstance(self.result, Ok) and (self.store is None or self.store.healthy)
-
-    @property
-    def failed_check(self) -> str | None:
-        """``api_available``, ``store:<check>[,<check>]`` (the doctor's), or None."""
-        if isinstance(self.result, Err):
-            return "api_available"
-        if self.store is None or self.store.healthy:
-            return None
-        names = [check.name for check in self.store.checks if check.status == "failure"]
-        return "store:" + ",".join(names or ["healthy"])
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "name": self.item.name,
-            "_id": self.integration.id,
-            "ok": self.ok,
-            "failed_check": self.failed_check,
-            "error": None if isinstance(self.result, Ok) else error_to_wire(self.result.error),
-            "store": None if self.store is None else self.store.to_json(),
-        }
-
-
-async def _verify(
-    core: Core, report: ApplyReport, timeout: float, stores: StoresFile | None
-) -> list[Verified]:
-    """Wait, together and within ``timeout`` in all, until every created or updated
-    integration that is on is available per the API and, with ``stores``, until the store
-    the file maps for it reads healthy."""
-    deadline = time.monotonic() + timeout
-    from ldstore.workflows import gather, wait_until_available  # noqa: PLC0415
-
-    targets = [
-        (outcome.item, outcome.result.value)
-        for outcome in report.items
-        if outcome.item.action in {"create", "update"}
-        and isinstance(outcome.result, Ok)
-        and outcome.result.value is not None
-        and outcome.result.value.on
-    ]
-    waits = [
-        wait_until_available(
-            core,
-            GetBigSegmentStoreIntegrationRequest(
-                integration.project_key,
-                integration.environment_key,
-                integration.integration_key,
-                integration.id,
-            ),
-            timeout=timeout,
-            poll_interval=min(2.0, max(timeout, 0.05)),
-            max_poll_interval=max(min(2.0, max(timeout, 0.05)), 10.0),
-        )
-        for _, integration in targets
-    ]
-    results = await gather(*waits, limit=8)
-    checks = [
-        Verified(item=item, integration=integration, result=result)
-        for (item, integration), result in zip(targets, results, strict=True)
-    ]
-    if stores is None or not any(isinstance(check.result, Ok) for check in checks):
-        return checks
-    return await _verify_stores(core, checks, stores, deadline)
-
-
-async def _verify_stores(
-    core: Core, checks: list[Verified], stores: StoresFile, deadline: float
-) -> list[Verified]:
-    """Read the stores mapped for the available integrations (the watcher's poll, the
-    doctor's checks) until all are healthy or the deadline passes."""
-    from ldstore.watch import PollCache, poll  # noqa: PLC0415 - only with --stores
-
-    wanted = {check.integration.id for check in checks if isinstance(check.result, Ok)}
-    cache = PollCache()
-    found: dict[str, StoreState] = {}
-    while True:
-        snapshot = await poll(core, stores, cache=cache)
-        if isinstance(snapshot, Ok):
-            found = {
-                state.integration.id: state.store
-                for state in snapshot.value.integrations
-                if state.integration.id in wanted and state.store is not None
-            }
-        left = deadline - time.monotonic()
-        if (found and all(state.healthy for state in found.values())) or left <= 0:
-            break
-        if isinstance(snapshot, Ok) and not found:
-            break  # the file maps none of them: nothing to read
-        await asyncio.sleep(min(_STORE_POLL, left))
-    return [attrs.evolve(check, store=found.get(check.integration.id)) for check in checks]
-
-
-_STORE_POLL = 1.0  # seconds between reads of the stores while one is not yet healthy
-
-
-def _print_checks(checks: list[Verified]) -> None:
-    if not checks:
-        write("Verify: nothing created or changed is on; nothing to wait for.")
-        return
-    write()
-    for check in checks:
-        where = f"{_label(check.integration)}"
-        store = check.store
-        match check.result:
-            case Err(error):
-                write(f"not verified {where}: {printable(' '.join(str(error).split()))}")
-            case Ok(_) if store is not None and not store.healthy:
-                problems = "; ".join(
-                    f"{check.name}: {check.detail}"
-                    for check in store.checks
-                    if check.status == "failure"
-                )
-                write(
-                    f"not verified {where}: available, but its store is not healthy"
-                    f" ({printable(' '.join(problems.split()))})"
-                )
-            case Ok(_):
-                also = ", and its store reads healthy" if store is not None else ""
-                write(f"verified {where}: available{also}")
-    done = sum(1 for check in checks if check.ok)
-    write(f"\nVerified: {done} of {len(checks)} available.")
 
 
 def _confirm_deletions(steps: Plan, *, assume_yes: bool, as_json: bool) -> Answer:
