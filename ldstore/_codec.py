@@ -90,9 +90,15 @@ def _integral(value: object) -> int:
     return _codec_gen.refuse(value, "an integer")
 
 
-converter.register_structure_hook(
-    str, _codec_gen.exact(str, lambda value: _codec_gen.refuse(value, "a string"))
-)
+def _string(value: object) -> str:
+    # A str subclass (an enum's member, from a Python caller) is its plain string: what
+    # the generated decoders' inline `value + ""` makes of it too.
+    if isinstance(value, str):
+        return str.__str__(value)
+    return _codec_gen.refuse(value, "a string")
+
+
+converter.register_structure_hook(str, _codec_gen.exact(str, _string))
 converter.register_structure_hook(
     bool, _codec_gen.exact(bool, lambda value: _codec_gen.refuse(value, "a boolean"))
 )

@@ -378,3 +378,15 @@ def test_a_model_given_another_json_value_says_it_expected_an_object(cls: type[A
         "_links",
         "expected an object, not a string",
     )
+
+
+def test_a_string_subclass_is_its_plain_string_in_both_decoders() -> None:
+    """A Python caller's str subclass (an enum member) in a string field: the generated
+    decoder's inline test and cattrs' hook both keep its plain string."""
+    wire = {"href": models.IntegrationKey.REDIS, "type": "application/json"}
+
+    fast = converter.get_structure_hook(models.Link)(wire, models.Link)
+    slow = dict_structure_fn(models.Link)(wire, models.Link)
+
+    assert fast == slow
+    assert (fast.href, type(fast.href), type(slow.href)) == ("redis", str, str)
