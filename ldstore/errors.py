@@ -25,7 +25,7 @@ from typing import Any, cast
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ldstore.text import redact, redact_bytes
+from ldstore.text import MASK, redact, redact_bytes
 
 __all__ = [
     "APIError",
@@ -49,6 +49,7 @@ __all__ = [
     "StatusConflictErrorRep",
     "UnauthorizedError",
     "UnauthorizedErrorRep",
+    "mask_written",
 ]
 
 _EMPTY_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
@@ -175,6 +176,17 @@ _BY_STATUS: Mapping[int, type[APIError]] = {
     409: StatusConflictError,
     429: RateLimitedError,
 }
+
+
+def mask_written(where: str) -> InputValidationError:
+    """The error for a create or a patch that would write the API's mask as the secret at
+    ``where`` (``config.password``): refused before anything is sent, and before a user
+    is asked to confirm it."""
+    message = (
+        f"{where}: {MASK!r} is how the API shows a stored secret, not a value; it is never"
+        " written back (leave the secret out to keep it, or give the new value)"
+    )
+    return InputValidationError(message=message, field=where)
 
 
 def api_error(

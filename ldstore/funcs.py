@@ -34,9 +34,14 @@ import attrs
 from ldstore import _codec, _codec_gen, _json
 from ldstore._transport import Answer, RawResponse, call
 from ldstore.core import Core, RequestOptions
-from ldstore.errors import InputValidationError, LDStoreError, ResponseValidationError, redacted
+from ldstore.errors import (
+    InputValidationError,
+    LDStoreError,
+    ResponseValidationError,
+    mask_written,
+    redacted,
+)
 from ldstore.models import (
-    MASKED,
     BigSegmentMembership,
     BigSegmentStoreIntegration,
     BigSegmentStoreIntegrationCollection,
@@ -547,10 +552,4 @@ def _writes_mask(request: object) -> Err[InputValidationError] | None:
         where = None if found is None else f"config.{found}"
     elif isinstance(request, PatchBigSegmentStoreIntegrationRequest):
         where = masked_write(request.request_body)
-    if where is None:
-        return None
-    message = (
-        f"{where}: {MASKED!r} is how the API shows a stored secret, not a value; it is never"
-        " written back (leave the secret out to keep it, or give the new value)"
-    )
-    return Err(InputValidationError(message=message, field=where))
+    return None if where is None else Err(mask_written(where))

@@ -13,6 +13,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import Field, StrictBool
 
 from ldstore.core import Core
+from ldstore.errors import mask_written
 from ldstore.funcs import (
     create_big_segment_store_integration,
     delete_big_segment_store_integration,
@@ -32,7 +33,7 @@ from ldstore.operations import (
     GetBigSegmentStoreIntegrationRequest,
     PatchBigSegmentStoreIntegrationRequest,
 )
-from ldstore.patch import PatchBody, PatchOperation, PatchWithComment
+from ldstore.patch import PatchBody, PatchOperation, PatchWithComment, masked_write
 from ldstore.result import Err, Ok
 from ldstore.wire import outcomes_to_wire, plan_to_wire, to_wire
 from ldstore.workflows import Plan, apply, plan, wait_until_available
@@ -273,6 +274,9 @@ async def patch_integration(  # noqa: PLR0913 - the tool's flat arguments
     operations = patch_operations(patch, integration_key)
     if isinstance(operations, Err):
         return failure(operations.error, secrets_of(core))
+    masked = masked_write(operations.value)
+    if masked is not None:  # refused whatever the user answers: not asked
+        return failure(mask_written(masked), secrets_of(core))
     where = f"{integration_key} {project_key}/{environment_key} integration {integration_id}"
     asked = await _confirmed(
         ctx,

@@ -126,6 +126,25 @@ async def test_a_refusal_sends_nothing_and_says_so(
         assert fake.requests == []
 
 
+async def test_a_patch_writing_the_mask_is_refused_before_asking(fake: FakeLaunchDarkly) -> None:
+    """A patch whose value is the API's mask ("********") would be refused whatever the
+    user answered: it is an error naming the field, the user is not asked, and zero
+    requests reach the fake."""
+    tool, arguments = calls(fake)["patch /config"]
+    masked = [{"op": "replace", "path": "/config/password", "value": "********"}]
+    callback, asked = answering("accept")
+    fake.requests.clear()
+
+    async with connected(fake, callback) as client:
+        result = await client.call_tool(tool, {**arguments, "patch": masked})
+
+    error = error_of(result)
+    assert (error["kind"], error["field"]) == ("InputValidationError", "config.password")
+    assert "never written back" in error["message"]
+    assert asked == []
+    assert fake.requests == []
+
+
 @pytest.mark.parametrize("case", CASES)
 async def test_an_accepted_confirmation_goes_ahead(fake: FakeLaunchDarkly, case: str) -> None:
     """Accepted with the box ticked: the call is made, once, after the question."""
