@@ -210,16 +210,21 @@ def _renames(cls: type[Any]) -> dict[str, Any]:
     return {a.name: override(rename=wire_name(a.name)) for a in attrs.fields(cls)}
 
 
+def _is_mapping(value: object) -> bool:
+    # A plain bool, not a type guard: the callers go on with the value as it was typed.
+    return isinstance(value, Mapping)
+
+
 def dict_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
     """cattrs' own decoder for a model, with our wire names: what the fast path must equal.
 
-    A JSON object only: given a string or a list, cattrs would answer its ``in`` tests and
-    build a model of defaults.
+    A JSON object (or a caller's mapping) only: given a string or a list, cattrs would
+    answer its ``in`` tests and build a model of defaults.
     """
     made = make_dict_structure_fn(cls, converter, **_renames(cls))
 
     def structure(value: Any, type_: Any) -> Any:
-        if value.__class__ is not dict:
+        if value.__class__ is not dict and not _is_mapping(value):
             _codec_gen.refuse(value, "an object")
         return made(value, type_)
 
@@ -340,8 +345,8 @@ def _fault(value: object, type_: Any, path: str, depth: int) -> tuple[str, str] 
     args = get_args(type_)
     if get_origin(type_) in (Union, types.UnionType) and type(None) in args and len(args) == 2:  # noqa: PLR2004 (X | None)
         type_ = next(arg for arg in args if arg is not type(None))
-    if value.__class__ is not dict and isinstance(type_, type) and attrs.has(type_):
-        # In the fast decoders' words, whatever a subscript of the value raised.
+    if isinstance(type_, type) and attrs.has(type_) and not _is_mapping(value):
+        # In the decoders' words, whatever a subscript of the value raised.
         return path, f"expected an object, not {_codec_gen.json_kind(value)}"
     found = _deeper(value, type_, path, depth) if depth < _MAX_DEPTH else None
     return found or (path, _problem(failure))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import linecache
 import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, Union, get_args, get_origin
 
 import attrs
@@ -224,13 +224,15 @@ def _build(  # noqa: PLR0913, PLR0917 (one generation step's whole context)
     scope[f"__cls{prefix}"] = cls
     scope[f"__builder{prefix}"] = _builder(cls)
     scope["__refuse"] = refuse
+    scope["__Mapping"] = Mapping
     fields = attrs.fields(cls)
     lines = [f"{target} = __builder{prefix}()"]
     if not fields or fields[0].default is not attrs.NOTHING:
-        # A string or a list would answer `in` and sink a model's defaults: objects only.
-        # (A required first field needs no test: `value[key]` raises for any JSON value
-        # but an object, and the codec's locate() names the fault.)
-        lines.insert(0, f"if type({source}) is not dict: __refuse({source}, 'an object')")
+        # A string or a list would answer `in` and sink a model's defaults: objects (or a
+        # caller's mappings) only; the ABC is asked only of what is not a dict. A
+        # required first field needs no test: `value[key]` raises for anything else.
+        test = f"type({source}) is not dict and not isinstance({source}, __Mapping)"
+        lines.insert(0, f"if {test}: __refuse({source}, 'an object')")
     v = f"v{depth}"
     for number, field in enumerate(fields):
         suffix = f"{prefix}_{number}"

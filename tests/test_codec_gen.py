@@ -390,3 +390,16 @@ def test_a_string_subclass_is_its_plain_string_in_both_decoders() -> None:
 
     assert fast == slow
     assert (fast.href, type(fast.href), type(slow.href)) == ("redis", str, str)
+
+
+@pytest.mark.parametrize("cls", RESPONSE_MODELS, ids=lambda cls: cls.__name__)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_a_mapping_of_another_type_decodes_as_its_dict(cls: type[Any], data: st.DataObject) -> None:
+    """A caller's mapping that is not a dict (a read-only view, an OrderedDict) decodes as
+    the dict it holds would, by the generated decoder and cattrs' alike."""
+    wire = data.draw(wire_objects(cls, chaos=False))
+    as_dict = outcome(converter.get_structure_hook(cls), wire, cls)
+    for other in (types.MappingProxyType(wire), collections.OrderedDict(wire)):
+        assert outcome(converter.get_structure_hook(cls), other, cls) == as_dict
+        assert outcome(dict_structure_fn(cls), other, cls) == as_dict
