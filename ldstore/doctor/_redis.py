@@ -155,7 +155,7 @@ async def diagnose_redis(  # noqa: PLR0913, PLR0911, C901 - the documented optio
     state = _State(location=location, secrets=secrets, budget=Budget(timeout, deadline))
     try:
         report = await asyncio.wait_for(
-            _connect_and_diagnose(
+            _connect(
                 state,
                 client,
                 url=url,
@@ -202,41 +202,9 @@ class _State:
         return "PING" if self.reader is None else self.reader.last
 
 
-async def _connect_and_diagnose(  # noqa: PLR0913 - one call from diagnose_redis
+async def _connect(  # noqa: PLR0913 - one call from diagnose_redis
     state: _State,
     client: Redis | None,
-    *,
-    url: str,
-    sentinel: str | None,
-    options: Mapping[str, Any],
-    prefix: str | None,
-    context_keys: Sequence[str],
-    stale_after: float,
-    scan_limit: int,
-    tls: RedisTLS | None,
-    expected_prefix: str | None,
-) -> StoreReport:
-    async with AsyncExitStack() as stack:
-        return await _connect(
-            state,
-            client,
-            stack,
-            url=url,
-            sentinel=sentinel,
-            options=options,
-            prefix=prefix,
-            context_keys=context_keys,
-            stale_after=stale_after,
-            scan_limit=scan_limit,
-            tls=tls,
-            expected_prefix=expected_prefix,
-        )
-
-
-async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
-    state: _State,
-    client: Redis | None,
-    stack: AsyncExitStack,
     *,
     url: str,
     sentinel: str | None,
@@ -250,37 +218,38 @@ async def _connect(  # noqa: PLR0913 - one call from _connect_and_diagnose
 ) -> StoreReport:
     from redis.asyncio import Redis  # noqa: PLC0415 - the optional extra
 
-    first: list[Check] = []
-    if tls is not None and tls.insecure:
-        first.append(
-            Check(
-                "tls",
-                CheckStatus.WARNING,
-                "certificate verification is OFF: this store's identity was not checked",
+    async with AsyncExitStack() as stack:  # the clients, closed whatever happens
+        first: list[Check] = []
+        if tls is not None and tls.insecure:
+            first.append(
+                Check(
+                    "tls",
+                    CheckStatus.WARNING,
+                    "certificate verification is OFF: this store's identity was not checked",
+                )
             )
+        if sentinel is not None:
+            master, check = await _ask_sentinel(state, url, sentinel, options)
+            first.append(check)
+            client = Redis.from_url(master, **options)  # pyright: ignore[reportUnknownMemberType]
+        assert client is not None  # noqa: S101 - built by the caller or from the Sentinel's answer
+        _ = stack.push_async_callback(client.aclose)
+        reader = Reader(client, state.budget, state.secrets)
+        state.reader = reader
+        return await _diagnose(
+            reader,
+            first,
+            stack,
+            url=url,
+            options=options,
+            location=state.location,
+            prefix=prefix,
+            context_keys=context_keys,
+            stale_after=stale_after,
+            scan_limit=scan_limit,
+            sentinel=sentinel is not None,
+            expected_prefix=expected_prefix,
         )
-    if sentinel is not None:
-        master, check = await _ask_sentinel(state, url, sentinel, options)
-        first.append(check)
-        client = Redis.from_url(master, **options)  # pyright: ignore[reportUnknownMemberType]
-    assert client is not None  # noqa: S101 - built by the caller or from the Sentinel's answer
-    _ = stack.push_async_callback(client.aclose)
-    reader = Reader(client, state.budget, state.secrets)
-    state.reader = reader
-    return await _diagnose(
-        reader,
-        first,
-        stack,
-        url=url,
-        options=options,
-        location=state.location,
-        prefix=prefix,
-        context_keys=context_keys,
-        stale_after=stale_after,
-        scan_limit=scan_limit,
-        sentinel=sentinel is not None,
-        expected_prefix=expected_prefix,
-    )
 
 
 async def _ask_sentinel(
