@@ -18,6 +18,7 @@ from ldstore.cli._options import (
     add_all_option,
     add_command,
     add_integration_options,
+    add_tag_filter,
 )
 from ldstore.cli._output import finish, note, render_integration, say_which_defaults, write
 from ldstore.cli._store import (
@@ -91,13 +92,7 @@ def _list(subparsers: Subparsers) -> None:
     _ = filters.add_argument(
         "--name", type=non_empty, help="only the integration with exactly this name"
     )
-    _ = filters.add_argument(
-        "--tag",
-        action="append",
-        default=[],
-        metavar="TAG",
-        help="only those with TAG (repeatable: all must match)",
-    )
+    add_tag_filter(filters)
     _on_off(
         filters, default=None, on_help="only those switched on", off_help="only those switched off"
     )

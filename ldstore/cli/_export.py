@@ -14,6 +14,7 @@ from ldstore.cli._options import (
     add_all_option,
     add_command,
     add_integration_options,
+    add_tag_filter,
 )
 from ldstore.cli._output import say_which_defaults, write
 from ldstore.models import BigSegmentStoreIntegration
@@ -51,13 +52,7 @@ def register(subparsers: Subparsers) -> None:
         choices=("redis", "dynamodb"),
         help="only this store kind (the same as --integration)",
     )
-    _ = filters.add_argument(
-        "--tag",
-        action="append",
-        default=[],
-        metavar="TAG",
-        help="only those with TAG (repeatable: all must match)",
-    )
+    add_tag_filter(filters)
     written = parser.add_argument_group("the file")
     _ = written.add_argument(
         "--format",

@@ -33,6 +33,7 @@ __all__ = [
     "add_global_options",
     "add_integration_options",
     "add_output_options",
+    "add_tag_filter",
     "parse_command_line",
     "positive_count",
     "positive_seconds",
@@ -296,6 +297,17 @@ def add_all_option(group: argparse._ActionsContainer) -> None:  # pyright: ignor
         action="store_true",
         help="every project and environment: ignore the --project and --environment defaults "
         "from LD_PROJECT, LD_ENVIRONMENT and the config file",
+    )
+
+
+def add_tag_filter(group: argparse._ActionsContainer) -> None:  # pyright: ignore[reportPrivateUsage]
+    """``--tag``, for a command that lists integrations (list, export, watch)."""
+    _ = group.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only integrations with TAG (repeatable: all must match)",
     )
 
 

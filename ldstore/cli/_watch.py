@@ -28,6 +28,7 @@ from ldstore.cli._options import (
     add_all_option,
     add_command,
     add_integration_options,
+    add_tag_filter,
     positive_count,
     positive_seconds,
 )
@@ -86,13 +87,7 @@ def register(subparsers: Subparsers) -> None:
     )
     add_integration_options(parser, with_id=False, required=False)
     add_all_option(parser)
-    _ = parser.add_argument(
-        "--tag",
-        action="append",
-        default=[],
-        metavar="TAG",
-        help="only integrations with TAG (repeatable: all must match)",
-    )
+    add_tag_filter(parser)
     group = parser.add_argument_group("watch")
     _ = group.add_argument(
         "--stores", metavar="FILE", help="the stores file (TOML) mapping integrations to stores"
