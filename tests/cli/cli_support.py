@@ -12,34 +12,20 @@ import json
 import os
 import pty
 import select
-import shutil
 import signal
-import sys
 import termios
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, cast
 
 import attrs
+from ldstore_process import clean_environment, ldstore_executable
 from sdk import ENVIRONMENT, PROJECT
 
 from ldstore.testing import FakeLaunchDarkly
 
 SCOPE = ("--project", PROJECT, "--environment", ENVIRONMENT, "--integration", "redis")
 TIMEOUT = 20.0  # seconds for one command, far above what any takes
-
-
-def ldstore_executable() -> str:
-    """The console script the package installed next to this interpreter."""
-    beside = Path(sys.executable).parent / "ldstore"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("ldstore")
-    if found is None:  # pragma: no cover - the package is installed for the tests
-        msg = "the ldstore console script is not installed: pip install -e '.[test]'"
-        raise RuntimeError(msg)
-    return found
 
 
 @attrs.frozen
@@ -65,18 +51,6 @@ class Completed:
         assert lines[0].startswith("ldstore: error: "), self.stderr
         for part in parts:
             assert part in lines[0], (part, self.stderr)
-
-
-def clean_environment(**extra: str) -> dict[str, str]:
-    """This process's environment without ldstore settings (nor the user's config file)."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LD_", "LDSTORE_", "XDG_CONFIG_HOME"))
-    }
-    environment["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config-home")
-    environment.update(extra)
-    return environment
 
 
 async def spawn(

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import clean_environment, ldstore_executable
+from ldstore_process import clean_environment, ldstore_executable
 
 _DEADLINE = 10.0  # seconds for a shell to show what is expected
 

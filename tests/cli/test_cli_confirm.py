@@ -15,7 +15,8 @@ import select
 from typing import Literal
 
 import pytest
-from cli_support import TIMEOUT, by_id, clean_environment, ldstore_executable
+from cli_support import TIMEOUT, by_id
+from ldstore_process import clean_environment, ldstore_executable
 
 from ldstore.cli._confirm import Answer, confirm
 from ldstore.testing import FakeLaunchDarkly

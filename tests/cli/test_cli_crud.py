@@ -6,13 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from cli_support import (
-    SCOPE,
-    by_id,
-    clean_environment,
-    run,
-    run_against,
-)
+from cli_support import SCOPE, by_id, run, run_against
+from ldstore_process import clean_environment
 from sdk import ENVIRONMENT, PROJECT, REDIS_WITH_PASSWORD, seed
 
 from ldstore.testing import MASKED_SECRET, FakeLaunchDarkly

@@ -9,14 +9,8 @@ import socket
 from urllib.parse import quote
 
 import pytest
-from cli_support import (
-    SCOPE,
-    by_id,
-    clean_environment,
-    last_error_id,
-    run,
-    run_against,
-)
+from cli_support import SCOPE, by_id, last_error_id, run, run_against
+from ldstore_process import clean_environment
 from sdk import REDIS_WITH_PASSWORD, seed
 
 from ldstore.testing import FakeLaunchDarkly, Hang, ServerError

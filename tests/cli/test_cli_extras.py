@@ -8,7 +8,8 @@ import signal
 import sys
 
 import aiohttp
-from cli_support import clean_environment, spawn
+from cli_support import spawn
+from ldstore_process import clean_environment
 
 from ldstore.testing import FakeLaunchDarkly, Hang
 

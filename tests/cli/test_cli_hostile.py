@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from cli_support import SCOPE, clean_environment, run, run_against
+from cli_support import SCOPE, run, run_against
+from ldstore_process import clean_environment
 
 from ldstore import cli
 from ldstore.cli import _crud

@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from cli_support import SCOPE, by_id, clean_environment, run, run_against
+from cli_support import SCOPE, by_id, run, run_against
+from ldstore_process import clean_environment
 from sdk import seed
 
 from ldstore.cli import main

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from cli_support import clean_environment, run_against
+from cli_support import run_against
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from ldstore_process import clean_environment
 
 from ldstore.cli import main
 from ldstore.cli._logging import logging_to_stderr

@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import (
-    SCOPE,
-    by_id,
-    clean_environment,
-    run,
-    run_against,
-    run_on_terminal,
-)
+from cli_support import SCOPE, by_id, run, run_against, run_on_terminal
 from hypothesis import given
 from hypothesis import strategies as st
+from ldstore_process import clean_environment
 from sdk import ENVIRONMENT, PROJECT, seed
 
 from ldstore.cli import build_parser, main

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import attrs
 import pytest
-from cli_support import TIMEOUT, clean_environment, ldstore_executable, run, run_against
+from cli_support import TIMEOUT, run, run_against
+from ldstore_process import clean_environment, ldstore_executable
 
 from ldstore.cli._demo import WIDTH
 from ldstore.testing import MASKED_SECRET, FakeLaunchDarkly, ServerError

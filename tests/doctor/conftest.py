@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from aiobotocore.session import AioSession, get_session
+from ldstore_process import clean_environment
 
 
 @pytest.fixture
 def cli_environment(aws_environment: dict[str, str]) -> dict[str, str]:
     """The environment for ``ldstore`` subprocesses: no ldstore settings, dummy AWS ones."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LD_", "LDSTORE_", "XDG_CONFIG_HOME"))
-    }
-    environment["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config-home")
-    environment.update(aws_environment)
-    return environment
+    return clean_environment(**aws_environment)
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import sys
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar, cast
 
+from ldstore_process import clean_environment, ldstore_executable
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.session import ClientRequestContext, ElicitationFnT
 from mcp.client.stdio import stdio_client
@@ -28,16 +25,6 @@ T = TypeVar("T")
 START_TIMEOUT = 30.0  # seconds to spawn and initialize, far above the ~1 s it takes
 
 
-def ldstore_executable() -> str:
-    """The console script the package installed next to this interpreter."""
-    beside = Path(sys.executable).parent / "ldstore"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("ldstore")
-    assert found is not None, "pip install -e '.[test]' installs the ldstore script"
-    return found
-
-
 def server_environment(fake: FakeLaunchDarkly | None, **extra: str) -> dict[str, str]:
     """This process's environment (coverage's variables included) pointed at ``fake``.
 
@@ -45,16 +32,8 @@ def server_environment(fake: FakeLaunchDarkly | None, **extra: str) -> dict[str,
     otherwise, so the whole environment is passed explicitly; ldstore's own settings and
     the user's config file are left out.
     """
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LD_", "LDSTORE_", "XDG_CONFIG_HOME"))
-    }
-    environment["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config-home")
-    if fake is not None:
-        environment.update(LD_ACCESS_TOKEN=fake.token, LD_BASE_URI=fake.url)
-    environment.update(extra)
-    return environment
+    connection = {} if fake is None else {"LD_ACCESS_TOKEN": fake.token, "LD_BASE_URI": fake.url}
+    return clean_environment(**{**connection, **extra})
 
 
 @asynccontextmanager

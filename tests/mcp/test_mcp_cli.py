@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mcp_support import TOKEN, ldstore_executable, server_environment
+from ldstore_process import ldstore_executable
+from mcp_support import TOKEN, server_environment
 
 from ldstore.cli import build_parser
 from ldstore.cli._errors import UsageError

@@ -19,6 +19,7 @@ import httpx2
 import mcp
 import pytest
 import pytest_asyncio
+from ldstore_process import ldstore_executable
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
@@ -30,7 +31,6 @@ from mcp_support import (
     answering,
     dumped,
     error_of,
-    ldstore_executable,
     server_environment,
     structured,
 )

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from conftest import ServeFake
 from doctor.support import Members, RedisServer, now_ms, seed_redis
-from mcp_support import TOKEN, ldstore_executable, server_environment
+from ldstore_process import ldstore_executable
+from mcp_support import TOKEN, server_environment
 
 from ldstore.testing import FakeLaunchDarkly, RateLimited
 

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import shutil
-import sys
 from collections.abc import AsyncGenerator, Mapping
-from pathlib import Path
 
 import attrs
 import pytest
 from doctor.support import READER_PASSWORD, RedisServer, free_port, now_ms, require, stop
+from ldstore_process import ldstore_executable
 
 __all__ = [
     "Completed",
     "WatchedRedis",
     "Watching",
-    "cli_environment",
     "free_port",
     "now_ms",
     "require",
@@ -80,23 +76,6 @@ async def silent_server() -> AsyncGenerator[int, None]:
 # The command line, as users run it: the installed console script in a subprocess.
 
 CLI_TIMEOUT = 30.0  # seconds one command may take, far above what any takes
-
-
-def ldstore_executable() -> str:
-    beside = Path(sys.executable).parent / "ldstore"
-    return str(beside) if beside.exists() else shutil.which("ldstore") or "ldstore"
-
-
-def cli_environment(**extra: str) -> dict[str, str]:
-    """This process's environment without ldstore settings or a config file, plus ``extra``."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LD_", "LDSTORE_", "XDG_CONFIG_HOME"))
-    }
-    environment["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config-home")
-    environment.update(extra)
-    return environment
 
 
 @attrs.frozen

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from ldstore_process import clean_environment
 
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.text import secret_forms
 from ldstore.watch import alert_rules
 
-from .support import WatchedRedis, cli_environment, free_port, run_cli, silent_server, watching
+from .support import WatchedRedis, free_port, run_cli, silent_server, watching
 from .test_poll import seed
 
 ServeFake = Callable[[FakeLaunchDarkly], Awaitable[FakeLaunchDarkly]]  # tests/conftest.py's fixture
@@ -52,7 +53,7 @@ prefix = "client-side-id"
 
 
 def environment(fake: FakeLaunchDarkly, redis: WatchedRedis) -> dict[str, str]:
-    return cli_environment(
+    return clean_environment(
         LD_ACCESS_TOKEN=fake.token, LD_BASE_URI=fake.url, WATCH_REDIS_PASSWORD=redis.password
     )
 
@@ -105,7 +106,7 @@ async def test_once_prints_the_metrics_page(
 @pytest.mark.parametrize("budget", [["--retry-budget", "0"], []])
 async def test_once_exits_3_when_the_api_cannot_be_reached(budget: list[str]) -> None:
     """Bound: a closed port, with --retry-budget 0 or the CLI's first-contact budget: exit 3 in 10 s."""
-    env = cli_environment(LD_ACCESS_TOKEN=TOKEN)
+    env = clean_environment(LD_ACCESS_TOKEN=TOKEN)
     started = time.monotonic()
 
     done = await run_cli(
@@ -140,7 +141,7 @@ async def test_a_bad_stores_file_is_one_line_exit_2_and_nothing_served(
 
     done = await run_cli(
         "watch", "--stores", str(path), "--listen", f"127.0.0.1:{port}",
-        environment=cli_environment(LD_ACCESS_TOKEN=TOKEN),
+        environment=clean_environment(LD_ACCESS_TOKEN=TOKEN),
     )  # fmt: skip
 
     assert done.code == 2
@@ -154,7 +155,7 @@ async def test_an_unset_password_variable_is_exit_2_naming_it(
     tmp_path: Path, redis_store: WatchedRedis
 ) -> None:
     """password_env names a variable that is not set: exit 2 before serving."""
-    env = cli_environment(LD_ACCESS_TOKEN=TOKEN)
+    env = clean_environment(LD_ACCESS_TOKEN=TOKEN)
     del env["WATCH_REDIS_PASSWORD"]  # set in this process by the redis_store fixture
 
     done = await run_cli(
@@ -234,7 +235,7 @@ async def test_served_pages_and_logs_never_show_the_token_or_password(
 
 async def test_alert_rules_prints_the_shipped_rules(tmp_path: Path) -> None:
     """--alert-rules: the YAML shipped in the package, byte for byte, without a token."""
-    done = await run_cli("watch", "--alert-rules", environment=cli_environment())
+    done = await run_cli("watch", "--alert-rules", environment=clean_environment())
 
     assert done.code == 0
     assert done.stdout == alert_rules()
@@ -280,7 +281,7 @@ async def test_a_listen_address_in_use_is_exit_2(
 async def test_a_bad_listen_address_is_a_usage_error(listen: str) -> None:
     """--listen must be HOST:PORT."""
     done = await run_cli(
-        "watch", "--listen", listen, environment=cli_environment(LD_ACCESS_TOKEN=TOKEN)
+        "watch", "--listen", listen, environment=clean_environment(LD_ACCESS_TOKEN=TOKEN)
     )
 
     assert done.code == 2

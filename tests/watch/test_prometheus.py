@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from ldstore_process import clean_environment
 
 from ldstore import Core, RetryConfig
 from ldstore.funcs import patch_big_segment_store_integration
@@ -20,7 +21,7 @@ from ldstore.patch import PatchOperation
 from ldstore.testing import FakeLaunchDarkly
 from ldstore.watch import alert_rules
 
-from .support import WatchedRedis, cli_environment, free_port, require, stop, watching
+from .support import WatchedRedis, free_port, require, stop, watching
 
 DEADLINE = 15.0  # seconds any one expectation may take (they take a few)
 HTTP = aiohttp.ClientTimeout(total=5)
@@ -110,7 +111,7 @@ password_env = "WATCH_REDIS_PASSWORD"
 """,
         encoding="utf-8",
     )
-    env = cli_environment(
+    env = clean_environment(
         LD_ACCESS_TOKEN=fake.token, LD_BASE_URI=fake.url, WATCH_REDIS_PASSWORD=redis_store.password
     )
     started = time.monotonic()
