@@ -34,6 +34,7 @@ from ldstore.doctor._report import (
     context_hash,
     redact_url,
     render_report,
+    url_has_password,
 )
 
 __all__ = [
@@ -56,4 +57,5 @@ __all__ = [
     "diagnose_redis",
     "redact_url",
     "render_report",
+    "url_has_password",
 ]

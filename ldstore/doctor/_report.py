@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 import attrs
 
@@ -284,6 +284,14 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
         ]
         text = text.replace(f"?{parts.query}", f"?{'&'.join(pairs)}", 1)
     return scrub(text, (*url_secrets(url), *secrets))
+
+
+def url_has_password(parts: SplitResult) -> bool:
+    """Whether a (split) URL holds a password: in its user info, even an empty one, or as a
+    password parameter. For the front ends that refuse one (secrets come by environment)."""
+    return parts.password is not None or any(
+        key.lower() in _SECRET_QUERY_KEYS for key, _ in parse_qsl(parts.query)
+    )
 
 
 def url_secrets(url: str) -> tuple[str, ...]:

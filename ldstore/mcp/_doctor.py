@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from typing import Annotated, Any, Final
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import attrs
 from mcp.server.mcpserver import Context
@@ -31,6 +31,7 @@ from ldstore.doctor import (
     diagnose_dynamodb,
     diagnose_redis,
     redact_url,
+    url_has_password,
 )
 from ldstore.errors import InputValidationError, LDStoreError
 from ldstore.funcs import (
@@ -55,8 +56,6 @@ __all__ = ["check_membership", "diagnose_store"]
 STORE_TIMEOUT: Final = 5.0  # seconds for one store call, as `ldstore doctor`
 DEADLINE: Final = 30.0  # seconds for a whole diagnosis: agents' clients give up at about 60
 _MIN_SCRUBBED = 3  # the doctor's own rule: shorter passwords would garble every message
-_SECRET_QUERY_KEYS = frozenset({"password"})
-
 _REFUSED_IN_URL = (
     "url holds a password, which is refused (its value is not shown): secrets come only "
     "from the server's environment. Leave it out of url; for a store that needs one, the "
@@ -150,8 +149,7 @@ def _url_problem(url: str) -> str | None:
         _ = parts.port
     except ValueError:
         return "url is not a valid URL (redis://[USER@]HOST:PORT/DB, rediss://, unix:///PATH)"
-    query = [key.lower() for key, _ in parse_qsl(parts.query)]
-    if parts.password is not None or _SECRET_QUERY_KEYS & set(query):
+    if url_has_password(parts):
         return _REFUSED_IN_URL
     return None
 

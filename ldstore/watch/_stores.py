@@ -13,10 +13,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, cast
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 
+from ldstore.doctor import url_has_password
 from ldstore.errors import InputValidationError
 from ldstore.models import BigSegmentStoreIntegration
 from ldstore.result import Err, Ok, Result
@@ -39,7 +40,6 @@ _KEYS = {
 _REQUIRED = {"redis": ("url",), "dynamodb": ("table",)}
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECRET_QUERY_KEYS = frozenset({"password"})
 _HEADER = re.compile(r"\s*\[\[\s*(\"store\"|'store'|store)\s*\]\]")
 _TABLE = re.compile(r"\s*\[")
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
@@ -350,9 +350,7 @@ def _url_problem(url: str) -> str | None:
         _ = parts.port
     except ValueError:
         return "url is not a valid URL (redis://[USER@]HOST:PORT/DB, rediss://, unix:///PATH)"
-    if parts.password is not None or any(
-        key.lower() in _SECRET_QUERY_KEYS for key, _ in parse_qsl(parts.query)
-    ):
+    if url_has_password(parts):
         return (
             "url holds a password, which is refused (its value is not shown): leave it out "
             "of url and name an environment variable that holds it in password_env"
