@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
+
+from doctor.support import new_table, seed_dynamodb
 
 from ldstore import Core, RetryConfig
 from ldstore.doctor import CheckStatus
@@ -320,59 +321,21 @@ async def test_the_default_prefix_is_the_environments_client_side_id_from_the_ap
 
 
 def redis_store_synced(redis: WatchedRedis, fake: FakeLaunchDarkly) -> bool:
-    import redis as redis_py  # noqa: PLC0415
-
-    client = redis_py.Redis(host="127.0.0.1", port=redis.port)
-    try:
-        return bool(
-            client.exists(
-                f"{fake.client_side_id('default', 'production')}:big_segments_synchronized_on"
-            )
-        )
-    finally:
-        client.close()
+    synced = f"{fake.client_side_id('default', 'production')}:big_segments_synchronized_on"
+    return bool(redis.server.admin.exists(synced))
 
 
 async def test_a_dynamodb_store_is_read_through_the_doctor(
-    fake: FakeLaunchDarkly, core: Core, moto_endpoint: str
+    fake: FakeLaunchDarkly, core: Core, moto_endpoint: str, dynamodb: Any
 ) -> None:
     """A DynamoDB entry (table, region, endpoint): its metadata item read, fresh and healthy."""
-    import boto3  # noqa: PLC0415 - LaunchDarkly's SDK extra brings it
-
     item = fake.seed_integration(
         "default", "production", "dynamodb", name="Prod DynamoDB", on=True,
         config={"tableName": "ld-big-segments", "region": "us-east-1", "roleArn": "arn:aws:iam::1:role/r", "externalId": "x"},
     )  # fmt: skip
     fake.set_status(item["_id"], available=True, potentially_stale=False, last_sync=now_ms())
-    client = cast(
-        "Any",
-        boto3.client(  # pyright: ignore[reportUnknownMemberType]  # boto3 is untyped
-            "dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1"
-        ),
-    )
-    table = f"watch-{uuid.uuid4().hex[:12]}"
-    _ = client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "namespace", "KeyType": "HASH"},
-            {"AttributeName": "key", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "namespace", "AttributeType": "S"},
-            {"AttributeName": "key", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    metadata = "client-side-id:big_segments_metadata"
-    _ = client.put_item(
-        TableName=table,
-        Item={
-            "namespace": {"S": metadata},
-            "key": {"S": metadata},
-            "synchronizedOn": {"N": str(now_ms())},
-        },
-    )
-    client.close()
+    table = new_table(dynamodb)
+    seed_dynamodb(dynamodb, table, prefix="client-side-id", synchronized_on=now_ms())
     store = DynamoDBStore(
         project="default", environment="production", id=item["_id"], table=table,
         region="us-east-1", endpoint_url=moto_endpoint, prefix="client-side-id",
